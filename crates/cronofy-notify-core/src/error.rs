@@ -1,0 +1,55 @@
+//! What can go wrong between the bytes of a request and a verified notification.
+
+use crate::SignatureError;
+
+/// Why a body is not a Cronofy notification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The body is not JSON.
+    #[error("the body is not JSON ({reason} at line {line}, column {column})")]
+    NotJson {
+        /// What the JSON parser met, without echoing the body.
+        reason: &'static str,
+        /// Line of the error, from 1.
+        line: usize,
+        /// Column of the error, from 1 (0 for an empty body).
+        column: usize,
+    },
+    /// The body is JSON, but has no string at `notification.type`, so it is not a Cronofy callback.
+    #[error(
+        "the body is JSON but not a Cronofy notification: it has no string at notification.type"
+    )]
+    NotANotification,
+}
+
+impl ParseError {
+    pub(crate) fn from_json(error: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let reason = match error.classify() {
+            Category::Eof => "unexpected end of input",
+            Category::Io => "read error",
+            Category::Syntax | Category::Data => "invalid JSON syntax",
+        };
+        Self::NotJson {
+            reason,
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+/// Why [`Verifier::verify_and_parse`](crate::Verifier::verify_and_parse) refused a request.
+///
+/// Match on it to answer: a [`Error::Signature`] is not from Cronofy (answer 401), a
+/// [`Error::Parse`] is genuine but not a notification (answer 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The signature is missing, malformed or does not match; the body was not parsed.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The signature is genuine, but the body is not a Cronofy notification.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}

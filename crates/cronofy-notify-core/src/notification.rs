@@ -1,0 +1,189 @@
+//! The envelope every Cronofy callback shares, and how a body becomes a [`Notification`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::event_subscription::null_as_default;
+use crate::{Event, EventSubscription, Interaction, MeetingAgent, NotificationType, ParseError};
+
+/// A Cronofy callback, parsed.
+///
+/// `event_subscription` callbacks (Meeting Agent and conferencing) are modelled in full. Every other
+/// type, and any body whose shape does not match the model, is kept as an [`OtherNotification`]:
+/// its type and its JSON, so nothing is lost and nothing fails.
+///
+/// ```
+/// use cronofy_notify_core::{Notification, NotificationType};
+///
+/// let body = br#"{"notification":{"type":"change","changes_since":"2026-04-04T15:30:00Z"},
+///                 "channel":{"channel_id":"chn_1"}}"#;
+/// let notification = Notification::from_slice(body)?;
+/// assert_eq!(notification.notification_type(), &NotificationType::Change);
+/// let Notification::Other(other) = &notification else { unreachable!() };
+/// assert_eq!(other.json["channel"]["channel_id"], "chn_1");
+/// # Ok::<(), cronofy_notify_core::ParseError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the large variant is the common one; boxing it would allocate for every callback"
+)]
+pub enum Notification {
+    /// An `event_subscription` callback that matches the model.
+    EventSubscription(EventSubscription),
+    /// Any other callback: another type, or a shape this version does not model.
+    Other(OtherNotification),
+}
+
+/// A callback kept in general form: its `notification.type` and its whole JSON.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct OtherNotification {
+    /// `notification.type`.
+    pub notification_type: NotificationType,
+    /// The whole body as JSON.
+    pub json: Value,
+}
+
+impl Notification {
+    /// Parses a callback body.
+    ///
+    /// A body is a notification when it is a JSON object with a string at `notification.type`;
+    /// everything else in it is optional.
+    ///
+    /// # Errors
+    /// [`ParseError::NotJson`] when the bytes are not JSON, [`ParseError::NotANotification`] when
+    /// the JSON has no `notification.type`.
+    pub fn from_slice(body: &[u8]) -> Result<Self, ParseError> {
+        match serde_json::from_slice::<WireIn>(body) {
+            Ok(wire) if wire.notification.kind == NotificationType::EventSubscription => {
+                Ok(Self::EventSubscription(wire.into()))
+            }
+            // Another type: keep all of it, not just the fields modelled here.
+            Ok(_) => Self::from_value(serde_json::from_slice(body).map_err(ParseError::from_json)?),
+            Err(typed) if typed.is_syntax() || typed.is_eof() => Err(ParseError::from_json(typed)),
+            // Valid JSON of another shape (or a syntax error after the data error: the general
+            // parse finds it).
+            Err(_) => {
+                Self::from_value(serde_json::from_slice(body).map_err(ParseError::from_json)?)
+            }
+        }
+    }
+
+    /// Makes a notification from JSON already parsed.
+    ///
+    /// # Errors
+    /// [`ParseError::NotANotification`] when the JSON has no string at `notification.type`.
+    pub fn from_value(json: Value) -> Result<Self, ParseError> {
+        let notification_type = match json.get("notification").and_then(|n| n.get("type")) {
+            Some(Value::String(kind)) => NotificationType::from(kind.as_str()),
+            _ => return Err(ParseError::NotANotification),
+        };
+        if notification_type == NotificationType::EventSubscription
+            && let Ok(wire) = WireIn::deserialize(&json)
+        {
+            return Ok(Self::EventSubscription(wire.into()));
+        }
+        Ok(Self::Other(OtherNotification {
+            notification_type,
+            json,
+        }))
+    }
+
+    /// `notification.type`.
+    pub fn notification_type(&self) -> &NotificationType {
+        match self {
+            Self::EventSubscription(_) => &NotificationType::EventSubscription,
+            Self::Other(other) => &other.notification_type,
+        }
+    }
+
+    /// The typed `event_subscription` body, if this is one.
+    pub fn as_event_subscription(&self) -> Option<&EventSubscription> {
+        match self {
+            Self::EventSubscription(callback) => Some(callback),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// The meeting agent of an `event_subscription` callback.
+    pub fn meeting_agent(&self) -> Option<&MeetingAgent> {
+        self.as_event_subscription()?.meeting_agent.as_ref()
+    }
+
+    /// The key under which to deduplicate redelivered callbacks (see
+    /// [`EventSubscription::idempotency_key`]); `None` for callbacks without a meeting agent.
+    pub fn idempotency_key(&self) -> Option<String> {
+        self.as_event_subscription()?.idempotency_key()
+    }
+}
+
+impl Serialize for Notification {
+    /// Writes Cronofy's own field names; unknown enum values are written back as received, and an
+    /// [`OtherNotification`] as its JSON.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::EventSubscription(callback) => WireOut {
+                notification: HeaderOut {
+                    kind: &NotificationType::EventSubscription,
+                    interactions: &callback.interactions,
+                },
+                event: callback.event.as_ref(),
+                meeting_agent: callback.meeting_agent.as_ref(),
+            }
+            .serialize(serializer),
+            Self::Other(other) => other.json.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Notification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_value(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    notification: HeaderIn,
+    #[serde(default)]
+    event: Option<Event>,
+    #[serde(default)]
+    meeting_agent: Option<MeetingAgent>,
+}
+
+impl From<WireIn> for EventSubscription {
+    fn from(wire: WireIn) -> Self {
+        Self {
+            interactions: wire.notification.interactions,
+            event: wire.event,
+            meeting_agent: wire.meeting_agent,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct HeaderIn {
+    #[serde(rename = "type")]
+    kind: NotificationType,
+    #[serde(default, deserialize_with = "null_as_default")]
+    interactions: Vec<Interaction>,
+}
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    notification: HeaderOut<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a Event>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meeting_agent: Option<&'a MeetingAgent>,
+}
+
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'a NotificationType,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    interactions: &'a [Interaction],
+}

@@ -1,0 +1,308 @@
+//! The `Cronofy-HMAC-SHA256` header: verifying it and producing it.
+//!
+//! Cronofy signs the raw body of every callback with HMAC-SHA256 keyed by the application's client
+//! secret and sends the standard-base64 digest in [`SIGNATURE_HEADER`]. While an application rotates
+//! its secret, the header carries one digest per active secret, separated by commas.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::ClientSecret;
+
+/// The name of the header that carries the signature. HTTP header names are case-insensitive: match
+/// it as such (the `http` crate's `HeaderMap` does).
+pub const SIGNATURE_HEADER: &str = "Cronofy-HMAC-SHA256";
+
+/// Length of an HMAC-SHA256 digest.
+const DIGEST_LEN: usize = 32;
+/// Length of the standard, padded base64 form of a digest.
+const ENCODED_LEN: usize = 44;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a [`Verifier`] or [`Signer`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// No secret was given.
+    #[error(
+        "no client secret was given: pass at least one (CRONOFY_CLIENT_SECRET is usually where it lives)"
+    )]
+    NoSecrets,
+    /// A secret was empty or only white space, which is almost always an unset variable.
+    #[error("client secret #{index} is empty: check the variable or file it is read from")]
+    EmptySecret {
+        /// Position of the empty secret in the list given, from 0.
+        index: usize,
+    },
+}
+
+/// Why a signature header was refused.
+///
+/// None of the variants carries the expected signature or a secret, so the error may be logged
+/// as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The header was absent, empty or only white space.
+    #[error("the Cronofy-HMAC-SHA256 header is missing or empty")]
+    Missing,
+    /// The header held no value that is the standard base64 form of a 32-byte digest.
+    #[error(
+        "the Cronofy-HMAC-SHA256 header is malformed: no value in it is standard base64 of a 32-byte digest"
+    )]
+    Malformed,
+    /// Well-formed, but no value matched the body under any configured secret: the body was altered,
+    /// or it was signed with a secret this verifier does not hold.
+    #[error(
+        "the Cronofy-HMAC-SHA256 signature does not match the body under any configured client secret"
+    )]
+    Mismatch,
+}
+
+/// HMAC states keyed once, when the verifier or signer is built, and cloned per message.
+#[derive(Clone)]
+struct Keys(Arc<[HmacSha256]>);
+
+impl Keys {
+    fn new<I, S>(secrets: I) -> Result<Self, KeyError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<ClientSecret>,
+    {
+        let keys = secrets
+            .into_iter()
+            .enumerate()
+            .map(|(index, secret)| {
+                let secret = secret.into();
+                if secret.is_blank() {
+                    return Err(KeyError::EmptySecret { index });
+                }
+                Ok(
+                    HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
+                        .expect("HMAC accepts keys of any length"),
+                )
+            })
+            .collect::<Result<Arc<[_]>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::NoSecrets);
+        }
+        Ok(Self(keys))
+    }
+
+    fn digests<'a>(&'a self, body: &'a [u8]) -> impl Iterator<Item = [u8; DIGEST_LEN]> + 'a {
+        self.0.iter().map(move |keyed| {
+            let mut mac = keyed.clone();
+            mac.update(body);
+            mac.finalize().into_bytes().into()
+        })
+    }
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} secret(s), redacted]", self.0.len())
+    }
+}
+
+/// Checks the `Cronofy-HMAC-SHA256` header of a callback against its raw body.
+///
+/// Build it once, at start-up, from every client secret that is active (two during a rotation), and
+/// share it: it is cheap to clone, and each secret is keyed into HMAC once, not per request.
+///
+/// The check follows Cronofy's documented algorithm: the header is split on commas, each value is
+/// trimmed, and the callback is genuine when any value, decoded from standard base64, equals the
+/// HMAC-SHA256 of the body under any configured secret. Digests are compared in constant time.
+///
+/// ```
+/// use cronofy_notify_core::{Signer, Verifier, SignatureError};
+///
+/// let body = br#"{"notification":{"type":"event_subscription"}}"#;
+/// let header = Signer::new(["old-secret", "new-secret"])?.sign(body);
+///
+/// // The application has already moved to the new secret.
+/// let verifier = Verifier::new(["new-secret"])?;
+/// assert_eq!(verifier.verify(&header, body), Ok(()));
+/// assert_eq!(verifier.verify(&header, b"{}"), Err(SignatureError::Mismatch));
+/// assert_eq!(verifier.verify("", body), Err(SignatureError::Missing));
+/// # Ok::<(), cronofy_notify_core::KeyError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    keys: Keys,
+}
+
+impl Verifier {
+    /// Builds a verifier that accepts a signature made with any of `secrets`.
+    ///
+    /// # Errors
+    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret.
+    pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<ClientSecret>,
+    {
+        Keys::new(secrets).map(|keys| Self { keys })
+    }
+
+    /// How many secrets this verifier accepts.
+    pub fn secret_count(&self) -> usize {
+        self.keys.0.len()
+    }
+
+    /// Checks `header` (the value of [`SIGNATURE_HEADER`], as bytes or text; pass `""` when the
+    /// request had none) against the raw `body` exactly as received.
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`] when the header is empty, [`SignatureError::Malformed`] when no
+    /// value in it is a base64 digest, [`SignatureError::Mismatch`] when none matches.
+    pub fn verify(&self, header: impl AsRef<[u8]>, body: &[u8]) -> Result<(), SignatureError> {
+        let candidates = parse_header(header.as_ref())?;
+        let mut matched = subtle::Choice::from(0);
+        for digest in self.keys.digests(body) {
+            for candidate in &candidates {
+                matched |= digest.ct_eq(candidate);
+            }
+        }
+        if bool::from(matched) {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+}
+
+/// Produces the `Cronofy-HMAC-SHA256` header value for a body, exactly as Cronofy sends it.
+///
+/// For your own tests, fixtures and tools: with several secrets the value lists one digest per
+/// secret, comma-separated, as during a rotation.
+///
+/// ```
+/// use cronofy_notify_core::Signer;
+///
+/// let signer = Signer::new(["pDY0Oi7TJSP2hfNmZNkm5"])?;
+/// assert_eq!(
+///     signer.sign(br#"{"example":"well-known"}"#),
+///     "6r2/HjBkqymGegX0wOfifieeUXbbHwtV/LohHS+jv6c=",
+/// );
+/// # Ok::<(), cronofy_notify_core::KeyError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Signer {
+    keys: Keys,
+}
+
+impl Signer {
+    /// Builds a signer for one or more secrets.
+    ///
+    /// # Errors
+    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret.
+    pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<ClientSecret>,
+    {
+        Keys::new(secrets).map(|keys| Self { keys })
+    }
+
+    /// The header value for `body`: one standard-base64 digest per secret, joined by `,`.
+    pub fn sign(&self, body: &[u8]) -> String {
+        let mut header = String::with_capacity(self.keys.0.len() * (ENCODED_LEN + 1));
+        for (i, digest) in self.keys.digests(body).enumerate() {
+            if i > 0 {
+                header.push(',');
+            }
+            STANDARD.encode_string(digest, &mut header);
+        }
+        header
+    }
+}
+
+/// The decoded digests of a header; values that are not a base64 digest are skipped, so one
+/// malformed value does not hide a good one beside it.
+fn parse_header(header: &[u8]) -> Result<Vec<[u8; DIGEST_LEN]>, SignatureError> {
+    if header.trim_ascii().is_empty() {
+        return Err(SignatureError::Missing);
+    }
+    let candidates: Vec<_> = header
+        .split(|&b| b == b',')
+        .filter_map(|value| decode_digest(value.trim_ascii()))
+        .collect();
+    if candidates.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    Ok(candidates)
+}
+
+fn decode_digest(value: &[u8]) -> Option<[u8; DIGEST_LEN]> {
+    if value.len() != ENCODED_LEN {
+        return None;
+    }
+    // The decoder wants room for its estimate (33 bytes for 44 characters).
+    let mut buf = [0u8; DIGEST_LEN + 1];
+    match STANDARD.decode_slice(value, &mut buf) {
+        Ok(DIGEST_LEN) => {
+            let mut digest = [0u8; DIGEST_LEN];
+            digest.copy_from_slice(&buf[..DIGEST_LEN]);
+            Some(digest)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_that_are_not_digests_are_skipped_beside_a_good_one() {
+        let body = b"{}";
+        let good = Signer::new(["s"]).unwrap().sign(body);
+        let header = format!("garbage, {good} ,");
+        assert_eq!(Verifier::new(["s"]).unwrap().verify(header, body), Ok(()));
+    }
+
+    #[test]
+    fn whitespace_only_header_is_missing() {
+        let verifier = Verifier::new(["s"]).unwrap();
+        assert_eq!(verifier.verify(" \t", b"{}"), Err(SignatureError::Missing));
+    }
+
+    #[test]
+    fn padding_is_required() {
+        let body = b"{}";
+        let good = Signer::new(["s"]).unwrap().sign(body);
+        let unpadded = good.trim_end_matches('=');
+        let verifier = Verifier::new(["s"]).unwrap();
+        assert_eq!(
+            verifier.verify(unpadded, body),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn blank_and_missing_secrets_are_refused() {
+        assert_eq!(
+            Verifier::new(Vec::<String>::new()).unwrap_err(),
+            KeyError::NoSecrets
+        );
+        assert_eq!(
+            Verifier::new(["ok", "  "]).unwrap_err(),
+            KeyError::EmptySecret { index: 1 }
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let verifier = Verifier::new(["super-secret-value"]).unwrap();
+        let debug = format!("{verifier:?}");
+        assert!(!debug.contains("super-secret-value"), "{debug}");
+        assert!(debug.contains("redacted"), "{debug}");
+    }
+}
