@@ -1,0 +1,325 @@
+//! The typed model: each seed body parses into exactly the documented values; unknown types,
+//! values and shapes are kept, never a failure; only non-JSON and notification-less JSON fail.
+
+use std::time::Duration;
+
+use cronofy_notify_core::{
+    AgentState, FailureReason, InteractionType, Notification, NotificationType, ParseError,
+    ResourceCategory, ResourceType,
+};
+use cronofy_notify_test_support::vectors;
+use serde_json::{Value, json};
+
+fn parse_seed(which: &str) -> Notification {
+    Notification::from_slice(&vectors::seed_body(which)).expect("seed bodies parse")
+}
+
+#[test]
+fn activated_seed_parses_into_the_documented_values() {
+    let notification = parse_seed("activated");
+    assert_eq!(
+        notification.notification_type(),
+        &NotificationType::EventSubscription
+    );
+    let callback = notification.as_event_subscription().unwrap();
+
+    assert_eq!(callback.interactions.len(), 1);
+    assert_eq!(
+        callback.interactions[0].kind,
+        Some(InteractionType::MeetingAgentActivated)
+    );
+    assert_eq!(callback.interactions[0].subtype, None);
+
+    let event = callback.event.as_ref().unwrap();
+    assert_eq!(event.event_id.as_deref(), Some("qTtZdczOccgaPncGJaCiLg"));
+    assert_eq!(event.summary.as_deref(), Some("Meeting agent enhanced"));
+    assert_eq!(event.start.as_deref(), Some("2026-04-04T15:30:00Z"));
+    assert_eq!(event.end.as_deref(), Some("2026-04-04T17:00:00Z"));
+    assert_eq!(event.tzid.as_deref(), Some("Europe/Berlin"));
+    let conferencing = event.conferencing.as_ref().unwrap();
+    assert_eq!(conferencing.provider_name.as_deref(), Some("zoom"));
+    assert_eq!(
+        conferencing.join_url.as_deref(),
+        Some("https://zoom.us/00001111-222")
+    );
+    assert_eq!(
+        event.meeting_agent.as_ref().unwrap().profile_id.as_deref(),
+        Some("cronofy")
+    );
+
+    let agent = callback.meeting_agent.as_ref().unwrap();
+    assert_eq!(agent.sub.as_deref(), Some("agt_692702a100ccd07000000000"));
+    assert_eq!(agent.state, Some(AgentState::Created));
+    assert_eq!(agent.details, None);
+    assert_eq!(agent.resources.len(), 1);
+    assert_eq!(agent.resources[0].category, Some(ResourceCategory::Cronofy));
+    assert_eq!(agent.resources[0].kind, Some(ResourceType::Dashboard));
+    assert_eq!(agent.resources[0].url.as_deref(), Some("https://..."));
+
+    assert!(!callback.resources_ready());
+    assert_eq!(callback.downloadable_resources().count(), 0);
+    assert!(!callback.is_failed());
+    assert_eq!(
+        notification.idempotency_key().as_deref(),
+        Some("agt_692702a100ccd07000000000/meeting_agent_activated")
+    );
+}
+
+#[test]
+fn complete_seed_parses_into_the_documented_values() {
+    let notification = parse_seed("complete");
+    let callback = notification.as_event_subscription().unwrap();
+    assert_eq!(
+        callback.interactions[0].kind,
+        Some(InteractionType::MeetingAgentComplete)
+    );
+
+    let agent = notification.meeting_agent().unwrap();
+    assert_eq!(agent.state, Some(AgentState::Complete));
+    let recording = agent.details.as_ref().unwrap().recording.as_ref().unwrap();
+    assert_eq!(
+        recording.duration_seconds.as_ref().unwrap().as_u64(),
+        Some(1620)
+    );
+    assert_eq!(recording.duration(), Some(Duration::from_secs(1620)));
+
+    let kinds: Vec<_> = agent
+        .resources
+        .iter()
+        .map(|r| (r.category.clone().unwrap(), r.kind.clone().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ResourceCategory::Cronofy, ResourceType::Dashboard),
+            (ResourceCategory::Transcript, ResourceType::Cronofy),
+            (ResourceCategory::Audio, ResourceType::Voice),
+            (ResourceCategory::Video, ResourceType::Conference),
+        ]
+    );
+
+    assert!(callback.resources_ready());
+    let downloadable: Vec<_> = callback
+        .downloadable_resources()
+        .map(|r| r.category.clone())
+        .collect();
+    assert_eq!(downloadable, ResourceCategory::DOWNLOADABLE);
+    assert_eq!(callback.failure_reason(), None);
+}
+
+#[test]
+fn failed_seed_parses_with_its_reason() {
+    let notification = parse_seed("failed");
+    let callback = notification.as_event_subscription().unwrap();
+    assert_eq!(
+        callback.interactions[0].kind,
+        Some(InteractionType::MeetingAgentFailed)
+    );
+    assert!(callback.is_failed());
+    assert_eq!(
+        callback.failure_reason(),
+        Some(&FailureReason::MeetingAgentRejected)
+    );
+    assert!(!callback.failure_reason().unwrap().is_transient());
+    assert_eq!(
+        callback.meeting_agent.as_ref().unwrap().state,
+        Some(AgentState::Complete)
+    );
+    assert!(!callback.resources_ready());
+}
+
+#[test]
+fn serialising_a_seed_gives_back_the_same_json() {
+    for which in ["activated", "complete", "failed"] {
+        let body = vectors::seed_body(which);
+        let original: Value = serde_json::from_slice(&body).unwrap();
+        let written = serde_json::to_value(parse_seed(which)).unwrap();
+        assert_eq!(written, original, "{which}");
+    }
+}
+
+#[test]
+fn unknown_enum_values_are_kept_and_written_back() {
+    let body = json!({
+        "notification": {"type": "event_subscription",
+            "interactions": [{"type": "meeting_agent_paused", "subtype": "coffee_break"},
+                             {"type": "meeting_agent_failed", "subtype": "bot_was_eaten"}]},
+        "meeting_agent": {"sub": "agt_1", "state": "hibernating",
+            "resources": [{"category": "slides", "type": "pdf", "url": "https://x/slides"}]}
+    });
+    let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+    let callback = notification.as_event_subscription().unwrap();
+    assert_eq!(
+        callback.interactions[0].kind,
+        Some(InteractionType::Unknown("meeting_agent_paused".into()))
+    );
+    assert_eq!(
+        callback.failure_reason(),
+        Some(&FailureReason::Unknown("bot_was_eaten".into()))
+    );
+    assert!(callback.failure_reason().unwrap().is_transient());
+    assert_eq!(
+        callback.meeting_agent.as_ref().unwrap().state,
+        Some(AgentState::Unknown("hibernating".into()))
+    );
+    // An unknown category is not fetched by default.
+    assert_eq!(callback.downloadable_resources().count(), 0);
+    assert_eq!(serde_json::to_value(&notification).unwrap(), body);
+}
+
+#[test]
+fn unknown_fields_are_ignored() {
+    let body = json!({
+        "notification": {"type": "event_subscription", "interactions": [{"type": "meeting_agent_complete", "extra": 1}], "new": true},
+        "meeting_agent": {"sub": "agt_1", "future": {"deep": [1, 2]}},
+        "something_else": "x"
+    });
+    let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        notification.as_event_subscription().unwrap().agent_sub(),
+        Some("agt_1")
+    );
+}
+
+#[test]
+fn every_field_but_the_type_may_be_absent_or_null() {
+    for body in [
+        r#"{"notification":{"type":"event_subscription"}}"#,
+        r#"{"notification":{"type":"event_subscription","interactions":null},"event":null,"meeting_agent":null}"#,
+        r#"{"notification":{"type":"event_subscription","interactions":[{}]},"meeting_agent":{"resources":null}}"#,
+    ] {
+        let notification = Notification::from_slice(body.as_bytes()).unwrap();
+        let callback = notification.as_event_subscription().expect(body);
+        assert!(!callback.resources_ready());
+        assert_eq!(callback.agent_sub(), None);
+        assert_eq!(notification.idempotency_key(), None);
+    }
+}
+
+#[test]
+fn an_event_subscription_of_unexpected_shape_is_kept_whole() {
+    let body = json!({"notification": {"type": "event_subscription", "interactions": "not a list"},
+                      "meeting_agent": {"sub": 42}});
+    let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+    let Notification::Other(other) = &notification else {
+        panic!("expected the general form, got {notification:?}");
+    };
+    assert_eq!(other.notification_type, NotificationType::EventSubscription);
+    assert_eq!(other.json, body);
+    assert_eq!(serde_json::to_value(&notification).unwrap(), body);
+}
+
+#[test]
+fn other_cronofy_notification_types_parse_into_the_general_form() {
+    let bodies = [
+        (
+            NotificationType::Change,
+            json!({"notification": {"type": "change", "changes_since": "2026-01-01T00:00:00Z"}, "channel": {"channel_id": "chn_1", "callback_url": "https://x", "filters": {}}}),
+        ),
+        (
+            NotificationType::Verification,
+            json!({"notification": {"type": "verification"}, "channel": {"channel_id": "chn_1"}}),
+        ),
+        (
+            NotificationType::ProfileDisconnected,
+            json!({"notification": {"type": "profile_disconnected"}, "channel": {"channel_id": "chn_1"}}),
+        ),
+        (
+            NotificationType::SmartInvite,
+            json!({"notification": {"type": "smart_invite"}, "smart_invite": {"recipient": {"status": "accepted"}}}),
+        ),
+        (
+            NotificationType::SchedulingRequestTimeChosen,
+            json!({"notification": {"type": "scheduling_request_time_chosen"}, "scheduling_request": {}}),
+        ),
+        (
+            NotificationType::Unknown("brand_new".into()),
+            json!({"notification": {"type": "brand_new"}, "payload": [1, 2, 3]}),
+        ),
+    ];
+    for (kind, body) in bodies {
+        let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+        assert_eq!(notification.notification_type(), &kind);
+        let Notification::Other(other) = &notification else {
+            panic!("{kind}: {notification:?}")
+        };
+        assert_eq!(other.json, body, "{kind}");
+        assert!(notification.as_event_subscription().is_none());
+    }
+}
+
+#[test]
+fn bodies_that_are_not_json_give_a_typed_error_with_position() {
+    assert_eq!(
+        Notification::from_slice(b""),
+        Err(ParseError::NotJson {
+            reason: "unexpected end of input",
+            line: 1,
+            column: 0
+        })
+    );
+    assert_eq!(
+        Notification::from_slice(b"{\n  \"notification\": nope}"),
+        Err(ParseError::NotJson {
+            reason: "invalid JSON syntax",
+            line: 2,
+            column: 20
+        })
+    );
+    // A syntax error after a shape error is still reported as not JSON.
+    assert!(matches!(
+        Notification::from_slice(br#"{"notification": 5, oops"#),
+        Err(ParseError::NotJson { .. })
+    ));
+    assert!(matches!(
+        Notification::from_slice(&vectors::read("bodies/meeting_agent_complete.json")[..40]),
+        Err(ParseError::NotJson {
+            reason: "unexpected end of input",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn json_without_a_notification_type_is_not_a_notification() {
+    for body in [
+        &b"[]"[..],
+        b"42",
+        b"\"text\"",
+        b"null",
+        b"{}",
+        br#"{"notification":{}}"#,
+        br#"{"notification":{"type":7}}"#,
+        br#"{"notification":"event_subscription"}"#,
+        &vectors::read("bodies/well-known.json"),
+    ] {
+        assert_eq!(
+            Notification::from_slice(body),
+            Err(ParseError::NotANotification),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn error_messages_say_what_happened_without_echoing_the_body() {
+    let error = Notification::from_slice(b"{\"secret\": oops}").unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("not JSON") && message.contains("line 1"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("oops") && !message.contains("secret"),
+        "{message}"
+    );
+}
+
+#[test]
+fn notification_deserializes_through_serde_too() {
+    let notification: Notification =
+        serde_json::from_slice(&vectors::seed_body("complete")).unwrap();
+    assert_eq!(notification, parse_seed("complete"));
+    assert!(serde_json::from_str::<Notification>("{}").is_err());
+}

@@ -1,0 +1,116 @@
+//! Properties over any body and secret: signing then verifying holds, any single flipped bit is
+//! refused, and no input makes parsing panic.
+
+use cronofy_notify_core::{Notification, SignatureError, Signer, Verifier};
+use proptest::prelude::*;
+
+fn secret() -> impl Strategy<Value = String> {
+    // Any non-blank secret (blank ones are refused at construction).
+    "[ -~]{0,80}".prop_filter("not blank", |s| !s.trim().is_empty())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn sign_then_verify_holds(body in proptest::collection::vec(any::<u8>(), 0..2048), secret in secret()) {
+        let header = Signer::new([&secret]).unwrap().sign(&body);
+        prop_assert_eq!(Verifier::new([&secret]).unwrap().verify(&header, &body), Ok(()));
+    }
+
+    #[test]
+    fn any_of_several_secrets_verifies_a_rotation_header(
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+        old in secret(),
+        new in secret(),
+    ) {
+        let header = Signer::new([&old, &new]).unwrap().sign(&body);
+        prop_assert_eq!(Verifier::new([&new]).unwrap().verify(&header, &body), Ok(()));
+        prop_assert_eq!(Verifier::new([&old]).unwrap().verify(&header, &body), Ok(()));
+    }
+
+    #[test]
+    fn flipping_any_bit_of_the_body_is_refused(
+        body in proptest::collection::vec(any::<u8>(), 1..1024),
+        secret in secret(),
+        bit in any::<prop::sample::Index>(),
+    ) {
+        let header = Signer::new([&secret]).unwrap().sign(&body);
+        let mut tampered = body.clone();
+        let bit = bit.index(body.len() * 8);
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        prop_assert_eq!(
+            Verifier::new([&secret]).unwrap().verify(&header, &tampered),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn flipping_any_bit_of_the_signature_is_refused(
+        body in proptest::collection::vec(any::<u8>(), 0..1024),
+        secret in secret(),
+        bit in any::<prop::sample::Index>(),
+    ) {
+        let header = Signer::new([&secret]).unwrap().sign(&body);
+        let mut tampered = header.clone().into_bytes();
+        let bit = bit.index(tampered.len() * 8);
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        // The flipped header may no longer be text, base64 or a digest: all must be refused.
+        prop_assert!(Verifier::new([&secret]).unwrap().verify(&tampered, &body).is_err());
+    }
+
+    #[test]
+    fn parsing_arbitrary_bytes_never_panics(body in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let _ = Notification::from_slice(&body);
+    }
+
+    #[test]
+    fn verifying_arbitrary_headers_never_panics(
+        header in proptest::collection::vec(any::<u8>(), 0..256),
+        body in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let _ = Verifier::new(["s"]).unwrap().verify(&header, &body);
+    }
+
+    #[test]
+    fn any_json_with_a_type_is_a_notification(json in arb_json(), kind in "[a-z_]{1,20}") {
+        let mut body = serde_json::Map::new();
+        body.insert("notification".into(), serde_json::json!({"type": kind, "interactions": json.clone()}));
+        body.insert("meeting_agent".into(), json.clone());
+        body.insert("event".into(), json);
+        let body = serde_json::Value::Object(body);
+        let parsed = Notification::from_slice(body.to_string().as_bytes());
+        prop_assert!(parsed.is_ok(), "{:?}", parsed);
+        let parsed = parsed.unwrap();
+        prop_assert_eq!(parsed.notification_type().as_str(), kind.as_str());
+    }
+
+    #[test]
+    fn parsing_mutated_seed_bodies_never_panics(
+        cut in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let mut body = cronofy_notify_test_support::vectors::seed_body("complete");
+        let at = cut.index(body.len());
+        body[at] = byte;
+        let _ = Notification::from_slice(&body);
+        let _ = Notification::from_slice(&body[..at]);
+    }
+}
+
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z_ ]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
