@@ -1,0 +1,187 @@
+//! `cargo xtask bench`: each benchmark beside its baseline, in the same run, several rounds; the
+//! median of the per-round ratios goes into docs/benchmarks.md (see ../shared/BENCHMARKING.md for
+//! why ratios, and why rounds).
+
+use std::path::PathBuf;
+
+use crate::{cargo, docs, exec, root};
+
+/// A candidate and the baseline it is compared with.
+struct Pair {
+    what: &'static str,
+    candidate: &'static str,
+    baseline: &'static str,
+    target: &'static str,
+}
+
+const CORE_PAIRS: &[Pair] = &[
+    Pair {
+        what: "verify a 1.5 KiB body vs one raw HMAC-SHA256 of it (keyed per call)",
+        candidate: "verify_ours",
+        baseline: "hmac_raw",
+        target: "≤ 1.2",
+    },
+    Pair {
+        what: "verify vs naive verify (re-key HMAC per call, decode, compare)",
+        candidate: "verify_ours",
+        baseline: "verify_naive",
+        target: "",
+    },
+    Pair {
+        what: "typed parse vs `serde_json::Value`",
+        candidate: "parse_typed",
+        baseline: "parse_value",
+        target: "",
+    },
+    Pair {
+        what: "verify + parse vs naive (re-keyed HMAC + `Value`)",
+        candidate: "verify_and_parse_ours",
+        baseline: "verify_and_parse_naive",
+        target: "< 1.0",
+    },
+];
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let mut rounds = 5usize;
+    let mut which = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--rounds" => {
+                rounds = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--rounds takes a whole number above 0")?;
+            }
+            "core" => which.push("core"),
+            other => return Err(format!("unknown benchmark {other:?}: expected core")),
+        }
+    }
+    if which.is_empty() {
+        which.push("core");
+    }
+    for bench in which {
+        match bench {
+            "core" => core(rounds)?,
+            _ => unreachable!("checked above"),
+        }
+    }
+    Ok(())
+}
+
+fn core(rounds: usize) -> Result<(), String> {
+    let mut per_round: Vec<Vec<f64>> = vec![Vec::new(); CORE_PAIRS.len()];
+    let mut medians_ns: Vec<(String, f64)> = Vec::new();
+    for round in 1..=rounds {
+        eprintln!("xtask: core benchmarks, round {round} of {rounds}");
+        let mut bench = cargo();
+        bench.args([
+            "bench",
+            "--locked",
+            "-p",
+            "cronofy-notify-core",
+            "--bench",
+            "verify",
+            "--",
+            "--noplot",
+        ]);
+        exec(bench)?;
+        for (pair, ratios) in CORE_PAIRS.iter().zip(&mut per_round) {
+            ratios.push(estimate(pair.candidate)? / estimate(pair.baseline)?);
+        }
+        if round == rounds {
+            for id in [
+                "hmac_raw",
+                "verify_ours",
+                "verify_naive",
+                "parse_typed",
+                "parse_value",
+                "verify_and_parse_ours",
+                "verify_and_parse_naive",
+            ] {
+                medians_ns.push((id.to_owned(), estimate(id)?));
+            }
+        }
+    }
+
+    let mut table = format!(
+        "Measured by `cargo xtask bench core` ({rounds} rounds) on {}.\n\n\
+         | comparison | median ratio (candidate / baseline) | range over rounds | target |\n\
+         |---|---|---|---|\n",
+        machine()
+    );
+    for (pair, ratios) in CORE_PAIRS.iter().zip(&mut per_round) {
+        ratios.sort_by(f64::total_cmp);
+        table.push_str(&format!(
+            "| {} | **{:.2}** | {:.2}–{:.2} | {} |\n",
+            pair.what,
+            median(ratios),
+            ratios[0],
+            ratios[ratios.len() - 1],
+            pair.target
+        ));
+    }
+    table.push_str("\nAbsolute medians of the last round (for the order of magnitude only):\n\n");
+    table.push_str("| benchmark | median |\n|---|---|\n");
+    for (id, ns) in &medians_ns {
+        table.push_str(&format!("| `{id}` | {} |\n", human_ns(*ns)));
+    }
+    println!("{table}");
+    docs::replace_section("benchmarks.md", "bench:core", &table)
+}
+
+/// The median time, in nanoseconds, of the latest criterion run of `id`.
+fn estimate(id: &str) -> Result<f64, String> {
+    let path = target_dir()
+        .join("criterion")
+        .join(id)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    json["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{} has no median", path.display()))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+fn human_ns(ns: f64) -> String {
+    if ns >= 1_000_000.0 {
+        format!("{:.2} ms", ns / 1_000_000.0)
+    } else if ns >= 1_000.0 {
+        format!("{:.2} µs", ns / 1_000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+/// A one-line description of the machine, for the record.
+pub(crate) fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "an unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}

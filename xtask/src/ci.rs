@@ -1,0 +1,33 @@
+//! `cargo xtask ci`: the same steps as `.ci/run`.
+
+use crate::{cargo, exec};
+
+/// The test command that README.md documents.
+pub(crate) const TEST_ARGS: &[&str] = &["test", "--workspace", "--locked"];
+
+pub(crate) fn run() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    exec(fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    exec(clippy)?;
+
+    let mut test = cargo();
+    test.args(TEST_ARGS);
+    exec(test)?;
+
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    exec(doc)
+}
