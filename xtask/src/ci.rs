@@ -3,7 +3,7 @@
 use crate::{cargo, exec};
 
 /// The test command that README.md documents.
-pub(crate) const TEST_ARGS: &[&str] = &["test", "--workspace", "--locked"];
+pub(crate) const TEST_ARGS: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
 
 pub(crate) fn run() -> Result<(), String> {
     let mut fmt = cargo();
@@ -15,6 +15,7 @@ pub(crate) fn run() -> Result<(), String> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--all-features",
         "--locked",
         "--",
         "-D",
@@ -27,7 +28,13 @@ pub(crate) fn run() -> Result<(), String> {
     exec(test)?;
 
     let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps", "--locked"])
-        .env("RUSTDOCFLAGS", "-D warnings");
+    doc.args([
+        "doc",
+        "--workspace",
+        "--all-features",
+        "--no-deps",
+        "--locked",
+    ])
+    .env("RUSTDOCFLAGS", "-D warnings");
     exec(doc)
 }

@@ -1,0 +1,436 @@
+//! The [`Downloader`]: built once, shared, used for every completed meeting.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use cronofy_notify_core::{ClientSecret, EventSubscription, ResourceCategory};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::fetch::{Fetch, fetch_resource};
+use crate::progress::ProgressFn;
+use crate::{
+    DownloadError, FileStorage, Manifest, MeetingReport, ProgressEvent, ResourceKey,
+    ResourceReport, RetryPolicy, Storage,
+};
+
+/// Why a [`Downloader`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The API key is empty or only white space (an unset variable, usually).
+    #[error("the API key is empty: it is the application's client secret (CRONOFY_CLIENT_SECRET)")]
+    EmptyApiKey,
+    /// A concurrency limit was 0.
+    #[error("concurrency limits must be at least 1")]
+    ZeroConcurrency,
+    /// The default HTTP client could not be built (no TLS backend, usually).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Downloads the transcript, audio and video of completed meetings into a [`Storage`].
+///
+/// Build it once with [`Downloader::builder`] and share it: clones are cheap and share the HTTP
+/// connection pool and the concurrency limits.
+///
+/// Each resource is fetched with `Authorization: Bearer <api key>` from its Cronofy URL; the
+/// redirect to the pre-signed storage link is followed without the key. Transient failures
+/// (network errors, stalls, 408/429/5xx, bodies cut off) are retried with backoff, resuming from
+/// the bytes already held (`Range` + `If-Range`), each attempt starting again from the Cronofy URL
+/// so that an expired link is renewed. Memory use is constant whatever the size; the SHA-256 of
+/// every resource is computed while it streams. A resource already complete per the manifest is
+/// not fetched again, so a redelivered callback costs nothing.
+///
+/// ```no_run
+/// use cronofy_notify_core::Verifier;
+/// use cronofy_notify_resources::Downloader;
+///
+/// # async fn handle(verifier: Verifier, header: &str, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
+/// let downloader = Downloader::builder(std::env::var("CRONOFY_CLIENT_SECRET")?)
+///     .root("./resources")
+///     .build()?;
+///
+/// let verified = verifier.verify_and_parse(header, body)?;
+/// if let Some(callback) = verified.as_event_subscription().filter(|c| c.resources_ready()) {
+///     let report = downloader.download(callback).await?;
+///     for resource in &report.resources {
+///         println!("{}: {:?} {:?}", resource.category, resource.location, resource.sha256);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Downloader {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) api_key: ClientSecret,
+    pub(crate) client: reqwest::Client,
+    pub(crate) storage: Arc<dyn Storage>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_size: Option<u64>,
+    pub(crate) categories: Vec<ResourceCategory>,
+    pub(crate) allow_http: bool,
+    pub(crate) max_redirects: usize,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) progress_interval: Duration,
+    global: Arc<Semaphore>,
+    per_host: usize,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Downloader")
+            .field("api_key", &self.api_key)
+            .field("storage", &self.storage)
+            .field("retry", &self.retry)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_size", &self.max_size)
+            .field("categories", &self.categories)
+            .field("allow_http", &self.allow_http)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Downloader`]. Every knob has a default from spec §6.
+#[derive(Debug)]
+#[must_use]
+pub struct DownloaderBuilder {
+    api_key: ClientSecret,
+    client: Option<reqwest::Client>,
+    storage: Option<Arc<dyn Storage>>,
+    root: Option<PathBuf>,
+    retry: RetryPolicy,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
+    max_size: Option<u64>,
+    categories: Vec<ResourceCategory>,
+    allow_http: bool,
+    max_redirects: usize,
+    concurrency: usize,
+    per_host: usize,
+    progress: Option<ProgressFn>,
+    progress_interval: Duration,
+}
+
+impl Downloader {
+    /// Starts configuring a downloader that authenticates with `api_key`: the application's
+    /// client secret, the same one that signs the callbacks.
+    pub fn builder(api_key: impl Into<ClientSecret>) -> DownloaderBuilder {
+        DownloaderBuilder {
+            api_key: api_key.into(),
+            client: None,
+            storage: None,
+            root: None,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_size: None,
+            categories: ResourceCategory::DOWNLOADABLE.to_vec(),
+            allow_http: false,
+            max_redirects: 5,
+            concurrency: 4,
+            per_host: 4,
+            progress: None,
+            progress_interval: Duration::from_millis(200),
+        }
+    }
+
+    /// Downloads every resource of `callback` whose category is configured (transcript, audio and
+    /// video by default), concurrently within the limits, and records each in the agent's
+    /// manifest. Resources already complete are skipped.
+    ///
+    /// # Errors
+    /// Only for the meeting as a whole: [`DownloadError::NoAgentSub`] without a
+    /// `meeting_agent.sub`, [`DownloadError::Storage`] when the manifest cannot be read or written.
+    /// Each resource's own failure is in its [`ResourceReport`].
+    pub async fn download(
+        &self,
+        callback: &EventSubscription,
+    ) -> Result<MeetingReport, DownloadError> {
+        self.download_with_cancel(callback, CancellationToken::new())
+            .await
+    }
+
+    /// As [`Downloader::download`], stopping when `cancel` is cancelled: downloads under way keep
+    /// what they wrote (with [`FileStorage`]) and are resumed by a later call.
+    ///
+    /// # Errors
+    /// As [`Downloader::download`].
+    pub async fn download_with_cancel(
+        &self,
+        callback: &EventSubscription,
+        cancel: CancellationToken,
+    ) -> Result<MeetingReport, DownloadError> {
+        let sub = callback
+            .agent_sub()
+            .ok_or(DownloadError::NoAgentSub)?
+            .to_owned();
+        let inner = &self.inner;
+        let manifest = inner
+            .storage
+            .load_manifest(&sub)
+            .await
+            .map_err(DownloadError::storage)?
+            .unwrap_or_else(|| Manifest::new(&sub));
+        let manifest = tokio::sync::Mutex::new(manifest);
+
+        let wanted: Vec<_> = callback
+            .resources()
+            .iter()
+            .filter_map(|resource| {
+                let category = resource.category.as_ref()?;
+                let url = resource.url.as_deref().filter(|u| !u.trim().is_empty())?;
+                let wanted =
+                    inner.categories.contains(category) && *category != ResourceCategory::Cronofy;
+                wanted.then(|| {
+                    (
+                        ResourceKey::new(&sub, category.clone(), resource.kind.clone()),
+                        url,
+                    )
+                })
+            })
+            .collect();
+
+        let jobs = wanted.into_iter().map(|(key, url)| {
+            let manifest = &manifest;
+            let cancel = cancel.clone();
+            let span =
+                tracing::info_span!("cronofy_resource", sub = %key.sub, resource = %key.stem());
+            async move {
+                if let Some(done) = self.already_complete(&*manifest.lock().await, &key).await {
+                    tracing::debug!("already complete; not fetched again");
+                    return Ok(done);
+                }
+                let report = self.fetch(key, url, cancel).await;
+                let mut manifest = manifest.lock().await;
+                manifest.record(report.to_entry());
+                inner
+                    .storage
+                    .save_manifest(&manifest)
+                    .await
+                    .map_err(DownloadError::storage)?;
+                Ok(report)
+            }
+            .instrument(span)
+        });
+        let resources = futures::future::join_all(jobs)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, DownloadError>>()?;
+        Ok(MeetingReport { sub, resources })
+    }
+
+    async fn already_complete(
+        &self,
+        manifest: &Manifest,
+        key: &ResourceKey,
+    ) -> Option<ResourceReport> {
+        let entry = manifest
+            .entry(&key.category, key.kind.as_ref())
+            .filter(|e| e.status == crate::EntryStatus::Complete)?;
+        let location = entry.location.as_ref()?;
+        self.inner
+            .storage
+            .contains(location, entry.bytes)
+            .await
+            .then(|| ResourceReport::from_complete_entry(entry))
+    }
+
+    async fn fetch(
+        &self,
+        key: ResourceKey,
+        url: &str,
+        cancel: CancellationToken,
+    ) -> ResourceReport {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let host_limit = {
+            let mut hosts = self
+                .inner
+                .hosts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.inner.per_host)))
+                .clone()
+        };
+        // Semaphores here are never closed, so acquiring cannot fail.
+        let _global = self.inner.global.acquire().await.expect("never closed");
+        let _host = host_limit.acquire().await.expect("never closed");
+        let report = fetch_resource(Fetch {
+            inner: &self.inner,
+            key: key.clone(),
+            url,
+            cancel,
+        })
+        .await;
+        match &report.error {
+            None => tracing::info!(bytes = report.bytes, sha256 = ?report.sha256, "stored"),
+            Some(error) => tracing::warn!(%error, "failed"),
+        }
+        if let (Some(progress), Some(error)) = (&self.inner.progress, &report.error) {
+            (progress.0)(ProgressEvent::Failed {
+                resource: key,
+                reason: error.to_string(),
+            });
+        }
+        report
+    }
+
+    /// The storage resources go to.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+}
+
+impl DownloaderBuilder {
+    /// Uses this HTTP client instead of the default one (which has a 10 s connect timeout and
+    /// follows no redirects itself). Build it with `redirect(reqwest::redirect::Policy::none())`
+    /// so that redirects reach the downloader, which follows them without the API key.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Stores files under `root` ([`FileStorage`], the default, with root `./resources`).
+    pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self.storage = None;
+        self
+    }
+
+    /// Stores resources in `storage` instead of files.
+    pub fn storage(mut self, storage: impl Storage) -> Self {
+        self.storage = Some(Arc::new(storage));
+        self
+    }
+
+    /// How failed attempts are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The connect timeout of the default client (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a response may send nothing, headers or body, before the attempt fails and
+    /// resumes (default 30 s). There is no deadline on a whole body: a large video on a slow link
+    /// is legitimate.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The largest resource accepted, checked against `Content-Length` before any byte is
+    /// written and again while streaming (default: no limit).
+    pub fn max_size(mut self, bytes: u64) -> Self {
+        self.max_size = Some(bytes);
+        self
+    }
+
+    /// Which categories to fetch (default transcript, audio, video). The dashboard (`cronofy`)
+    /// is a web page and is never fetched.
+    pub fn categories(mut self, categories: impl IntoIterator<Item = ResourceCategory>) -> Self {
+        self.categories = categories.into_iter().collect();
+        self
+    }
+
+    /// Allows plain-http resource URLs (default: https only, since the API key travels with the
+    /// request). For local tests.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// How many redirects to follow per attempt (default 5).
+    pub fn max_redirects(mut self, redirects: usize) -> Self {
+        self.max_redirects = redirects;
+        self
+    }
+
+    /// How many resources download at once, in all (default 4).
+    pub fn concurrency(mut self, resources: usize) -> Self {
+        self.concurrency = resources;
+        self
+    }
+
+    /// How many resources download at once from one host (default 4).
+    pub fn per_host_concurrency(mut self, resources: usize) -> Self {
+        self.per_host = resources;
+        self
+    }
+
+    /// Calls `callback` with every [`ProgressEvent`]. It runs on the download's task: keep it
+    /// quick (send to a channel for anything slow).
+    pub fn on_progress(mut self, callback: impl Fn(ProgressEvent) + Send + Sync + 'static) -> Self {
+        self.progress = Some(ProgressFn(Arc::new(callback)));
+        self
+    }
+
+    /// The least time between two `Progress` events of one resource (default 200 ms).
+    pub fn progress_interval(mut self, interval: Duration) -> Self {
+        self.progress_interval = interval;
+        self
+    }
+
+    /// Builds the downloader.
+    ///
+    /// # Errors
+    /// [`BuildError`] for an empty API key, a zero concurrency, or an HTTP client that cannot
+    /// be built.
+    pub fn build(self) -> Result<Downloader, BuildError> {
+        if self.api_key.is_blank() {
+            return Err(BuildError::EmptyApiKey);
+        }
+        if self.concurrency == 0 || self.per_host == 0 {
+            return Err(BuildError::ZeroConcurrency);
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(BuildError::Client)?,
+        };
+        let storage = self.storage.unwrap_or_else(|| {
+            Arc::new(FileStorage::new(
+                self.root.unwrap_or_else(|| PathBuf::from("resources")),
+            ))
+        });
+        Ok(Downloader {
+            inner: Arc::new(Inner {
+                api_key: self.api_key,
+                client,
+                storage,
+                retry: self.retry,
+                idle_timeout: self.idle_timeout,
+                max_size: self.max_size,
+                categories: self.categories,
+                allow_http: self.allow_http,
+                max_redirects: self.max_redirects,
+                progress: self.progress,
+                progress_interval: self.progress_interval,
+                global: Arc::new(Semaphore::new(self.concurrency)),
+                per_host: self.per_host,
+                hosts: Mutex::default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Streaming, resumable, verified downloads of Cronofy Meeting Agent resources.
+//!
+//! When a meeting ends, Cronofy's `meeting_agent_complete` callback lists the transcript, audio
+//! and video. A [`Downloader`] fetches them into a [`Storage`] (files by default) before the
+//! pre-signed links expire, however large they are and however the network behaves.
+//!
+//! ```no_run
+//! use cronofy_notify_core::Verifier;
+//! use cronofy_notify_resources::Downloader;
+//!
+//! # async fn run(header: &str, body: bytes::Bytes) -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = std::env::var("CRONOFY_CLIENT_SECRET")?;
+//! let verifier = Verifier::new([&secret])?;
+//! let downloader = Downloader::builder(secret).root("./resources").build()?;
+//!
+//! let verified = verifier.verify_and_parse(header, body)?;
+//! if let Some(callback) = verified.as_event_subscription().filter(|c| c.resources_ready()) {
+//!     // In a web handler: answer 2xx first, and run this on a spawned task.
+//!     let report = downloader.download(callback).await?;
+//!     assert!(report.is_success(), "{:?}", report.failures().collect::<Vec<_>>());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # What a download does
+//!
+//! - `GET` with `Authorization: Bearer <api key>` and `Accept-Encoding: identity`; the `302` to the
+//!   pre-signed storage link is followed **without** the key.
+//! - Transient failures (connect errors, stalls, `408`, `429`, `5xx`, a body cut off, a `403` from
+//!   an expired storage link) are retried with exponential backoff and full jitter, honouring
+//!   `Retry-After`; see [`RetryPolicy`]. Every attempt starts again from the Cronofy URL.
+//! - A retry resumes: `Range` from the bytes held, `If-Range` with the strong `ETag`; only a `206`
+//!   starting at that offset is accepted, a `200` starts over cleanly, and a `416` whose total is
+//!   what is held means done.
+//! - Memory is constant whatever the size. Timeouts are for connecting and for silence (idle), never
+//!   for a whole body. A size limit is checked against `Content-Length` and while streaming.
+//! - The SHA-256 of each resource is computed as it streams and reported, with bytes, content type,
+//!   attempts and duration, in a [`ResourceReport`] and the agent's [`Manifest`].
+//! - A resource complete per the manifest is not fetched again; a cancelled download
+//!   ([`Downloader::download_with_cancel`]) keeps its partial file for a later resume.
+//! - The API key never appears in logs, errors or `Debug` output; URLs in errors lose their query.
+//!
+//! # Features
+//!
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | `rustls` | HTTPS through rustls | yes |
+//! | `native-tls` | HTTPS through the platform's TLS instead | no |
+//! | `progress` | [`IndicatifProgress`], progress bars through `indicatif` | no |
+//! | `object-store` | `ObjectStoreStorage`: S3, GCS, Azure or local object stores, multipart uploads | no |
+
+mod downloader;
+mod error;
+mod fetch;
+mod manifest;
+mod names;
+mod progress;
+mod retry;
+mod storage;
+
+pub use downloader::{BuildError, Downloader, DownloaderBuilder};
+pub use error::DownloadError;
+pub use manifest::{EntryStatus, Manifest, ManifestEntry, MeetingReport, ResourceReport};
+pub use names::safe_component;
+#[cfg(feature = "progress")]
+pub use progress::IndicatifProgress;
+pub use progress::ProgressEvent;
+pub use retry::RetryPolicy;
+#[cfg(feature = "object-store")]
+pub use storage::ObjectStoreStorage;
+pub use storage::{
+    FileStorage, Location, MemoryStorage, Partial, PrefixHash, ResourceKey, Sink, Storage,
+    Validator,
+};
+/// Re-exported so callers need not depend on tokio-util for cancellation.
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,195 @@
+//! The record of what was downloaded for a meeting agent, and the report of each resource.
+
+use std::time::Duration;
+
+use cronofy_notify_core::{ResourceCategory, ResourceType};
+use serde::{Deserialize, Serialize};
+
+use crate::{DownloadError, Location};
+
+/// The manifest of one meeting agent: one entry per resource, written (atomically) after each
+/// resource ends, as `manifest.json` beside the files with [`FileStorage`](crate::FileStorage).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Manifest {
+    /// `meeting_agent.sub`.
+    pub sub: String,
+    /// One entry per resource, the latest outcome of each.
+    pub resources: Vec<ManifestEntry>,
+}
+
+/// One resource in a [`Manifest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ManifestEntry {
+    /// The category.
+    pub category: ResourceCategory,
+    /// The type.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ResourceType>,
+    /// The Cronofy URL it was fetched from.
+    pub source_url: String,
+    /// `complete` or `failed`.
+    pub status: EntryStatus,
+    /// Where it went, when complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Bytes stored.
+    pub bytes: u64,
+    /// SHA-256 of the bytes, lowercase hex, when complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The `Content-Type` the server gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// HTTP attempts made.
+    pub attempts: u32,
+    /// The offset the first attempt resumed from (0 when it started from scratch).
+    pub resumed_from: u64,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Whether a manifest entry finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryStatus {
+    /// Stored in full.
+    Complete,
+    /// Not stored; see the error.
+    Failed,
+}
+
+/// What happened to one resource.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ResourceReport {
+    /// The category.
+    pub category: ResourceCategory,
+    /// The type.
+    pub kind: Option<ResourceType>,
+    /// The Cronofy URL.
+    pub source_url: String,
+    /// Where it went, when it succeeded.
+    pub location: Option<Location>,
+    /// Bytes stored (or held, when it failed).
+    pub bytes: u64,
+    /// SHA-256 of the whole resource, lowercase hex, when it succeeded.
+    pub sha256: Option<String>,
+    /// The `Content-Type` the server gave.
+    pub content_type: Option<String>,
+    /// HTTP attempts made (0 when skipped).
+    pub attempts: u32,
+    /// The offset the download resumed from, 0 when it started from scratch.
+    pub resumed_from: u64,
+    /// How long it took.
+    pub duration: Duration,
+    /// Whether it was already complete (per the manifest) and so not fetched again.
+    pub skipped: bool,
+    /// Why it failed; `None` on success.
+    pub error: Option<DownloadError>,
+}
+
+impl ResourceReport {
+    /// Whether the resource is stored in full.
+    pub fn is_success(&self) -> bool {
+        self.error.is_none()
+    }
+
+    pub(crate) fn to_entry(&self) -> ManifestEntry {
+        ManifestEntry {
+            category: self.category.clone(),
+            kind: self.kind.clone(),
+            source_url: self.source_url.clone(),
+            status: if self.is_success() {
+                EntryStatus::Complete
+            } else {
+                EntryStatus::Failed
+            },
+            location: self.location.clone(),
+            bytes: self.bytes,
+            sha256: self.sha256.clone(),
+            content_type: self.content_type.clone(),
+            attempts: self.attempts,
+            resumed_from: self.resumed_from,
+            duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
+            error: self.error.as_ref().map(ToString::to_string),
+        }
+    }
+
+    pub(crate) fn from_complete_entry(entry: &ManifestEntry) -> Self {
+        Self {
+            category: entry.category.clone(),
+            kind: entry.kind.clone(),
+            source_url: entry.source_url.clone(),
+            location: entry.location.clone(),
+            bytes: entry.bytes,
+            sha256: entry.sha256.clone(),
+            content_type: entry.content_type.clone(),
+            attempts: 0,
+            resumed_from: 0,
+            duration: Duration::ZERO,
+            skipped: true,
+            error: None,
+        }
+    }
+}
+
+/// What happened to every resource of a meeting agent.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct MeetingReport {
+    /// `meeting_agent.sub`.
+    pub sub: String,
+    /// One report per resource fetched or skipped, in the callback's order.
+    pub resources: Vec<ResourceReport>,
+}
+
+impl MeetingReport {
+    /// Whether every resource is stored in full.
+    pub fn is_success(&self) -> bool {
+        self.resources.iter().all(ResourceReport::is_success)
+    }
+
+    /// The resources that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &ResourceReport> {
+        self.resources.iter().filter(|r| !r.is_success())
+    }
+}
+
+impl Manifest {
+    /// An empty manifest for `sub`.
+    pub fn new(sub: impl Into<String>) -> Self {
+        Self {
+            sub: sub.into(),
+            resources: Vec::new(),
+        }
+    }
+
+    /// The entry for a category and type.
+    pub fn entry(
+        &self,
+        category: &ResourceCategory,
+        kind: Option<&ResourceType>,
+    ) -> Option<&ManifestEntry> {
+        self.resources
+            .iter()
+            .find(|e| &e.category == category && e.kind.as_ref() == kind)
+    }
+
+    /// Records an entry, replacing the one for the same category and type.
+    pub fn record(&mut self, entry: ManifestEntry) {
+        match self
+            .resources
+            .iter_mut()
+            .find(|e| e.category == entry.category && e.kind == entry.kind)
+        {
+            Some(existing) => *existing = entry,
+            None => self.resources.push(entry),
+        }
+    }
+}

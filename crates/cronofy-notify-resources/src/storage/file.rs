@@ -1,0 +1,248 @@
+//! Files on a local disk: `<root>/<sub>/<category>-<type>.<ext>`, written through `.part`.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use futures::future::BoxFuture;
+use tokio::fs;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator};
+use crate::names::extension_for;
+use crate::{Manifest, safe_component};
+
+/// Writes are gathered into blocks of this size before they reach the file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// Stores resources as files under a root folder: `<root>/<sub>/<category>-<type>.<ext>`, with the
+/// extension taken from the content type, and `<root>/<sub>/manifest.json`.
+///
+/// Bytes go to `<category>-<type>.part`, with a `.part.json` sidecar holding the ETag and length
+/// for a later resume; a finished file is fsynced, renamed into place, and its folder fsynced.
+/// Nothing half-written is ever at the final path. Every name taken from the payload or a server
+/// goes through [`safe_component`](crate::safe_component), so no `sub` can leave the root.
+#[derive(Clone, Debug)]
+pub struct FileStorage {
+    root: PathBuf,
+}
+
+impl FileStorage {
+    /// Files under `root` (created when needed).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of a meeting agent's files.
+    pub fn agent_dir(&self, sub: &str) -> PathBuf {
+        self.root.join(safe_component(sub))
+    }
+}
+
+impl Storage for FileStorage {
+    fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
+        Box::pin(async move {
+            let dir = self.agent_dir(&key.sub);
+            fs::create_dir_all(&dir).await?;
+            let stem = key.stem();
+            let part = dir.join(format!("{stem}.part"));
+            let sidecar = dir.join(format!("{stem}.part.json"));
+            let partial = read_partial(&part, &sidecar).await?;
+            let mut file = fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(partial.is_none())
+                .open(&part)
+                .await?;
+            file.seek(io::SeekFrom::End(0)).await?;
+            Ok(Box::new(FileSink {
+                file: BufWriter::with_capacity(WRITE_BUFFER, file),
+                dir,
+                stem,
+                part,
+                sidecar,
+                partial,
+            }) as Box<dyn Sink>)
+        })
+    }
+
+    fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>> {
+        Box::pin(async move {
+            let path = self.agent_dir(sub).join("manifest.json");
+            match fs::read(&path).await {
+                Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {e}", path.display()),
+                    )
+                }),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let dir = self.agent_dir(&manifest.sub);
+            fs::create_dir_all(&dir).await?;
+            let json = serde_json::to_vec_pretty(manifest)?;
+            write_atomically(&dir, "manifest.json", json).await
+        })
+    }
+
+    fn contains<'a>(&'a self, location: &'a Location, bytes: u64) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let Location::File(path) = location else {
+                return false;
+            };
+            path.starts_with(&self.root)
+                && fs::metadata(path)
+                    .await
+                    .is_ok_and(|meta| meta.is_file() && meta.len() == bytes)
+        })
+    }
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file: written, fsynced, renamed, folder
+/// fsynced. Readers see the old file or the new one, never a mix.
+pub(crate) async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut file = fs::File::create(&tmp).await?;
+    file.write_all(&bytes).await?;
+    file.sync_all().await?;
+    drop(file);
+    fs::rename(&tmp, dir.join(name)).await?;
+    sync_dir(dir).await
+}
+
+async fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// What an earlier process left: the `.part` file and its sidecar, hashed. Leftovers that do not
+/// make a consistent pair are removed.
+async fn read_partial(part: &Path, sidecar: &Path) -> io::Result<Option<Partial>> {
+    let validator: Option<Validator> = match fs::read(sidecar).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).ok(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let length = match fs::metadata(part).await {
+        Ok(meta) => Some(meta.len()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    match (validator, length) {
+        (Some(validator), Some(length))
+            if length > 0 && validator.total.is_none_or(|total| length <= total) =>
+        {
+            let path = part.to_path_buf();
+            let hash = tokio::task::spawn_blocking(move || hash_file(&path))
+                .await
+                .map_err(io::Error::other)??;
+            Ok(Some(Partial::new(length, validator, hash)))
+        }
+        _ => {
+            remove_if_present(sidecar).await?;
+            Ok(None)
+        }
+    }
+}
+
+fn hash_file(path: &Path) -> io::Result<PrefixHash> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = PrefixHash::new();
+    let mut buf = vec![0u8; WRITE_BUFFER];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(hash),
+            n => hash.update(&buf[..n]),
+        }
+    }
+}
+
+async fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path).await {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug)]
+struct FileSink {
+    file: BufWriter<fs::File>,
+    dir: PathBuf,
+    stem: String,
+    part: PathBuf,
+    sidecar: PathBuf,
+    partial: Option<Partial>,
+}
+
+impl Sink for FileSink {
+    fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(self.file.write_all(chunk))
+    }
+
+    fn finish(
+        mut self: Box<Self>,
+        content_type: Option<String>,
+    ) -> BoxFuture<'static, io::Result<Location>> {
+        Box::pin(async move {
+            self.file.flush().await?;
+            self.file.get_mut().sync_all().await?;
+            let target = self.dir.join(format!(
+                "{}.{}",
+                self.stem,
+                extension_for(content_type.as_deref())
+            ));
+            fs::rename(&self.part, &target).await?;
+            remove_if_present(&self.sidecar).await?;
+            sync_dir(&self.dir).await?;
+            Ok(Location::File(target))
+        })
+    }
+
+    fn abort(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        Box::pin(async move {
+            drop(self.file);
+            remove_if_present(&self.part).await?;
+            remove_if_present(&self.sidecar).await
+        })
+    }
+
+    fn restart(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(async move {
+            self.file.flush().await?;
+            let file = self.file.get_mut();
+            file.set_len(0).await?;
+            file.seek(io::SeekFrom::Start(0)).await?;
+            Ok(())
+        })
+    }
+
+    fn take_partial(&mut self) -> Option<Partial> {
+        self.partial.take()
+    }
+
+    fn checkpoint<'a>(&'a mut self, validator: &'a Validator) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let json = serde_json::to_vec(validator)?;
+            fs::write(&self.sidecar, json).await
+        })
+    }
+
+    fn suspend(mut self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        Box::pin(async move {
+            self.file.flush().await?;
+            self.file.get_mut().sync_data().await
+        })
+    }
+}

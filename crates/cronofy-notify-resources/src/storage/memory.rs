@@ -1,0 +1,135 @@
+//! Resources kept in memory, with a cap: for transcripts and tests.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
+
+use super::{Location, ResourceKey, Sink, Storage};
+use crate::Manifest;
+
+/// Keeps each resource in memory, up to a cap per resource: the transcript, usually, which an
+/// application parses at once. Cheap to clone; clones share the contents.
+///
+/// ```
+/// use cronofy_notify_resources::MemoryStorage;
+///
+/// let storage = MemoryStorage::new(16 << 20); // at most 16 MiB per resource
+/// assert!(storage.get("agt_1", "transcript-cronofy").is_none());
+/// ```
+#[derive(Clone, Debug)]
+pub struct MemoryStorage {
+    cap: usize,
+    inner: Arc<Mutex<Contents>>,
+}
+
+#[derive(Debug, Default)]
+struct Contents {
+    resources: HashMap<String, Bytes>,
+    manifests: HashMap<String, Manifest>,
+}
+
+impl MemoryStorage {
+    /// A store that refuses any resource over `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            inner: Arc::default(),
+        }
+    }
+
+    /// The bytes of a finished resource, by agent and `<category>-<type>` stem.
+    pub fn get(&self, sub: &str, stem: &str) -> Option<Bytes> {
+        self.lock().resources.get(&memory_key(sub, stem)).cloned()
+    }
+
+    /// The bytes at a [`Location::Memory`].
+    pub fn at(&self, location: &Location) -> Option<Bytes> {
+        match location {
+            Location::Memory(key) => self.lock().resources.get(key).cloned(),
+            _ => None,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn memory_key(sub: &str, stem: &str) -> String {
+    format!("{sub}/{stem}")
+}
+
+impl Storage for MemoryStorage {
+    fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
+        let sink = MemorySink {
+            key: memory_key(&key.sub, &key.stem()),
+            buf: BytesMut::new(),
+            cap: self.cap,
+            store: self.clone(),
+        };
+        Box::pin(async move { Ok(Box::new(sink) as Box<dyn Sink>) })
+    }
+
+    fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>> {
+        let manifest = self.lock().manifests.get(sub).cloned();
+        Box::pin(async move { Ok(manifest) })
+    }
+
+    fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
+        self.lock()
+            .manifests
+            .insert(manifest.sub.clone(), manifest.clone());
+        Box::pin(async { Ok(()) })
+    }
+
+    fn contains<'a>(&'a self, location: &'a Location, bytes: u64) -> BoxFuture<'a, bool> {
+        let present = self.at(location).is_some_and(|b| b.len() as u64 == bytes);
+        Box::pin(async move { present })
+    }
+}
+
+#[derive(Debug)]
+struct MemorySink {
+    key: String,
+    buf: BytesMut,
+    cap: usize,
+    store: MemoryStorage,
+}
+
+impl Sink for MemorySink {
+    fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
+        let result = if self.buf.len() + chunk.len() > self.cap {
+            Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("the resource is over the memory cap of {} bytes", self.cap),
+            ))
+        } else {
+            self.buf.extend_from_slice(chunk);
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+
+    fn finish(
+        self: Box<Self>,
+        _content_type: Option<String>,
+    ) -> BoxFuture<'static, io::Result<Location>> {
+        let MemorySink {
+            key, buf, store, ..
+        } = *self;
+        store.lock().resources.insert(key.clone(), buf.freeze());
+        Box::pin(async move { Ok(Location::Memory(key)) })
+    }
+
+    fn abort(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn restart(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        self.buf.clear();
+        Box::pin(async { Ok(()) })
+    }
+}

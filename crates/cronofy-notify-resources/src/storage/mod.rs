@@ -1,0 +1,209 @@
+//! Where downloaded bytes go: one small trait for a resource being written ([`Sink`]) and one for
+//! the place that makes them ([`Storage`]).
+//!
+//! Built in: [`FileStorage`] (the default), [`MemoryStorage`] (capped, for transcripts) and, with
+//! the `object-store` feature, `ObjectStoreStorage` (S3, GCS, Azure, local) with multipart uploads.
+
+mod file;
+mod memory;
+#[cfg(feature = "object-store")]
+mod object;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use cronofy_notify_core::{ResourceCategory, ResourceType};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use file::FileStorage;
+pub use memory::MemoryStorage;
+#[cfg(feature = "object-store")]
+pub use object::ObjectStoreStorage;
+
+use crate::Manifest;
+
+/// Which resource of which meeting agent: the names a storage files it under.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ResourceKey {
+    /// `meeting_agent.sub`, as received (storages must sanitise it).
+    pub sub: String,
+    /// The resource's category.
+    pub category: ResourceCategory,
+    /// The resource's type, when given.
+    pub kind: Option<ResourceType>,
+}
+
+impl ResourceKey {
+    /// A key for one resource of one agent.
+    pub fn new(
+        sub: impl Into<String>,
+        category: ResourceCategory,
+        kind: Option<ResourceType>,
+    ) -> Self {
+        Self {
+            sub: sub.into(),
+            category,
+            kind,
+        }
+    }
+
+    /// `<category>-<type>`, sanitised: the file or object name without extension.
+    pub fn stem(&self) -> String {
+        let kind = self.kind.as_ref().map_or("resource", ResourceType::as_str);
+        crate::safe_component(&format!("{}-{kind}", self.category.as_str()))
+    }
+}
+
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.sub, self.category)?;
+        if let Some(kind) = &self.kind {
+            write!(f, "-{kind}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a finished resource went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Location {
+    /// A file.
+    File(PathBuf),
+    /// A key in a [`MemoryStorage`].
+    Memory(String),
+    /// A path in an object store.
+    Object(String),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Memory(key) => write!(f, "memory:{key}"),
+            Self::Object(path) => write!(f, "object:{path}"),
+        }
+    }
+}
+
+/// What the server said about the bytes being written: saved beside a partial download so a later
+/// process can resume it only if the resource has not changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Validator {
+    /// The strong `ETag`, if the server sent one.
+    pub etag: Option<String>,
+    /// The full length, if known.
+    pub total: Option<u64>,
+    /// The `Content-Type`.
+    pub content_type: Option<String>,
+}
+
+/// The SHA-256 state of bytes already held, so a resumed download reports the hash of the whole.
+#[derive(Clone, Default)]
+pub struct PrefixHash(Sha256);
+
+impl PrefixHash {
+    /// The hash of nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds bytes of the prefix, in order.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub(crate) fn finish_hex(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+impl fmt::Debug for PrefixHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrefixHash(..)")
+    }
+}
+
+/// What an earlier attempt left for a resource: where to resume from.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Partial {
+    /// Bytes held.
+    pub offset: u64,
+    /// What the server said when they were fetched.
+    pub validator: Validator,
+    /// The SHA-256 state over those bytes.
+    pub hash: PrefixHash,
+}
+
+impl Partial {
+    /// A partial of `offset` bytes whose hash is `hash`.
+    pub fn new(offset: u64, validator: Validator, hash: PrefixHash) -> Self {
+        Self {
+            offset,
+            validator,
+            hash,
+        }
+    }
+}
+
+/// One resource being written. Made by [`Storage::open`]; the downloader calls `write` for each
+/// chunk in order, then exactly one of `finish`, `abort` or `suspend`.
+pub trait Sink: Send + fmt::Debug {
+    /// Appends bytes.
+    fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>>;
+
+    /// Makes the written bytes final under a name that may depend on `content_type`, and says
+    /// where they are. Nothing may be at that place before this succeeds.
+    fn finish(
+        self: Box<Self>,
+        content_type: Option<String>,
+    ) -> BoxFuture<'static, io::Result<Location>>;
+
+    /// Throws away everything written, partial state included.
+    fn abort(self: Box<Self>) -> BoxFuture<'static, io::Result<()>>;
+
+    /// Drops what was written so far and starts again from byte 0 (the server sent the whole body
+    /// again, or the resource changed).
+    fn restart(&mut self) -> BoxFuture<'_, io::Result<()>>;
+
+    /// What an earlier process left for this resource, taken once, before the first write.
+    /// The default is nothing: start from byte 0.
+    fn take_partial(&mut self) -> Option<Partial> {
+        None
+    }
+
+    /// Records what the server said about the bytes being written, so a later process can resume.
+    /// The default keeps nothing.
+    fn checkpoint<'a>(&'a mut self, _validator: &'a Validator) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Stops, keeping what was written for a later resume where the sink can; the default
+    /// aborts.
+    fn suspend(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+        self.abort()
+    }
+}
+
+/// A place that stores resources and the manifest of each meeting agent.
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// Opens the sink for one resource, with whatever an earlier attempt left.
+    fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>>;
+
+    /// Reads the manifest of a meeting agent, `None` when there is none yet.
+    fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>>;
+
+    /// Writes the manifest of a meeting agent, atomically.
+    fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>>;
+
+    /// Whether a finished resource is still at `location` with `bytes` bytes, so that a duplicate
+    /// callback need not fetch it again.
+    fn contains<'a>(&'a self, location: &'a Location, bytes: u64) -> BoxFuture<'a, bool>;
+}

@@ -1,0 +1,339 @@
+//! Status codes, headers, redirects and retry timing, with wiremock.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{API_KEY, Events, builder, callback};
+use cronofy_notify_resources::{DownloadError, Downloader, ProgressEvent, RetryPolicy};
+use wiremock::matchers::{header, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn body_for(urls: &[(&str, &str, String)]) -> Vec<u8> {
+    let resources: Vec<_> = urls
+        .iter()
+        .map(|(category, kind, url)| serde_json::json!({"category": category, "type": kind, "url": url}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "notification": {"type": "event_subscription", "interactions": [{"type": "meeting_agent_complete"}]},
+        "meeting_agent": {"sub": "agt_1", "resources": resources}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_request_carries_the_bearer_key_and_asks_for_identity_encoding() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/t"))
+        .and(header(
+            "authorization",
+            format!("Bearer {API_KEY}").as_str(),
+        ))
+        .and(header("accept-encoding", "identity"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
+#[tokio::test]
+async fn client_errors_fail_at_once_with_a_clear_error() {
+    for status in [400u16, 401, 403, 404, 410] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let root = tempfile::tempdir().unwrap();
+        let body = body_for(&[(
+            "audio",
+            "voice",
+            format!("{}/a?sig=secret-query", server.uri()),
+        )]);
+        let report = builder(root.path())
+            .build()
+            .unwrap()
+            .download(&callback(&body))
+            .await
+            .unwrap();
+        let error = report.resources[0].error.clone().expect("a failure");
+        assert_eq!(error.status(), Some(status));
+        assert_eq!(report.resources[0].attempts, 1, "{status} is not retried");
+        assert!(
+            !error.to_string().contains("secret-query"),
+            "queries stay out of errors: {error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn transient_statuses_are_retried_until_success() {
+    let server = MockServer::start().await;
+    for status in [500u16, 502, 503, 504, 408, 429] {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("ok", "text/plain"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .retry(common::quick_retries().max_attempts_without_progress(10))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.resources[0].attempts, 7);
+}
+
+#[tokio::test]
+async fn retry_after_sets_the_wait_before_the_next_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("ok", "text/plain"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let events = Events::default();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .on_progress(events.handler())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success());
+    let delays: Vec<_> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Retrying { delay, .. } => Some(delay),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delays,
+        [Duration::from_secs(1)],
+        "the backoff (5 ms) gave way to Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_gives_up_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let started = std::time::Instant::now();
+    let report = builder(root.path())
+        .retry(RetryPolicy::default().deadline(Duration::from_secs(60)))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.resources[0].error, Some(DownloadError::DeadlineExceeded { last, .. }) if last.status() == Some(503))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "it did not wait out a hopeless Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api"))
+        .and(header_exists("authorization"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", "/bucket/object?X-Amz-Signature=abc"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/object"))
+        .respond_with(|request: &wiremock::Request| {
+            if request.headers.contains_key("authorization") {
+                ResponseTemplate::new(400)
+            } else {
+                ResponseTemplate::new(200).set_body_raw("recording", "audio/mpeg")
+            }
+        })
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/api", server.uri()))]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("agt_1/audio-voice.mp3")).unwrap(),
+        "recording"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/no-location"))
+        .respond_with(ResponseTemplate::new(302))
+        .mount(&server)
+        .await;
+    Mock::given(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("audio", "voice", format!("{}/no-location", server.uri())),
+        ("video", "conference", format!("{}/loop", server.uri())),
+    ]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    for resource in &report.resources {
+        assert!(
+            matches!(resource.error, Some(DownloadError::Redirect { .. })),
+            "{resource:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_unless_allowed_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
+    let report = builder(root.path())
+        .allow_http(false)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            report.resources[0].error,
+            Some(DownloadError::InsecureUrl { .. })
+        ),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn urls_that_are_not_http_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("audio", "voice", "ftp://127.0.0.1/a".to_owned()),
+        ("video", "conference", "not a url".to_owned()),
+    ]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    for resource in &report.resources {
+        assert!(
+            matches!(resource.error, Some(DownloadError::InvalidUrl { .. })),
+            "{resource:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_without_an_agent_sub_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let body =
+        br#"{"notification":{"type":"event_subscription"},"meeting_agent":{"resources":[]}}"#;
+    let error = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(body))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DownloadError::NoAgentSub));
+}
+
+#[test]
+fn a_blank_api_key_or_zero_concurrency_is_refused_at_build_time() {
+    assert!(Downloader::builder("  ").build().is_err());
+    assert!(Downloader::builder("k").concurrency(0).build().is_err());
+}
+
+/// Backoff timing, on tokio's paused clock: the connection is refused at once (nothing listens),
+/// so every wait is a backoff, and the clock shows their exact sum.
+#[tokio::test(start_paused = true)]
+async fn backoff_doubles_between_attempts_on_a_paused_clock() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("http://127.0.0.1:{port}/a"))]);
+    let downloader = builder(root.path())
+        .idle_timeout(Duration::from_secs(86_400))
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(100))
+                .max_backoff(Duration::from_millis(400))
+                .max_attempts_without_progress(5)
+                .jitter(false),
+        )
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(&report.resources[0].error, Some(DownloadError::GaveUp { attempts: 5, last }) if matches!(**last, DownloadError::Network { .. })),
+        "{report:?}"
+    );
+    // 100 + 200 + 400 + 400 ms between five attempts.
+    assert_eq!(elapsed, Duration::from_millis(1100));
+}
