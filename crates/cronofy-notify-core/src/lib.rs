@@ -6,6 +6,8 @@
 //! notifications (push channels, Smart Invites, the scheduler). This crate turns the bytes of such a
 //! request into a verified, typed [`Notification`].
 //!
+//! It also models the meeting [`Transcript`] and renders it as text, WebVTT or SRT captions.
+//!
 //! It is sans-io: no async runtime, no HTTP framework. The adapters (`cronofy-notify-axum`,
 //! `cronofy-notify-actix`) and the downloader (`cronofy-notify-resources`) build on it; depend on
 //! it directly to receive callbacks in any other framework.
@@ -71,6 +73,7 @@ mod kinds;
 mod notification;
 mod secret;
 mod signature;
+mod transcript;
 mod verified;
 
 pub use error::{Error, ParseError};
@@ -84,4 +87,7 @@ pub use kinds::{
 pub use notification::{Notification, OtherNotification};
 pub use secret::ClientSecret;
 pub use signature::{KeyError, SIGNATURE_HEADER, SignatureError, Signer, Verifier};
+pub use transcript::{
+    Paragraph, Sentence, Speaker, Transcript, TranscriptAgent, TranscriptBody, TranscriptError,
+};
 pub use verified::VerifiedNotification;

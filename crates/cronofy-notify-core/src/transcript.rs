@@ -1,0 +1,319 @@
+//! The meeting transcript Cronofy produces (spec §2), and captions made from it.
+//!
+//! Times are float seconds from the start of the recording. Every field may be absent: a
+//! paragraph without a speaker name is labelled with its identifier, a sentence without times
+//! takes its paragraph's.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event_subscription::null_as_default;
+
+/// A meeting transcript.
+///
+/// ```
+/// use cronofy_notify_core::Transcript;
+///
+/// let json = br#"{"meeting_agent":{"sub":"agt_1"},"transcript":{"summary":"Plans.",
+///   "paragraphs":[{"speaker":{"identifier":"A","name":"Ada"},"start":2.72,"end":7.6,
+///     "sentences":[{"text":"Shall we begin?","start":2.72,"end":7.6}]}]}}"#;
+/// let transcript = Transcript::from_slice(json)?;
+/// assert_eq!(transcript.to_text(), "Ada [00:00:02]: Shall we begin?\n");
+/// assert!(transcript.to_webvtt().contains("00:00:02.720 --> 00:00:07.600\n<v Ada>Shall we begin?"));
+/// assert!(transcript.to_srt().starts_with("1\n00:00:02,720 --> 00:00:07,600\nAda: Shall we begin?\n"));
+/// # Ok::<(), cronofy_notify_core::TranscriptError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Transcript {
+    /// `meeting_agent`: which agent recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_agent: Option<TranscriptAgent>,
+    /// `transcript`: the text.
+    #[serde(default)]
+    pub transcript: TranscriptBody,
+}
+
+/// `meeting_agent` of a transcript.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TranscriptAgent {
+    /// `sub`: the agent's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+}
+
+/// `transcript` of a transcript: a summary and the paragraphs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TranscriptBody {
+    /// `summary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// `paragraphs`, in order.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub paragraphs: Vec<Paragraph>,
+}
+
+/// What one speaker said in one stretch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Paragraph {
+    /// `speaker`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<Speaker>,
+    /// `start`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    /// `end`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+    /// `sentences`, in order.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub sentences: Vec<Sentence>,
+}
+
+/// A speaker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Speaker {
+    /// `identifier`, e.g. `A`: stable within a transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// `name`, when Cronofy knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// One sentence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Sentence {
+    /// `text`.
+    #[serde(default)]
+    pub text: String,
+    /// `start`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<f64>,
+    /// `end`, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<f64>,
+}
+
+/// Why bytes are not a transcript.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TranscriptError {
+    /// The bytes are not JSON.
+    #[error("the transcript is not JSON ({reason} at line {line}, column {column})")]
+    NotJson {
+        /// What the JSON parser met.
+        reason: &'static str,
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        column: usize,
+    },
+    /// JSON, but not shaped like a transcript (a field holds the wrong kind of value).
+    #[error("the JSON is not shaped like a Cronofy transcript (at line {line}, column {column})")]
+    UnexpectedShape {
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        column: usize,
+    },
+}
+
+/// One caption: a sentence with its times and speaker.
+struct Cue<'a> {
+    start: f64,
+    end: f64,
+    speaker: Option<String>,
+    text: &'a str,
+}
+
+impl Paragraph {
+    /// The label for the speaker: the name, else `Speaker <identifier>`, else `None`.
+    pub fn speaker_label(&self) -> Option<String> {
+        let speaker = self.speaker.as_ref()?;
+        match (&speaker.name, &speaker.identifier) {
+            (Some(name), _) if !name.trim().is_empty() => Some(name.trim().to_owned()),
+            (_, Some(id)) if !id.trim().is_empty() => Some(format!("Speaker {}", id.trim())),
+            _ => None,
+        }
+    }
+}
+
+impl Transcript {
+    /// Parses a transcript.
+    ///
+    /// # Errors
+    /// [`TranscriptError::NotJson`] or [`TranscriptError::UnexpectedShape`].
+    pub fn from_slice(json: &[u8]) -> Result<Self, TranscriptError> {
+        serde_json::from_slice(json).map_err(|error| {
+            use serde_json::error::Category;
+            let (line, column) = (error.line(), error.column());
+            match error.classify() {
+                Category::Data => TranscriptError::UnexpectedShape { line, column },
+                Category::Eof => TranscriptError::NotJson {
+                    reason: "unexpected end of input",
+                    line,
+                    column,
+                },
+                Category::Syntax | Category::Io => TranscriptError::NotJson {
+                    reason: "invalid JSON syntax",
+                    line,
+                    column,
+                },
+            }
+        })
+    }
+
+    /// The paragraphs.
+    pub fn paragraphs(&self) -> &[Paragraph] {
+        &self.transcript.paragraphs
+    }
+
+    fn cues(&self) -> impl Iterator<Item = Cue<'_>> {
+        self.paragraphs().iter().flat_map(|paragraph| {
+            let label = paragraph.speaker_label();
+            paragraph.sentences.iter().filter_map(move |sentence| {
+                let text = sentence.text.trim();
+                if text.is_empty() {
+                    return None;
+                }
+                let start = seconds(sentence.start.or(paragraph.start));
+                let end = seconds(sentence.end.or(paragraph.end)).max(start);
+                Some(Cue {
+                    start,
+                    end,
+                    speaker: label.clone(),
+                    text,
+                })
+            })
+        })
+    }
+
+    /// Plain text: one line per paragraph, `Speaker [hh:mm:ss]: sentences`.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for paragraph in self.paragraphs() {
+            let text = paragraph
+                .sentences
+                .iter()
+                .map(|s| s.text.trim())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if text.is_empty() {
+                continue;
+            }
+            let start = seconds(
+                paragraph
+                    .start
+                    .or_else(|| paragraph.sentences.first().and_then(|s| s.start)),
+            );
+            let label = paragraph
+                .speaker_label()
+                .unwrap_or_else(|| "Unknown speaker".into());
+            let _ = writeln!(out, "{label} [{}]: {text}", clock(start, None));
+        }
+        out
+    }
+
+    /// WebVTT captions: one cue per sentence, with a `<v Speaker>` voice span.
+    pub fn to_webvtt(&self) -> String {
+        let mut out = String::from("WEBVTT\n");
+        for cue in self.cues() {
+            let _ = write!(
+                out,
+                "\n{} --> {}\n",
+                clock(cue.start, Some('.')),
+                clock(cue.end, Some('.'))
+            );
+            match &cue.speaker {
+                Some(speaker) => {
+                    let _ = writeln!(out, "<v {}>{}", vtt_escape(speaker), vtt_escape(cue.text));
+                }
+                None => {
+                    let _ = writeln!(out, "{}", vtt_escape(cue.text));
+                }
+            }
+        }
+        out
+    }
+
+    /// SubRip (SRT) captions: numbered cues, one per sentence, prefixed with the speaker.
+    pub fn to_srt(&self) -> String {
+        let mut out = String::new();
+        for (index, cue) in self.cues().enumerate() {
+            if index > 0 {
+                out.push('\n');
+            }
+            let _ = write!(
+                out,
+                "{}\n{} --> {}\n",
+                index + 1,
+                clock(cue.start, Some(',')),
+                clock(cue.end, Some(','))
+            );
+            // A blank line ends an SRT cue, so the text must not contain one.
+            let text = cue.text.replace("\n\n", "\n");
+            match &cue.speaker {
+                Some(speaker) => {
+                    let _ = writeln!(out, "{speaker}: {text}");
+                }
+                None => {
+                    let _ = writeln!(out, "{text}");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Seconds, with missing, negative or non-finite values as 0.
+fn seconds(value: Option<f64>) -> f64 {
+    value.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(0.0)
+}
+
+/// `hh:mm:ss`, or `hh:mm:ss<sep>mmm` with milliseconds.
+fn clock(seconds: f64, millis_separator: Option<char>) -> String {
+    let total_ms = (seconds * 1000.0).round().min(u64::MAX as f64) as u64;
+    let (h, m, s, ms) = (
+        total_ms / 3_600_000,
+        total_ms / 60_000 % 60,
+        total_ms / 1000 % 60,
+        total_ms % 1000,
+    );
+    match millis_separator {
+        Some(sep) => format!("{h:02}:{m:02}:{s:02}{sep}{ms:03}"),
+        None => format!("{h:02}:{m:02}:{s:02}"),
+    }
+}
+
+fn vtt_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace("-->", "--&gt;")
+        .replace("\n\n", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_round_to_milliseconds_and_clamp_nonsense() {
+        assert_eq!(clock(3725.0005, Some('.')), "01:02:05.001");
+        assert_eq!(clock(seconds(Some(-4.0)), Some(',')), "00:00:00,000");
+        assert_eq!(clock(seconds(Some(f64::NAN)), None), "00:00:00");
+    }
+
+    #[test]
+    fn vtt_text_cannot_break_out_of_its_cue() {
+        assert_eq!(vtt_escape("a --> b <i>&"), "a --&gt; b &lt;i&gt;&amp;");
+    }
+}

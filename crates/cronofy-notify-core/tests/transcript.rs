@@ -1,0 +1,104 @@
+//! The transcript model and its renderers.
+
+use cronofy_notify_core::{Transcript, TranscriptError};
+
+const SAMPLE: &str = r#"{"meeting_agent": {"sub": "agt_1"},
+ "transcript": {"summary": "The team agreed the plan.",
+   "paragraphs": [
+     {"speaker": {"identifier": "A", "name": "Ada"}, "start": 2.72, "end": 7.6,
+      "sentences": [{"text": "Shall we begin?", "start": 2.72, "end": 4.1},
+                    {"text": "The plan is <ready> & agreed.", "start": 4.3, "end": 7.6}]},
+     {"speaker": {"identifier": "B"}, "start": 3661.25, "end": 3663.0,
+      "sentences": [{"text": "Yes --> go."}]},
+     {"start": 3670.0, "sentences": [{"text": "   "}, {"text": "Bye.", "start": 3670.5, "end": 3671}]}
+   ]}}"#;
+
+fn sample() -> Transcript {
+    Transcript::from_slice(SAMPLE.as_bytes()).unwrap()
+}
+
+#[test]
+fn the_documented_shape_parses() {
+    let transcript = sample();
+    assert_eq!(
+        transcript.meeting_agent.as_ref().unwrap().sub.as_deref(),
+        Some("agt_1")
+    );
+    assert_eq!(
+        transcript.transcript.summary.as_deref(),
+        Some("The team agreed the plan.")
+    );
+    let paragraphs = transcript.paragraphs();
+    assert_eq!(paragraphs.len(), 3);
+    assert_eq!(paragraphs[0].speaker_label().as_deref(), Some("Ada"));
+    assert_eq!(
+        paragraphs[1].speaker_label().as_deref(),
+        Some("Speaker B"),
+        "name may be absent"
+    );
+    assert_eq!(paragraphs[2].speaker_label(), None);
+    assert_eq!(paragraphs[0].sentences[1].end, Some(7.6));
+}
+
+#[test]
+fn plain_text_has_one_line_per_paragraph_with_speaker_and_time() {
+    assert_eq!(
+        sample().to_text(),
+        "Ada [00:00:02]: Shall we begin? The plan is <ready> & agreed.\n\
+         Speaker B [01:01:01]: Yes --> go.\n\
+         Unknown speaker [01:01:10]: Bye.\n"
+    );
+}
+
+#[test]
+fn webvtt_has_a_cue_per_sentence_with_voices_and_escapes() {
+    assert_eq!(
+        sample().to_webvtt(),
+        "WEBVTT\n\
+         \n00:00:02.720 --> 00:00:04.100\n<v Ada>Shall we begin?\n\
+         \n00:00:04.300 --> 00:00:07.600\n<v Ada>The plan is &lt;ready&gt; &amp; agreed.\n\
+         \n01:01:01.250 --> 01:01:03.000\n<v Speaker B>Yes --&gt; go.\n\
+         \n01:01:10.500 --> 01:01:11.000\nBye.\n"
+    );
+}
+
+#[test]
+fn srt_has_numbered_cues_with_comma_milliseconds() {
+    assert_eq!(
+        sample().to_srt(),
+        "1\n00:00:02,720 --> 00:00:04,100\nAda: Shall we begin?\n\
+         \n2\n00:00:04,300 --> 00:00:07,600\nAda: The plan is <ready> & agreed.\n\
+         \n3\n01:01:01,250 --> 01:01:03,000\nSpeaker B: Yes --> go.\n\
+         \n4\n01:01:10,500 --> 01:01:11,000\nBye.\n"
+    );
+}
+
+#[test]
+fn an_empty_or_sparse_transcript_renders_empty_captions() {
+    for json in [
+        "{}",
+        r#"{"transcript":{"paragraphs":null}}"#,
+        r#"{"transcript":{"paragraphs":[{}]}}"#,
+    ] {
+        let transcript = Transcript::from_slice(json.as_bytes()).unwrap();
+        assert_eq!(transcript.to_text(), "");
+        assert_eq!(transcript.to_webvtt(), "WEBVTT\n");
+        assert_eq!(transcript.to_srt(), "");
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    assert!(matches!(
+        Transcript::from_slice(b"{oops"),
+        Err(TranscriptError::NotJson { .. })
+    ));
+    assert!(matches!(
+        Transcript::from_slice(b""),
+        Err(TranscriptError::NotJson { .. })
+    ));
+    assert!(matches!(
+        Transcript::from_slice(br#"{"transcript":{"paragraphs":"nope"}}"#),
+        Err(TranscriptError::UnexpectedShape { line: 1, .. })
+    ));
+}
