@@ -154,14 +154,17 @@ impl Transcript {
         serde_json::from_slice(json).map_err(|error| {
             use serde_json::error::Category;
             let (line, column) = (error.line(), error.column());
+            // Some shape mismatches are reported as syntax errors: only a general parse can
+            // tell whether the bytes are JSON at all.
+            let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok();
             match error.classify() {
-                Category::Data => TranscriptError::UnexpectedShape { line, column },
+                _ if is_json => TranscriptError::UnexpectedShape { line, column },
                 Category::Eof => TranscriptError::NotJson {
                     reason: "unexpected end of input",
                     line,
                     column,
                 },
-                Category::Syntax | Category::Io => TranscriptError::NotJson {
+                Category::Data | Category::Syntax | Category::Io => TranscriptError::NotJson {
                     reason: "invalid JSON syntax",
                     line,
                     column,

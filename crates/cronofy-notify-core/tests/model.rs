@@ -210,6 +210,17 @@ fn an_event_subscription_of_unexpected_shape_is_kept_whole() {
 }
 
 #[test]
+fn a_struct_given_as_a_long_array_is_still_a_notification() {
+    // serde_json calls this mismatch a syntax error; the body is valid JSON all the same.
+    let body = br#"{"event":["",null,null,null,null,null,null,null,null],"notification":{"type":"event_subscription"}}"#;
+    let notification = Notification::from_slice(body).unwrap();
+    assert!(
+        matches!(notification, Notification::Other(_)),
+        "{notification:?}"
+    );
+}
+
+#[test]
 fn other_cronofy_notification_types_parse_into_the_general_form() {
     let bodies = [
         (

@@ -101,4 +101,8 @@ fn bad_input_is_a_typed_error() {
         Transcript::from_slice(br#"{"transcript":{"paragraphs":"nope"}}"#),
         Err(TranscriptError::UnexpectedShape { line: 1, .. })
     ));
+    assert!(matches!(
+        Transcript::from_slice(br#"{"transcript":{"paragraphs":[["",null,null,null,null,null]]}}"#),
+        Err(TranscriptError::UnexpectedShape { .. })
+    ));
 }
