@@ -70,7 +70,10 @@ async fn a_complete_callback_lands_byte_for_byte_with_hashes_and_manifest() {
                 resource.kind.as_ref().unwrap()
             )
         );
-        assert_eq!(std::fs::read(&path).unwrap(), fake.content(name), "{name}");
+        assert!(
+            std::fs::read(&path).unwrap() == fake.content(name),
+            "{name} differs"
+        );
         assert_eq!(resource.sha256.as_deref(), Some(fake.sha256(name).as_str()));
         assert_eq!(resource.bytes, fake.content(name).len() as u64);
         assert_eq!(resource.attempts, 1);

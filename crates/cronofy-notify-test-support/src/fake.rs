@@ -16,7 +16,7 @@ use futures::StreamExt as _;
 use sha2::{Digest, Sha256};
 
 /// Bodies are generated and served in chunks of this size (large chunks keep loopback fast).
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
 
 /// One resource the fake serves.
 #[derive(Clone, Debug)]
@@ -298,15 +298,30 @@ impl FakeCronofy {
     }
 }
 
-/// The byte at `offset` of a generated body of `version`.
-fn generated_byte(offset: u64, version: u32) -> u8 {
-    let x = offset
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(u64::from(version) << 32);
-    (x >> 29) as u8 ^ (offset as u8)
+/// Generated bodies repeat a pattern of this many bytes: a prime, so that bytes put at a wrong
+/// offset (a bad resume) do not line up with the right ones except at multiples of it.
+const PERIOD: u64 = 1_048_573;
+
+/// The repeating pattern of a generated body of `version`, built once per version.
+fn pattern(version: u32) -> Bytes {
+    static PATTERNS: Mutex<Vec<Bytes>> = Mutex::new(Vec::new());
+    let mut patterns = PATTERNS.lock().unwrap_or_else(PoisonError::into_inner);
+    while patterns.len() <= version as usize {
+        let v = patterns.len() as u64;
+        let bytes: Vec<u8> = (0..PERIOD)
+            .map(|i| {
+                let x =
+                    (i ^ v.wrapping_mul(0x5851_F42D_4C95_7F2D)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (x >> 29) as u8 ^ (i as u8)
+            })
+            .collect();
+        patterns.push(Bytes::from(bytes));
+    }
+    patterns[version as usize].clone()
 }
 
-/// The body from `start` to `end` (exclusive), in chunks.
+/// The body from `start` to `end` (exclusive), in chunks of at most [`CHUNK`] bytes; generated
+/// chunks are slices of the shared pattern, so serving costs no copy.
 fn chunks(
     spec: &ResourceSpec,
     version: u32,
@@ -314,17 +329,23 @@ fn chunks(
     end: u64,
 ) -> impl Iterator<Item = Bytes> + use<> {
     let content = spec.content.clone();
+    let generated = content.is_none().then(|| pattern(version));
     let mut at = start;
     std::iter::from_fn(move || {
         if at >= end {
             return None;
         }
         let len = (end - at).min(CHUNK as u64);
-        let chunk = match &content {
-            Some(fixed) => fixed.slice(at as usize..(at + len) as usize),
-            None => (at..at + len).map(|i| generated_byte(i, version)).collect(),
+        let chunk = match (&content, &generated) {
+            (Some(fixed), _) => fixed.slice(at as usize..(at + len) as usize),
+            (None, Some(pattern)) => {
+                let from = at % PERIOD;
+                let len = len.min(PERIOD - from);
+                pattern.slice(from as usize..(from + len) as usize)
+            }
+            (None, None) => unreachable!("generated is set when content is not"),
         };
-        at += len;
+        at += chunk.len() as u64;
         Some(chunk)
     })
 }
