@@ -54,20 +54,58 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     .filter(|&n| n > 0)
                     .ok_or("--rounds takes a whole number above 0")?;
             }
-            "core" => which.push("core"),
-            other => return Err(format!("unknown benchmark {other:?}: expected core")),
+            "core" | "download" => which.push(arg.as_str()),
+            other => {
+                return Err(format!(
+                    "unknown benchmark {other:?}: expected core or download"
+                ));
+            }
         }
     }
     if which.is_empty() {
-        which.push("core");
+        which = vec!["core", "download"];
     }
     for bench in which {
         match bench {
             "core" => core(rounds)?,
+            "download" => download(rounds)?,
             _ => unreachable!("checked above"),
         }
     }
     Ok(())
+}
+
+/// 2 GiB (and 4 GiB) over loopback, ours against curl; the bench prints its own table.
+fn download(rounds: usize) -> Result<(), String> {
+    let mut bench = cargo();
+    bench.args([
+        "bench",
+        "--locked",
+        "-p",
+        "cronofy-notify-resources",
+        "--bench",
+        "download",
+        "--",
+        "--rounds",
+        &rounds.to_string(),
+    ]);
+    let table = capture(bench)?;
+    print!("{table}");
+    docs::replace_section("benchmarks.md", "bench:download", &table)
+}
+
+/// Runs a command, passing its standard error through, and returns its standard output.
+fn capture(mut command: std::process::Command) -> Result<String, String> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: running {shown}");
+    let output = command
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{shown} failed ({})", output.status));
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("{shown} printed non-UTF-8: {e}"))
 }
 
 fn core(rounds: usize) -> Result<(), String> {

@@ -1,8 +1,8 @@
 //! Project chores, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
-//! - `bench [core] [--rounds N]`: the benchmarks, each beside its baseline in the same run; the
-//!   ratios are written into `docs/benchmarks.md`.
+//! - `bench [core] [download] [--rounds N]`: the benchmarks, each beside its baseline in the same
+//!   run; the figures are written into `docs/benchmarks.md`.
 
 mod bench;
 mod ci;
@@ -35,8 +35,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
-  bench [core] [--rounds N]
-                          run benchmarks beside their baselines; record ratios in docs/benchmarks.md";
+  bench [core] [download] [--rounds N]
+                          run benchmarks beside their baselines (all by default);
+                          record the figures in docs/benchmarks.md";
 
 /// The workspace root.
 fn root() -> PathBuf {

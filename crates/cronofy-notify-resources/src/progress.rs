@@ -127,6 +127,12 @@ mod bars {
             move |event| this.handle(&event)
         }
 
+        /// The bar of a resource, once an event about it arrived.
+        pub fn bar_for(&self, resource: &ResourceKey) -> Option<ProgressBar> {
+            let bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
+            bars.get(resource).cloned()
+        }
+
         fn bar(&self, resource: &ResourceKey, total: Option<u64>) -> ProgressBar {
             let mut bars = self.bars.lock().unwrap_or_else(PoisonError::into_inner);
             bars.entry(resource.clone())

@@ -115,6 +115,8 @@ struct Served {
 #[derive(Debug, Default)]
 struct Shared {
     resources: HashMap<String, Served>,
+    in_flight: usize,
+    max_in_flight: usize,
     seen: Vec<Seen>,
     next_token: u64,
     live_tokens: HashMap<u64, String>,
@@ -251,6 +253,11 @@ impl FakeCronofy {
         self.storage
     }
 
+    /// The most storage bodies that were being sent at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.fake.lock().max_in_flight
+    }
+
     /// Every request seen so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.fake.lock().seen.clone()
@@ -348,6 +355,24 @@ fn chunks(
         at += chunk.len() as u64;
         Some(chunk)
     })
+}
+
+/// Counts a storage body as in flight from its first byte until it is dropped.
+struct InFlight(Fake);
+
+impl InFlight {
+    fn enter(fake: &Fake) -> Self {
+        let mut shared = fake.lock();
+        shared.in_flight += 1;
+        shared.max_in_flight = shared.max_in_flight.max(shared.in_flight);
+        Self(fake.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+    }
 }
 
 fn etag_of(name: &str, version: u32) -> String {
@@ -524,6 +549,11 @@ async fn storage_get(
             "fault: connection dropped",
         ))
     })));
+    let guard = InFlight::enter(&fake);
+    let body = body.map(move |chunk| {
+        let _ = &guard;
+        chunk
+    });
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
