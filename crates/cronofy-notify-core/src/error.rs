@@ -42,7 +42,8 @@ impl ParseError {
 /// Why [`Verifier::verify_and_parse`](crate::Verifier::verify_and_parse) refused a request.
 ///
 /// Match on it to answer: a [`Error::Signature`] is not from Cronofy (answer 401), a
-/// [`Error::Parse`] is genuine but not a notification (answer 400).
+/// [`Error::Parse`] is genuine but not a notification (answer 400), a [`Error::TooLarge`] body was
+/// refused unread (answer 413); [`Error::http_status`] says the same.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -52,4 +53,32 @@ pub enum Error {
     /// The signature is genuine, but the body is not a Cronofy notification.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The body is larger than the verifier's limit; it was not hashed.
+    #[error("the body is over the limit of {limit} bytes for a callback")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+}
+
+impl Error {
+    /// The HTTP status a receiver should answer: 401 for a signature that is missing or wrong,
+    /// 413 for a body over the limit, 400 for a genuine body that is not a notification.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Signature(_) => 401,
+            Self::TooLarge { .. } => 413,
+            Self::Parse(_) => 400,
+        }
+    }
+
+    /// A short text for the response body that reveals nothing about the secret or the
+    /// expected signature: the details belong in logs.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            Self::Signature(_) => "missing or invalid Cronofy-HMAC-SHA256 signature",
+            Self::TooLarge { .. } => "callback body too large",
+            Self::Parse(_) => "not a Cronofy notification",
+        }
+    }
 }

@@ -41,7 +41,7 @@
 //!     }
 //!     Err(Error::Signature(reason)) => { /* answer 401; log `reason` */ }
 //!     Err(Error::Parse(reason)) => { /* answer 400; log `reason` */ }
-//!     Err(other) => { /* answer 400 */ }
+//!     Err(other) => { /* answer other.http_status(): 413 for a body over the limit */ }
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -67,6 +67,7 @@
 //! |---|---|---|
 //! | (none yet) | the crate has no optional parts; its dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and thiserror | |
 
+mod dedup;
 mod error;
 mod event_subscription;
 mod kinds;
@@ -76,6 +77,7 @@ mod signature;
 mod transcript;
 mod verified;
 
+pub use dedup::{Claim, Deduplicator, DuplicateGuard, GuardFuture, HandlerOutcome, MemoryGuard};
 pub use error::{Error, ParseError};
 pub use event_subscription::{
     AgentDetails, Conferencing, DownloadableResource, Event, EventMeetingAgent, EventSubscription,
@@ -86,7 +88,10 @@ pub use kinds::{
 };
 pub use notification::{Notification, OtherNotification};
 pub use secret::ClientSecret;
-pub use signature::{KeyError, SIGNATURE_HEADER, SignatureError, Signer, Verifier};
+pub use signature::{
+    DEFAULT_BODY_LIMIT, KeyError, SIGNATURE_HEADER, SignatureError, Signer, Verifier,
+    combine_header_values,
+};
 pub use transcript::{
     Paragraph, Sentence, Speaker, Transcript, TranscriptAgent, TranscriptBody, TranscriptError,
 };

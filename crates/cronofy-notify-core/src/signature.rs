@@ -136,7 +136,12 @@ impl fmt::Debug for Keys {
 #[derive(Clone, Debug)]
 pub struct Verifier {
     keys: Keys,
+    body_limit: usize,
 }
+
+/// The largest callback body a [`Verifier`] accepts by default: 256 KiB. Documented callbacks
+/// are 1–2 KiB; anything far larger is not Cronofy.
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 
 impl Verifier {
     /// Builds a verifier that accepts a signature made with any of `secrets`.
@@ -148,7 +153,23 @@ impl Verifier {
         I: IntoIterator<Item = S>,
         S: Into<ClientSecret>,
     {
-        Keys::new(secrets).map(|keys| Self { keys })
+        Keys::new(secrets).map(|keys| Self {
+            keys,
+            body_limit: DEFAULT_BODY_LIMIT,
+        })
+    }
+
+    /// Sets the largest body [`Verifier::verify_and_parse`] accepts (default
+    /// [`DEFAULT_BODY_LIMIT`]); the framework adapters read no more than this.
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// The largest body accepted.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
     }
 
     /// How many secrets this verifier accepts.
@@ -222,6 +243,35 @@ impl Signer {
         }
         header
     }
+}
+
+/// The signature header of a request that carried it more than once, read as one
+/// comma-separated value (as HTTP allows): pass every value of [`SIGNATURE_HEADER`] in order.
+/// A single value is returned as it is, without copying.
+///
+/// ```
+/// use cronofy_notify_core::combine_header_values;
+///
+/// assert_eq!(&*combine_header_values([&b"a"[..]]), b"a");
+/// assert_eq!(&*combine_header_values([&b"a"[..], b"b"]), b"a,b");
+/// assert_eq!(&*combine_header_values(std::iter::empty::<&[u8]>()), b"");
+/// ```
+pub fn combine_header_values<'a>(
+    values: impl IntoIterator<Item = &'a [u8]>,
+) -> std::borrow::Cow<'a, [u8]> {
+    let mut values = values.into_iter();
+    let Some(first) = values.next() else {
+        return std::borrow::Cow::Borrowed(&[]);
+    };
+    let Some(second) = values.next() else {
+        return std::borrow::Cow::Borrowed(first);
+    };
+    let mut joined = [first, second].join(&b',');
+    for value in values {
+        joined.push(b',');
+        joined.extend_from_slice(value);
+    }
+    std::borrow::Cow::Owned(joined)
 }
 
 /// The decoded digests of a header; values that are not a base64 digest are skipped, so one

@@ -93,14 +93,20 @@ impl Verifier {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Signature`] when the signature is not good, [`Error::Parse`] when it is but the body
-    /// is not a Cronofy notification.
+    /// [`Error::TooLarge`] for a body over [`Verifier::body_limit`] (checked before any hashing),
+    /// [`Error::Signature`] when the signature is not good, [`Error::Parse`] when it is but the
+    /// body is not a Cronofy notification.
     pub fn verify_and_parse(
         &self,
         header: impl AsRef<[u8]>,
         body: impl Into<Bytes>,
     ) -> Result<VerifiedNotification, Error> {
         let body = body.into();
+        if body.len() > self.body_limit() {
+            return Err(Error::TooLarge {
+                limit: self.body_limit(),
+            });
+        }
         self.verify(header, &body)?;
         Ok(VerifiedNotification::new_unchecked(body)?)
     }

@@ -118,3 +118,49 @@ fn forged_cases_are_refused_before_parsing() {
         );
     }
 }
+
+#[test]
+fn a_body_over_the_limit_is_refused_unhashed_whatever_its_signature() {
+    let body = vectors::seed_body("complete");
+    let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
+    let verifier = Verifier::new([vectors::secret("A")]).unwrap();
+    assert_eq!(
+        verifier.body_limit(),
+        cronofy_notify_core::DEFAULT_BODY_LIMIT
+    );
+    assert!(verifier.verify_and_parse(&header, body.clone()).is_ok());
+
+    let strict = verifier.with_body_limit(body.len() - 1);
+    let error = strict.verify_and_parse(&header, body.clone()).unwrap_err();
+    assert_eq!(
+        error,
+        Error::TooLarge {
+            limit: body.len() - 1
+        }
+    );
+    assert_eq!(error.http_status(), 413);
+    // Even with no signature at all, the size is what is reported: nothing was hashed.
+    assert_eq!(
+        strict.verify_and_parse("", body).unwrap_err().http_status(),
+        413
+    );
+}
+
+#[test]
+fn every_refusal_maps_to_the_status_a_receiver_answers() {
+    let verifier = Verifier::new(["s"]).unwrap();
+    let unsigned = verifier.verify_and_parse("", b"{}".to_vec()).unwrap_err();
+    assert_eq!(
+        (unsigned.http_status(), unsigned.public_message()),
+        (401, "missing or invalid Cronofy-HMAC-SHA256 signature")
+    );
+    let header = Signer::new(["s"]).unwrap().sign(b"not json");
+    let not_json = verifier
+        .verify_and_parse(&header, b"not json".to_vec())
+        .unwrap_err();
+    assert_eq!(not_json.http_status(), 400);
+    assert!(
+        !not_json.public_message().contains("line"),
+        "details stay in logs"
+    );
+}

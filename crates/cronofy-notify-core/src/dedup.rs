@@ -1,0 +1,239 @@
+//! Running each callback once, though Cronofy may deliver it more than once.
+//!
+//! Cronofy signs no timestamp and retries deliveries, so the same callback can arrive twice.
+//! A [`Deduplicator`] admits a notification the first time its
+//! [`idempotency key`](crate::Notification::idempotency_key) is seen and refuses it while that
+//! key is held; a handler that fails gives the key back, so a redelivery is handled again.
+//! The keys live in a [`DuplicateGuard`]: in memory by default ([`MemoryGuard`]), or in a store
+//! shared by several processes (Redis, a database) behind the same small trait.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::Notification;
+
+/// A boxed future, as the guard's methods return (so the trait works as `dyn`).
+pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the keys of callbacks already handled (or being handled) are kept.
+pub trait DuplicateGuard: Send + Sync + fmt::Debug + 'static {
+    /// Claims `key`: `true` the first time, `false` while it is claimed.
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, bool>;
+
+    /// Gives a claim back, after the handler failed, so that a redelivery runs again.
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, ()>;
+}
+
+/// Keeps the most recent `capacity` keys in memory; the oldest are forgotten first.
+///
+/// Right for a single process. Several processes behind a load balancer need a shared guard.
+#[derive(Debug)]
+pub struct MemoryGuard {
+    capacity: usize,
+    keys: Mutex<Keys>,
+}
+
+#[derive(Debug, Default)]
+struct Keys {
+    present: HashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
+}
+
+impl MemoryGuard {
+    /// A guard that remembers up to `capacity` keys (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            keys: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for MemoryGuard {
+    /// Remembers the last 10,000 callbacks.
+    fn default() -> Self {
+        Self::new(10_000)
+    }
+}
+
+impl DuplicateGuard for MemoryGuard {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, bool> {
+        let mut keys = self.lock();
+        let first = !keys.present.contains(key);
+        if first {
+            let key: Arc<str> = key.into();
+            keys.present.insert(key.clone());
+            keys.order.push_back(key);
+            while keys.order.len() > self.capacity {
+                if let Some(oldest) = keys.order.pop_front() {
+                    keys.present.remove(&oldest);
+                }
+            }
+        }
+        Box::pin(std::future::ready(first))
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, ()> {
+        let mut keys = self.lock();
+        if keys.present.remove(key) {
+            keys.order.retain(|k| &**k != key);
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// Admits each callback once. Cheap to clone; clones share the guard.
+///
+/// ```
+/// use cronofy_notify_core::{Deduplicator, Notification};
+///
+/// # futures_lite_block_on(async {
+/// let dedup = Deduplicator::in_memory(1000);
+/// let body = br#"{"notification":{"type":"event_subscription",
+///   "interactions":[{"type":"meeting_agent_complete"}]},"meeting_agent":{"sub":"agt_1"}}"#;
+/// let notification = Notification::from_slice(body).unwrap();
+///
+/// let claim = dedup.admit(&notification).await.expect("the first delivery is admitted");
+/// assert!(dedup.admit(&notification).await.is_none(), "a redelivery is not");
+/// claim.release().await; // the handler failed: let a redelivery try again
+/// assert!(dedup.admit(&notification).await.is_some());
+/// # });
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let waker = std::task::Waker::noop();
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Deduplicator {
+    guard: Arc<dyn DuplicateGuard>,
+}
+
+/// The right to handle one callback, from [`Deduplicator::admit`].
+#[derive(Debug)]
+#[must_use = "release the claim if the handler fails, so a redelivery runs again"]
+pub struct Claim {
+    key: Option<String>,
+    guard: Arc<dyn DuplicateGuard>,
+}
+
+impl Deduplicator {
+    /// Deduplicates through `guard`.
+    pub fn new(guard: impl DuplicateGuard) -> Self {
+        Self {
+            guard: Arc::new(guard),
+        }
+    }
+
+    /// Deduplicates in memory, remembering up to `capacity` callbacks.
+    pub fn in_memory(capacity: usize) -> Self {
+        Self::new(MemoryGuard::new(capacity))
+    }
+
+    /// Claims a notification: `Some` the first time its key is seen (or when it has none:
+    /// notifications without a meeting agent are never taken for duplicates), `None` for a
+    /// duplicate.
+    pub async fn admit(&self, notification: &Notification) -> Option<Claim> {
+        let key = notification.idempotency_key();
+        if let Some(key) = &key
+            && !self.guard.claim(key).await
+        {
+            return None;
+        }
+        Some(Claim {
+            key,
+            guard: self.guard.clone(),
+        })
+    }
+}
+
+impl Default for Deduplicator {
+    fn default() -> Self {
+        Self::new(MemoryGuard::default())
+    }
+}
+
+impl Claim {
+    /// The key claimed, if the notification had one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// Gives the claim back: a redelivery of the same callback will be admitted.
+    pub async fn release(self) {
+        if let Some(key) = &self.key {
+            self.guard.release(key).await;
+        }
+    }
+}
+
+/// What a callback handler may return: `()`, or a `Result` whose error is logged (and whose
+/// failure releases the callback for a redelivery).
+pub trait HandlerOutcome {
+    /// `Err` with a description when the handler failed.
+    fn into_outcome(self) -> Result<(), String>;
+}
+
+impl HandlerOutcome for () {
+    fn into_outcome(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Display> HandlerOutcome for Result<(), E> {
+    fn into_outcome(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now<F: Future>(f: F) -> F::Output {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn the_oldest_keys_are_forgotten_past_capacity() {
+        let guard = MemoryGuard::new(2);
+        assert!(now(guard.claim("a")));
+        assert!(now(guard.claim("b")));
+        assert!(!now(guard.claim("a")));
+        assert!(now(guard.claim("c")));
+        assert!(now(guard.claim("a")), "a was forgotten when c came");
+    }
+
+    #[test]
+    fn notifications_without_a_key_are_always_admitted() {
+        let dedup = Deduplicator::in_memory(10);
+        let other = Notification::from_slice(br#"{"notification":{"type":"change"}}"#).unwrap();
+        let first = now(dedup.admit(&other)).unwrap();
+        assert_eq!(first.key(), None);
+        assert!(now(dedup.admit(&other)).is_some());
+    }
+
+    #[test]
+    fn outcomes_turn_into_results() {
+        assert_eq!(().into_outcome(), Ok(()));
+        assert_eq!(
+            Err::<(), _>("disk full").into_outcome(),
+            Err("disk full".into())
+        );
+    }
+}
