@@ -6,6 +6,8 @@
 //!   to a second, "pre-signed" host that refuses `Authorization`, serving generated bodies of any
 //!   size with `Range` and `ETag`, and faults on demand (drops, stalls, status bursts,
 //!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links).
+//! - [`http_cases`] is the table of requests every framework adapter must answer alike.
 
 pub mod fake;
+pub mod http_cases;
 pub mod vectors;

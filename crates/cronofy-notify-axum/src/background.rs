@@ -1,0 +1,132 @@
+//! Answering at once and handling the callback on its own task, once.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cronofy_notify_core::{
+    Deduplicator, DuplicateGuard, HandlerOutcome, VerifiedNotification, Verifier,
+};
+use tracing::Instrument;
+
+use crate::CronofyCallback;
+
+/// An axum handler that verifies a callback, answers `202 Accepted` at once, and runs `handler`
+/// on a spawned task with its own tracing span, so slow work (downloads) never delays the
+/// answer Cronofy waits for.
+///
+/// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
+/// again; if `handler` fails (returns `Err`), the callback is released so a redelivery runs.
+/// Keys are kept in memory by default ([`MemoryGuard`](cronofy_notify_core::MemoryGuard));
+/// pass a shared [`DuplicateGuard`] with [`Background::deduplicate_with`] when several
+/// processes receive callbacks.
+///
+/// ```no_run
+/// use axum::{Router, routing::post};
+/// use cronofy_notify_axum::Background;
+/// use cronofy_notify_core::{VerifiedNotification, Verifier};
+///
+/// async fn handle(verified: VerifiedNotification) -> Result<(), std::io::Error> {
+///     // download the recordings, update the database...
+///     Ok(())
+/// }
+///
+/// # fn app(verifier: Verifier) -> Router {
+/// Router::new()
+///     .route("/cronofy", post(Background::new(handle)))
+///     .with_state(verifier)
+/// # }
+/// ```
+pub struct Background<H> {
+    handler: Arc<H>,
+    dedup: Deduplicator,
+}
+
+impl<H> Clone for Background<H> {
+    fn clone(&self) -> Self {
+        Self {
+            handler: self.handler.clone(),
+            dedup: self.dedup.clone(),
+        }
+    }
+}
+
+impl<H> fmt::Debug for Background<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Background")
+            .field("dedup", &self.dedup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H, Fut> Background<H>
+where
+    H: Fn(VerifiedNotification) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerOutcome,
+{
+    /// Runs `handler` for every genuine callback, once per delivery key, deduplicating in memory.
+    pub fn new(handler: H) -> Self {
+        Self {
+            handler: Arc::new(handler),
+            dedup: Deduplicator::default(),
+        }
+    }
+
+    /// Deduplicates through `guard` instead of memory.
+    #[must_use]
+    pub fn deduplicate_with(mut self, guard: impl DuplicateGuard) -> Self {
+        self.dedup = Deduplicator::new(guard);
+        self
+    }
+
+    /// Admits a verified callback: spawns the handler and answers 202, or answers 200 for a
+    /// duplicate. For use from a handler of your own.
+    pub async fn accept(&self, verified: VerifiedNotification) -> Response {
+        let Some(claim) = self.dedup.admit(&verified).await else {
+            tracing::debug!(target: "cronofy_notify_axum", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+            return (StatusCode::OK, "duplicate callback, already handled").into_response();
+        };
+        let span = tracing::info_span!(
+            "cronofy_callback",
+            kind = %verified.notification_type(),
+            key = claim.key().unwrap_or(""),
+        );
+        let handler = self.handler.clone();
+        tokio::spawn(
+            async move {
+                if let Err(reason) = handler(verified).await.into_outcome() {
+                    tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
+                    claim.release().await;
+                }
+            }
+            .instrument(span),
+        );
+        (StatusCode::ACCEPTED, "accepted").into_response()
+    }
+}
+
+impl<H, Fut, S> Handler<((),), S> for Background<H>
+where
+    H: Fn(VerifiedNotification) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerOutcome,
+    Verifier: FromRef<S>,
+    S: Send + Sync + 'static,
+{
+    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+    fn call(self, request: Request, state: S) -> Self::Future {
+        Box::pin(async move {
+            match CronofyCallback::from_request(request, &state).await {
+                Ok(CronofyCallback(verified)) => self.accept(verified).await,
+                Err(rejection) => rejection.into_response(),
+            }
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Receive Cronofy callbacks in [axum] with one extractor.
+//!
+//! [`CronofyCallback`] reads the raw body, checks the `Cronofy-HMAC-SHA256` signature with a
+//! [`Verifier`](cronofy_notify_core::Verifier) from your router's state, and yields the
+//! [`VerifiedNotification`](cronofy_notify_core::VerifiedNotification): the typed model and the
+//! raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
+//! body; the reason goes to `tracing`.
+//!
+//! ```no_run
+//! use axum::{Router, routing::post};
+//! use cronofy_notify_axum::{Background, CronofyCallback};
+//! use cronofy_notify_core::{VerifiedNotification, Verifier};
+//!
+//! async fn handle(verified: VerifiedNotification) {
+//!     // Runs on its own task after Cronofy got its 202: do the slow work here.
+//!     if let Some(callback) = verified.as_event_subscription() {
+//!         tracing::info!(sub = ?callback.agent_sub(), ready = callback.resources_ready());
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::new([std::env::var("CRONOFY_CLIENT_SECRET")?])?;
+//! let app = Router::new()
+//!     .route("/cronofy", post(Background::new(handle)))
+//!     .with_state(verifier);
+//! axum::serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Three ways in, one behaviour:
+//! - [`CronofyCallback`], an extractor, for handlers that answer themselves;
+//! - [`Background`], a handler that answers `202` at once and runs yours on a spawned task, once
+//!   per delivery (redeliveries get `200` and are not run again);
+//! - [`CronofyLayer`], middleware that puts the verified notification into the request's
+//!   extensions, for apps built around middleware.
+//!
+//! # Limits
+//!
+//! The body is read up to the verifier's limit ([`Verifier::with_body_limit`], 256 KiB by
+//! default: callbacks are 1–2 KiB), and never beyond axum's `DefaultBodyLimit` (2 MB unless you
+//! set it). A `Content-Length` over the limit is refused before reading; a chunked body stops at
+//! the limit. Either way: 413, and nothing is hashed.
+//!
+//! [`Verifier::with_body_limit`]: cronofy_notify_core::Verifier::with_body_limit
+//!
+//! # Features
+//!
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | (none) | the crate has no optional parts | |
+
+mod background;
+mod extract;
+mod layer;
+mod rejection;
+
+pub use background::Background;
+pub use extract::CronofyCallback;
+pub use layer::{CronofyLayer, CronofyService};
+pub use rejection::CallbackRejection;

@@ -1,0 +1,223 @@
+//! The shared table of requests, over real HTTP on loopback, through the extractor, the
+//! background handler and the middleware; then what only axum can get wrong.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Extension, Router};
+use cronofy_notify_axum::{Background, CronofyCallback, CronofyLayer};
+use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
+use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
+use cronofy_notify_test_support::vectors;
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// POST on any path, as the examples and `serve` do.
+fn any_path<S: Clone + Send + Sync + 'static>(route: axum::routing::MethodRouter<S>) -> Router<S> {
+    Router::new()
+        .route("/", route.clone())
+        .route("/{*path}", route)
+}
+
+async fn extractor_app(secrets: Vec<String>) -> SocketAddr {
+    async fn handler(CronofyCallback(_verified): CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    serve(any_path(post(handler)).with_state(Verifier::new(secrets).unwrap())).await
+}
+
+async fn background_app(secrets: Vec<String>, runs: Arc<AtomicUsize>) -> SocketAddr {
+    let handler = move |_verified: VerifiedNotification| {
+        let runs = runs.clone();
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    serve(any_path(post(Background::new(handler))).with_state(Verifier::new(secrets).unwrap()))
+        .await
+}
+
+async fn layer_app(secrets: Vec<String>) -> SocketAddr {
+    async fn handler(
+        Extension(verified): Extension<VerifiedNotification>,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        assert_eq!(
+            &body,
+            verified.body(),
+            "the inner service still gets the raw body"
+        );
+        StatusCode::NO_CONTENT
+    }
+    serve(any_path(post(handler)).layer(CronofyLayer::new(Verifier::new(secrets).unwrap()))).await
+}
+
+#[tokio::test]
+async fn the_extractor_answers_the_shared_table() {
+    let results = http_cases::run(&http_cases::table(204), extractor_app).await;
+    http_cases::assert_all(&results);
+    assert!(results.len() > 35, "{} cases", results.len());
+}
+
+#[tokio::test]
+async fn the_background_handler_answers_the_shared_table() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let results = http_cases::run_each(&http_cases::table(202), |secrets| {
+        background_app(secrets, runs.clone())
+    })
+    .await;
+    http_cases::assert_all(&results);
+}
+
+#[tokio::test]
+async fn the_middleware_answers_the_shared_table() {
+    // Middleware wraps the router: a GET is verified like any request, then meets the 405.
+    let table = http_cases::table(204);
+    let results = http_cases::run(&table, layer_app).await;
+    http_cases::assert_all(&results);
+}
+
+async fn wait_for(runs: &AtomicUsize, at_least: usize) -> usize {
+    for _ in 0..200 {
+        if runs.load(Ordering::SeqCst) >= at_least {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    runs.load(Ordering::SeqCst)
+}
+
+fn seed_case(body: Vec<u8>) -> HttpCase {
+    let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
+    HttpCase {
+        name: "seed".into(),
+        secrets: vec![vectors::secret("A")],
+        method: "POST",
+        path: "/",
+        headers: vec![("Cronofy-HMAC-SHA256".into(), header)],
+        body,
+        framing: Framing::Length,
+        expected: 202,
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_callback_is_answered_but_handled_once() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let addr = background_app(vec![vectors::secret("A")], runs.clone()).await;
+    let case = seed_case(vectors::seed_body("complete"));
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+    assert_eq!(http_cases::send(addr, &case).await, 200);
+    assert_eq!(wait_for(&runs, 1).await, 1);
+    // Another interaction of the same agent is another callback.
+    assert_eq!(
+        http_cases::send(addr, &seed_case(vectors::seed_body("activated"))).await,
+        202
+    );
+    assert_eq!(wait_for(&runs, 2).await, 2);
+}
+
+#[tokio::test]
+async fn a_failed_handler_lets_the_redelivery_run_again() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let handler = move |_verified: VerifiedNotification| {
+        let attempts = counter.clone();
+        async move {
+            match attempts.fetch_add(1, Ordering::SeqCst) {
+                0 => Err("the database was down"),
+                _ => Ok(()),
+            }
+        }
+    };
+    let app = any_path(post(Background::new(handler)))
+        .with_state(Verifier::new([vectors::secret("A")]).unwrap());
+    let addr = serve(app).await;
+    let case = seed_case(vectors::seed_body("complete"));
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+    assert_eq!(wait_for(&attempts, 1).await, 1);
+    // The release happens after the failure is logged; give it a moment, boundedly.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = http_cases::send(addr, &case).await;
+        if status == 202 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, 202, "the redelivery was admitted");
+    assert_eq!(wait_for(&attempts, 2).await, 2);
+    assert_eq!(
+        http_cases::send(addr, &case).await,
+        200,
+        "now it succeeded, a third is a duplicate"
+    );
+}
+
+#[tokio::test]
+async fn default_body_limit_is_honoured_below_the_verifier_limit() {
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let app = any_path(post(handler))
+        .layer(DefaultBodyLimit::max(512))
+        .with_state(Verifier::new([vectors::secret("A")]).unwrap());
+    let addr = serve(app).await;
+    let mut case = seed_case(vectors::seed_body("complete"));
+    case.framing = Framing::Chunked;
+    assert_eq!(http_cases::send(addr, &case).await, 413);
+}
+
+#[tokio::test]
+async fn the_verifier_limit_can_be_raised() {
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let verifier = Verifier::new([vectors::secret("A")])
+        .unwrap()
+        .with_body_limit(1 << 20);
+    let addr = serve(any_path(post(handler)).with_state(verifier)).await;
+    let mut body = br#"{"notification":{"type":"change"},"padding":""#.to_vec();
+    body.extend(std::iter::repeat_n(b'x', 512 * 1024));
+    body.extend_from_slice(b"\"}");
+    let mut case = seed_case(body);
+    case.expected = 204;
+    assert_eq!(http_cases::send(addr, &case).await, 204);
+}
+
+#[tokio::test]
+async fn rejections_say_little_and_never_the_signature() {
+    use tower::ServiceExt as _;
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let secret = vectors::secret("A");
+    let app = any_path(post(handler)).with_state(Verifier::new([&secret]).unwrap());
+    let body = vectors::seed_body("complete");
+    let expected = Signer::new([&secret]).unwrap().sign(&body);
+    let request = axum::http::Request::post("/")
+        .header(
+            "Cronofy-HMAC-SHA256",
+            "aH8n0UhcaRXMxTEaps6Zu5aZYBVtaDkuFC7BvpNC0cX=",
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let text = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&text);
+    assert_eq!(text, "missing or invalid Cronofy-HMAC-SHA256 signature");
+    assert!(!text.contains(&expected) && !text.contains(&secret));
+}

@@ -1,0 +1,351 @@
+//! One table of requests that every framework adapter must answer alike, sent over real HTTP.
+//!
+//! An adapter's test starts its server for a set of secrets (the vectors use several) and lets
+//! [`run`] send every case; each case says the status it must get.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sha2::Digest as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::vectors;
+
+/// How a body is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// With `Content-Length`.
+    Length,
+    /// `Transfer-Encoding: chunked`, no length declared.
+    Chunked,
+}
+
+/// One request and the status it must get.
+#[derive(Clone, Debug)]
+pub struct HttpCase {
+    /// What the case is.
+    pub name: String,
+    /// The secrets the server's verifier holds.
+    pub secrets: Vec<String>,
+    /// The method.
+    pub method: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// Extra headers, in order (a name may repeat).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// How the body is framed.
+    pub framing: Framing,
+    /// The status the server must answer.
+    pub expected: u16,
+}
+
+/// The server-side body limit the table assumes (the verifier's default).
+pub const LIMIT: usize = 256 * 1024;
+
+fn sign(secret: &str, body: &[u8]) -> String {
+    // HMAC-SHA256 by hand, so the table does not depend on the crate under test.
+    let mut key = secret.as_bytes().to_vec();
+    if key.len() > 64 {
+        key = sha2::Sha256::digest(&key).to_vec();
+    }
+    key.resize(64, 0);
+    let ipad: Vec<u8> = key.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = key.iter().map(|b| b ^ 0x5c).collect();
+    let inner = sha2::Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(body)
+        .finalize();
+    let outer = sha2::Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize();
+    base64(&outer)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Every case, for a server that answers `accepted` to a genuine callback.
+pub fn table(accepted: u16) -> Vec<HttpCase> {
+    let a = vectors::secret("A");
+    let b = vectors::secret("B");
+    let complete = vectors::seed_body("complete");
+    let good = sign(&a, &complete);
+    let case = |name: &str, headers: Vec<(&str, String)>, body: Vec<u8>, expected: u16| HttpCase {
+        name: name.to_owned(),
+        secrets: vec![a.clone()],
+        method: "POST",
+        path: "/cronofy/callback",
+        headers: headers
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect(),
+        body,
+        framing: Framing::Length,
+        expected,
+    };
+
+    let mut cases: Vec<HttpCase> = vectors::cases()
+        .into_iter()
+        .map(|c| HttpCase {
+            name: format!("vector {}", c.name),
+            secrets: c.secrets,
+            method: "POST",
+            path: "/",
+            headers: vec![("Cronofy-HMAC-SHA256".to_owned(), c.header)],
+            expected: match (c.valid, c.body_path.as_str()) {
+                (false, _) => 401,
+                (true, "bodies/well-known.json") => 400,
+                (true, _) => accepted,
+            },
+            body: c.body,
+            framing: Framing::Length,
+        })
+        .collect();
+
+    cases.push(case(
+        "header name in lower case",
+        vec![("cronofy-hmac-sha256", good.clone())],
+        complete.clone(),
+        accepted,
+    ));
+    cases.push(case(
+        "header name in upper case",
+        vec![("CRONOFY-HMAC-SHA256", good.clone())],
+        complete.clone(),
+        accepted,
+    ));
+    cases.push(case("no signature header", vec![], complete.clone(), 401));
+    cases.push(case(
+        "two headers, the second genuine",
+        vec![
+            ("Cronofy-HMAC-SHA256", sign("wrong", &complete)),
+            ("Cronofy-HMAC-SHA256", good.clone()),
+        ],
+        complete.clone(),
+        accepted,
+    ));
+    cases.push(case(
+        "two headers, neither genuine",
+        vec![
+            ("Cronofy-HMAC-SHA256", sign("wrong", &complete)),
+            ("Cronofy-HMAC-SHA256", sign("other", &complete)),
+        ],
+        complete.clone(),
+        401,
+    ));
+    cases.push(case(
+        "signed with a secret the server lacks",
+        vec![("Cronofy-HMAC-SHA256", sign(&b, &complete))],
+        complete.clone(),
+        401,
+    ));
+
+    let mut big = br#"{"notification":{"type":"event_subscription"},"padding":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', LIMIT));
+    big.extend_from_slice(b"\"}");
+    let big_sig = sign(&a, &big);
+    cases.push(case(
+        "over the limit by Content-Length, genuinely signed",
+        vec![("Cronofy-HMAC-SHA256", big_sig.clone())],
+        big.clone(),
+        413,
+    ));
+    let mut chunked = case(
+        "over the limit, chunked without a length",
+        vec![("Cronofy-HMAC-SHA256", big_sig)],
+        big,
+        413,
+    );
+    chunked.framing = Framing::Chunked;
+    cases.push(chunked);
+    let mut small_chunked = case(
+        "a genuine body sent chunked",
+        vec![("Cronofy-HMAC-SHA256", good.clone())],
+        complete.clone(),
+        accepted,
+    );
+    small_chunked.framing = Framing::Chunked;
+    cases.push(small_chunked);
+
+    cases.push(case(
+        "empty body, genuinely signed",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, b""))],
+        Vec::new(),
+        400,
+    ));
+    cases.push(case("empty body, unsigned", vec![], Vec::new(), 401));
+    cases.push(case(
+        "genuine signature on a body that is not JSON",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, b"hello"))],
+        b"hello".to_vec(),
+        400,
+    ));
+    let shapeless = br#"{"event":"no notification here"}"#.to_vec();
+    cases.push(case(
+        "genuine JSON without notification.type",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, &shapeless))],
+        shapeless,
+        400,
+    ));
+    let change = br#"{"notification":{"type":"change"},"channel":{"channel_id":"chn_1"}}"#.to_vec();
+    cases.push(case(
+        "another Cronofy notification type",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, &change))],
+        change,
+        accepted,
+    ));
+    cases.push(case(
+        "the content type does not matter",
+        vec![
+            ("Cronofy-HMAC-SHA256", good.clone()),
+            ("Content-Type", "text/plain".into()),
+        ],
+        complete.clone(),
+        accepted,
+    ));
+    let mut get = case(
+        "GET instead of POST",
+        vec![("Cronofy-HMAC-SHA256", good)],
+        complete,
+        405,
+    );
+    get.method = "GET";
+    cases.push(get);
+    cases
+}
+
+/// Sends one request over a fresh connection and returns the status (0 when none came back).
+pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
+    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+        return 0;
+    };
+    let (mut reader, mut writer) = stream.into_split();
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
+        case.method, case.path
+    );
+    for (name, value) in &case.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match case.framing {
+        Framing::Length => head.push_str(&format!("Content-Length: {}\r\n\r\n", case.body.len())),
+        Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n\r\n"),
+    }
+    let body = case.body.clone();
+    let framing = case.framing;
+    // Write on the side: a server may answer (413) before reading the whole body.
+    let writing = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        match framing {
+            Framing::Length => writer.write_all(&body).await?,
+            Framing::Chunked => {
+                for chunk in body.chunks(16 * 1024) {
+                    writer
+                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                        .await?;
+                    writer.write_all(chunk).await?;
+                    writer.write_all(b"\r\n").await?;
+                }
+                writer.write_all(b"0\r\n\r\n").await?;
+            }
+        }
+        writer.flush().await
+    });
+    let mut response = Vec::new();
+    let mut buf = [0u8; 4096];
+    let status = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&buf[..n]),
+            }
+            if response.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&response);
+        text.split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    })
+    .await
+    .unwrap_or(0);
+    writing.abort();
+    status
+}
+
+/// Runs every case of `table`, starting one server per set of secrets with `start`, and returns
+/// `(case, expected, got)` for each.
+pub async fn run<F, Fut>(table: &[HttpCase], start: F) -> Vec<(String, u16, u16)>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = SocketAddr>,
+{
+    let mut servers: HashMap<Vec<String>, SocketAddr> = HashMap::new();
+    let mut results = Vec::new();
+    for case in table {
+        let addr = match servers.get(&case.secrets) {
+            Some(addr) => *addr,
+            None => {
+                let addr = start(case.secrets.clone()).await;
+                servers.insert(case.secrets.clone(), addr);
+                addr
+            }
+        };
+        results.push((case.name.clone(), case.expected, send(addr, case).await));
+    }
+    results
+}
+
+/// As [`run`], with a fresh server for every case: for servers that remember what they saw
+/// (a deduplicating handler answers a repeated body differently, by design).
+pub async fn run_each<F, Fut>(table: &[HttpCase], start: F) -> Vec<(String, u16, u16)>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = SocketAddr>,
+{
+    let mut results = Vec::new();
+    for case in table {
+        let addr = start(case.secrets.clone()).await;
+        results.push((case.name.clone(), case.expected, send(addr, case).await));
+    }
+    results
+}
+
+/// Panics with every case whose status differs from the expected one.
+pub fn assert_all(results: &[(String, u16, u16)]) {
+    let wrong: Vec<_> = results
+        .iter()
+        .filter(|(_, expected, got)| expected != got)
+        .map(|(name, expected, got)| format!("{name}: expected {expected}, got {got}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        wrong.len(),
+        results.len(),
+        wrong.join("\n")
+    );
+}
