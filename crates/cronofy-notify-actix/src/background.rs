@@ -1,0 +1,127 @@
+//! Answering at once and handling the callback on its own task, once.
+
+use std::fmt;
+use std::future::Future;
+
+use actix_web::{Handler, HttpResponse};
+use cronofy_notify_core::{Deduplicator, DuplicateGuard, HandlerOutcome, VerifiedNotification};
+use futures::future::LocalBoxFuture;
+use tracing::Instrument;
+
+use crate::CronofyCallback;
+
+/// An actix-web handler that verifies a callback, answers `202 Accepted` at once, and runs
+/// `handler` on a spawned task with its own tracing span, so slow work never delays the answer.
+///
+/// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
+/// again; if `handler` fails (returns `Err`), the callback is released so a redelivery runs.
+/// Keys are kept in memory by default; pass a shared [`DuplicateGuard`] with
+/// [`Background::deduplicate_with`] when several processes receive callbacks. Build it once,
+/// outside the `HttpServer::new` closure, so every worker shares it.
+///
+/// ```no_run
+/// use actix_web::{App, HttpServer, web};
+/// use cronofy_notify_actix::Background;
+/// use cronofy_notify_core::{VerifiedNotification, Verifier};
+///
+/// async fn handle(verified: VerifiedNotification) -> Result<(), std::io::Error> {
+///     // download the recordings, update the database...
+///     Ok(())
+/// }
+///
+/// # async fn run(verifier: Verifier) -> std::io::Result<()> {
+/// let verifier = web::Data::new(verifier);
+/// let background = Background::new(handle);
+/// HttpServer::new(move || {
+///     App::new()
+///         .app_data(verifier.clone())
+///         .route("/cronofy", web::post().to(background.clone()))
+/// })
+/// .bind("127.0.0.1:3000")?
+/// .run()
+/// .await
+/// # }
+/// ```
+pub struct Background<H> {
+    handler: std::sync::Arc<H>,
+    dedup: Deduplicator,
+}
+
+impl<H> Clone for Background<H> {
+    fn clone(&self) -> Self {
+        Self {
+            handler: self.handler.clone(),
+            dedup: self.dedup.clone(),
+        }
+    }
+}
+
+impl<H> fmt::Debug for Background<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Background")
+            .field("dedup", &self.dedup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H, Fut> Background<H>
+where
+    H: Fn(VerifiedNotification) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutcome,
+{
+    /// Runs `handler` for every genuine callback, once per delivery key, deduplicating in memory.
+    pub fn new(handler: H) -> Self {
+        Self {
+            handler: std::sync::Arc::new(handler),
+            dedup: Deduplicator::default(),
+        }
+    }
+
+    /// Deduplicates through `guard` instead of memory.
+    #[must_use]
+    pub fn deduplicate_with(mut self, guard: impl DuplicateGuard) -> Self {
+        self.dedup = Deduplicator::new(guard);
+        self
+    }
+
+    /// Admits a verified callback: spawns the handler and answers 202, or answers 200 for a
+    /// duplicate. For use from a handler of your own.
+    pub async fn accept(&self, verified: VerifiedNotification) -> HttpResponse {
+        let Some(claim) = self.dedup.admit(&verified).await else {
+            tracing::debug!(target: "cronofy_notify_actix", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+            return HttpResponse::Ok().body("duplicate callback, already handled");
+        };
+        let span = tracing::info_span!(
+            "cronofy_callback",
+            kind = %verified.notification_type(),
+            key = claim.key().unwrap_or(""),
+        );
+        let handler = self.handler.clone();
+        actix_web::rt::spawn(
+            async move {
+                if let Err(reason) = handler(verified).await.into_outcome() {
+                    tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
+                    claim.release().await;
+                }
+            }
+            .instrument(span),
+        );
+        HttpResponse::Accepted().body("accepted")
+    }
+}
+
+impl<H, Fut> Handler<(CronofyCallback,)> for Background<H>
+where
+    H: Fn(VerifiedNotification) -> Fut + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutcome,
+{
+    type Output = HttpResponse;
+    type Future = LocalBoxFuture<'static, HttpResponse>;
+
+    fn call(&self, (CronofyCallback(verified),): (CronofyCallback,)) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.accept(verified).await })
+    }
+}

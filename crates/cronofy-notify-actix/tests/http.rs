@@ -1,0 +1,206 @@
+//! The shared table of requests, over real HTTP on loopback, through the extractor and the
+//! background handler; then what only actix-web can get wrong.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use cronofy_notify_actix::{Background, CronofyCallback};
+use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
+use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
+use cronofy_notify_test_support::vectors;
+
+/// Starts a server whose every path takes POST with `route`, on one worker.
+fn serve<F>(verifier: Verifier, route: F) -> SocketAddr
+where
+    F: Fn() -> actix_web::Route + Send + Clone + 'static,
+{
+    let verifier = web::Data::new(verifier);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(verifier.clone())
+            .service(web::resource("/{tail:.*}").route(route()))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    addr
+}
+
+async fn extractor_app(secrets: Vec<String>) -> SocketAddr {
+    async fn handler(CronofyCallback(_verified): CronofyCallback) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+    serve(Verifier::new(secrets).unwrap(), || web::post().to(handler))
+}
+
+async fn background_app(secrets: Vec<String>, runs: Arc<AtomicUsize>) -> SocketAddr {
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        let runs = runs.clone();
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    serve(Verifier::new(secrets).unwrap(), move || {
+        web::post().to(background.clone())
+    })
+}
+
+#[actix_web::test]
+async fn the_extractor_answers_the_shared_table() {
+    let results = http_cases::run(&http_cases::table(204), extractor_app).await;
+    http_cases::assert_all(&results);
+    assert!(results.len() > 35, "{} cases", results.len());
+}
+
+#[actix_web::test]
+async fn the_background_handler_answers_the_shared_table() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let results = http_cases::run_each(&http_cases::table(202), |secrets| {
+        background_app(secrets, runs.clone())
+    })
+    .await;
+    http_cases::assert_all(&results);
+}
+
+async fn wait_for(runs: &AtomicUsize, at_least: usize) -> usize {
+    for _ in 0..200 {
+        if runs.load(Ordering::SeqCst) >= at_least {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    runs.load(Ordering::SeqCst)
+}
+
+fn seed_case(body: Vec<u8>) -> HttpCase {
+    let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
+    HttpCase {
+        name: "seed".into(),
+        secrets: vec![vectors::secret("A")],
+        method: "POST",
+        path: "/",
+        headers: vec![("Cronofy-HMAC-SHA256".into(), header)],
+        body,
+        framing: Framing::Length,
+        expected: 202,
+    }
+}
+
+#[actix_web::test]
+async fn a_redelivered_callback_is_answered_but_handled_once() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let addr = background_app(vec![vectors::secret("A")], runs.clone()).await;
+    let case = seed_case(vectors::seed_body("complete"));
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+    assert_eq!(http_cases::send(addr, &case).await, 200);
+    assert_eq!(wait_for(&runs, 1).await, 1);
+    assert_eq!(
+        http_cases::send(addr, &seed_case(vectors::seed_body("failed"))).await,
+        202
+    );
+    assert_eq!(wait_for(&runs, 2).await, 2);
+}
+
+#[actix_web::test]
+async fn a_failed_handler_lets_the_redelivery_run_again() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        let attempts = counter.clone();
+        async move {
+            match attempts.fetch_add(1, Ordering::SeqCst) {
+                0 => Err("the database was down"),
+                _ => Ok(()),
+            }
+        }
+    });
+    let addr = serve(Verifier::new([vectors::secret("A")]).unwrap(), move || {
+        web::post().to(background.clone())
+    });
+    let case = seed_case(vectors::seed_body("complete"));
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+    assert_eq!(wait_for(&attempts, 1).await, 1);
+    let mut status = 0;
+    for _ in 0..100 {
+        status = http_cases::send(addr, &case).await;
+        if status == 202 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, 202, "the redelivery was admitted");
+    assert_eq!(wait_for(&attempts, 2).await, 2);
+    assert_eq!(http_cases::send(addr, &case).await, 200);
+}
+
+#[actix_web::test]
+async fn the_verifier_limit_can_be_raised() {
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+    let verifier = Verifier::new([vectors::secret("A")])
+        .unwrap()
+        .with_body_limit(1 << 20);
+    let addr = serve(verifier, || web::post().to(handler));
+    let mut body = br#"{"notification":{"type":"change"},"padding":""#.to_vec();
+    body.extend(std::iter::repeat_n(b'x', 512 * 1024));
+    body.extend_from_slice(b"\"}");
+    let mut case = seed_case(body);
+    case.framing = Framing::Chunked;
+    assert_eq!(http_cases::send(addr, &case).await, 204);
+}
+
+#[actix_web::test]
+async fn a_missing_verifier_is_a_server_error_not_an_open_door() {
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+    let server = HttpServer::new(|| App::new().route("/", web::post().to(handler)))
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    assert_eq!(
+        http_cases::send(addr, &seed_case(vectors::seed_body("complete"))).await,
+        500
+    );
+}
+
+#[actix_web::test]
+async fn rejections_say_little_and_never_the_signature() {
+    use actix_web::test;
+    async fn handler(CronofyCallback(_v): CronofyCallback) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+    let secret = vectors::secret("A");
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(Verifier::new([&secret]).unwrap()))
+            .route("/", web::post().to(handler)),
+    )
+    .await;
+    let body = vectors::seed_body("complete");
+    let expected = Signer::new([&secret]).unwrap().sign(&body);
+    let request = test::TestRequest::post()
+        .uri("/")
+        .insert_header((
+            "Cronofy-HMAC-SHA256",
+            "aH8n0UhcaRXMxTEaps6Zu5aZYBVtaDkuFC7BvpNC0cX=",
+        ))
+        .set_payload(body)
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), 401);
+    let text = test::read_body(response).await;
+    let text = String::from_utf8_lossy(&text);
+    assert_eq!(text, "missing or invalid Cronofy-HMAC-SHA256 signature");
+    assert!(!text.contains(&expected) && !text.contains(&secret));
+}
