@@ -254,7 +254,9 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
     }
     let body = case.body.clone();
     let framing = case.framing;
-    // Write on the side: a server may answer (413) before reading the whole body.
+    // Write on the side: a server may answer (413) before reading the whole body. The write
+    // half is handed back, not dropped: dropping it would half-close the connection, which
+    // servers may take for a client that went away before its answer.
     let writing = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
         match framing {
@@ -270,7 +272,8 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
                 writer.write_all(b"0\r\n\r\n").await?;
             }
         }
-        writer.flush().await
+        writer.flush().await?;
+        Ok::<_, std::io::Error>(writer)
     });
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];

@@ -1,0 +1,84 @@
+//! A Cronofy callback receiver on actix-web that stores each meeting's recordings.
+//!
+//! ```sh
+//! CRONOFY_CLIENT_SECRET=... cargo run -p cronofy-notify-examples --bin actix-receiver
+//! ```
+//!
+//! - `CRONOFY_CLIENT_SECRET`: verifies callbacks, and is the API key for downloads;
+//! - `LISTEN_ADDR` (default `127.0.0.1:3000`): callbacks are accepted by POST on any path;
+//! - `RESOURCES_DIR` (default `./resources`): where the recordings go;
+//! - `ALLOW_HTTP=1`: accept plain-http resource URLs (local tests only).
+//!
+//! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
+//! are downloaded after Cronofy has had its `202`.
+
+use actix_web::{App, HttpServer, web};
+use cronofy_notify_actix::Background;
+use cronofy_notify_core::{InteractionType, VerifiedNotification, Verifier};
+use cronofy_notify_resources::{DownloadError, Downloader};
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let secret = std::env::var("CRONOFY_CLIENT_SECRET")
+        .map_err(|_| "set CRONOFY_CLIENT_SECRET to the application's client secret")?;
+    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let resources = std::env::var("RESOURCES_DIR").unwrap_or_else(|_| "./resources".into());
+
+    let verifier = web::Data::new(Verifier::new([&secret])?);
+    let downloader = Downloader::builder(secret)
+        .root(resources)
+        .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
+        .build()?;
+    let background = Background::new(move |verified| handle(verified, downloader.clone()));
+
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(verifier.clone())
+            .service(web::resource("/{path:.*}").route(web::post().to(background.clone())))
+    })
+    .bind(&listen)?;
+    for address in server.addrs() {
+        tracing::info!(%address, "receiving Cronofy callbacks");
+    }
+    server.run().await?;
+    Ok(())
+}
+
+/// Runs on its own task, after the answer.
+async fn handle(
+    verified: VerifiedNotification,
+    downloader: Downloader,
+) -> Result<(), DownloadError> {
+    let Some(callback) = verified.as_event_subscription() else {
+        tracing::info!(kind = %verified.notification_type(), "callback of another kind");
+        return Ok(());
+    };
+    let interactions: Vec<_> = callback
+        .interactions
+        .iter()
+        .filter_map(|i| i.kind.as_ref().map(|k| k.as_str()))
+        .collect();
+    tracing::info!(sub = ?callback.agent_sub(), ?interactions, failure = ?callback.failure_reason(), "callback");
+    if callback.has_interaction(&InteractionType::MeetingAgentComplete) {
+        let report = downloader.download(callback).await?;
+        for resource in &report.resources {
+            match &resource.error {
+                None => tracing::info!(
+                    category = %resource.category,
+                    location = ?resource.location,
+                    bytes = resource.bytes,
+                    sha256 = ?resource.sha256,
+                    "stored"
+                ),
+                Some(error) => tracing::warn!(category = %resource.category, %error, "not stored"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! A Cronofy callback receiver on axum that stores each meeting's recordings.
+//!
+//! ```sh
+//! CRONOFY_CLIENT_SECRET=... cargo run -p cronofy-notify-examples --bin axum-receiver
+//! ```
+//!
+//! - `CRONOFY_CLIENT_SECRET`: verifies callbacks, and is the API key for downloads;
+//! - `LISTEN_ADDR` (default `127.0.0.1:3000`): callbacks are accepted by POST on any path;
+//! - `RESOURCES_DIR` (default `./resources`): where the recordings go;
+//! - `ALLOW_HTTP=1`: accept plain-http resource URLs (local tests only).
+//!
+//! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
+//! are downloaded after Cronofy has had its `202`.
+
+use axum::Router;
+use axum::routing::post;
+use cronofy_notify_axum::Background;
+use cronofy_notify_core::{InteractionType, VerifiedNotification, Verifier};
+use cronofy_notify_resources::{DownloadError, Downloader};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let secret = std::env::var("CRONOFY_CLIENT_SECRET")
+        .map_err(|_| "set CRONOFY_CLIENT_SECRET to the application's client secret")?;
+    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let resources = std::env::var("RESOURCES_DIR").unwrap_or_else(|_| "./resources".into());
+
+    let verifier = Verifier::new([&secret])?;
+    let downloader = Downloader::builder(secret)
+        .root(resources)
+        .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
+        .build()?;
+
+    let callbacks = post(Background::new(move |verified| {
+        handle(verified, downloader.clone())
+    }));
+    let app = Router::new()
+        .route("/", callbacks.clone())
+        .route("/{*path}", callbacks)
+        .with_state(verifier);
+
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "receiving Cronofy callbacks");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Runs on its own task, after the answer.
+async fn handle(
+    verified: VerifiedNotification,
+    downloader: Downloader,
+) -> Result<(), DownloadError> {
+    let Some(callback) = verified.as_event_subscription() else {
+        tracing::info!(kind = %verified.notification_type(), "callback of another kind");
+        return Ok(());
+    };
+    let interactions: Vec<_> = callback
+        .interactions
+        .iter()
+        .filter_map(|i| i.kind.as_ref().map(|k| k.as_str()))
+        .collect();
+    tracing::info!(sub = ?callback.agent_sub(), ?interactions, failure = ?callback.failure_reason(), "callback");
+    if callback.has_interaction(&InteractionType::MeetingAgentComplete) {
+        let report = downloader.download(callback).await?;
+        for resource in &report.resources {
+            match &resource.error {
+                None => tracing::info!(
+                    category = %resource.category,
+                    location = ?resource.location,
+                    bytes = resource.bytes,
+                    sha256 = ?resource.sha256,
+                    "stored"
+                ),
+                Some(error) => tracing::warn!(category = %resource.category, %error, "not stored"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Both example receivers, run as their users would: the built binary, a signed seed body over
+//! HTTP, then a complete callback whose recordings must land on disk.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use cronofy_notify_core::Signer;
+use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
+use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
+use cronofy_notify_test_support::vectors;
+
+/// Kills the receiver when the test ends, however it ends.
+struct Receiver(Child);
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+async fn start(binary: &str, dir: &Path) -> (Receiver, SocketAddr) {
+    let addr = free_port();
+    let child = Command::new(binary)
+        .env("CRONOFY_CLIENT_SECRET", vectors::secret("A"))
+        .env("LISTEN_ADDR", addr.to_string())
+        .env("RESOURCES_DIR", dir)
+        .env("ALLOW_HTTP", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the example starts");
+    let receiver = Receiver(child);
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return (receiver, addr);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{binary} did not listen on {addr}");
+}
+
+fn signed(body: Vec<u8>, path: &'static str) -> HttpCase {
+    HttpCase {
+        name: "signed".into(),
+        secrets: vec![vectors::secret("A")],
+        method: "POST",
+        path,
+        headers: vec![(
+            "Cronofy-HMAC-SHA256".into(),
+            Signer::new([vectors::secret("A")]).unwrap().sign(&body),
+        )],
+        body,
+        framing: Framing::Length,
+        expected: 202,
+    }
+}
+
+async fn check(binary: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_receiver, addr) = start(binary, dir.path()).await;
+
+    for which in ["activated", "failed", "complete"] {
+        let status = http_cases::send(addr, &signed(vectors::seed_body(which), "/any/path")).await;
+        assert_eq!(status, 202, "{which}");
+    }
+    let mut forged = signed(vectors::seed_body("complete"), "/");
+    forged.headers[0].1 = Signer::new(["not-the-secret"]).unwrap().sign(&forged.body);
+    assert_eq!(http_cases::send(addr, &forged).await, 401);
+
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::generated(10_000, "application/json"),
+    );
+    fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
+    let body = fake.complete_body(
+        "agt_example",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("video", "conference", "video"),
+        ],
+    );
+    assert_eq!(http_cases::send(addr, &signed(body, "/cronofy")).await, 202);
+
+    let video = dir.path().join("agt_example/video-conference.mp4");
+    for _ in 0..500 {
+        if dir.path().join("agt_example/manifest.json").exists() && video.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(std::fs::read(&video).expect("the video was stored") == fake.content("video"));
+    assert!(
+        std::fs::read(dir.path().join("agt_example/transcript-cronofy.json")).unwrap()
+            == fake.content("transcript")
+    );
+}
+
+#[tokio::test]
+async fn the_axum_receiver_answers_and_stores_the_recordings() {
+    check(env!("CARGO_BIN_EXE_axum-receiver")).await;
+}
+
+#[tokio::test]
+async fn the_actix_receiver_answers_and_stores_the_recordings() {
+    check(env!("CARGO_BIN_EXE_actix-receiver")).await;
+}
