@@ -54,21 +54,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     .filter(|&n| n > 0)
                     .ok_or("--rounds takes a whole number above 0")?;
             }
-            "core" | "download" => which.push(arg.as_str()),
+            "core" | "download" | "http" => which.push(arg.as_str()),
             other => {
                 return Err(format!(
-                    "unknown benchmark {other:?}: expected core or download"
+                    "unknown benchmark {other:?}: expected core, download or http"
                 ));
             }
         }
     }
     if which.is_empty() {
-        which = vec!["core", "download"];
+        which = vec!["core", "download", "http"];
     }
     for bench in which {
         match bench {
             "core" => core(rounds)?,
             "download" => download(rounds)?,
+            "http" => http(rounds)?,
             _ => unreachable!("checked above"),
         }
     }
@@ -92,6 +93,24 @@ fn download(rounds: usize) -> Result<(), String> {
     let table = capture(bench)?;
     print!("{table}");
     docs::replace_section("benchmarks.md", "bench:download", &table)
+}
+
+/// Requests per second of the adapters' verifying endpoints against bare ones.
+fn http(rounds: usize) -> Result<(), String> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "cronofy-notify-benches",
+    ]);
+    exec(build)?;
+    let mut bench = std::process::Command::new(target_dir().join("release/http-bench"));
+    bench.args(["--rounds", &rounds.to_string(), "--seconds", "3"]);
+    let table = capture(bench)?;
+    print!("{table}");
+    docs::replace_section("benchmarks.md", "bench:http", &table)
 }
 
 /// Runs a command, passing its standard error through, and returns its standard output.

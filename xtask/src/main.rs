@@ -1,7 +1,7 @@
 //! Project chores, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
-//! - `bench [core] [download] [--rounds N]`: the benchmarks, each beside its baseline in the same
+//! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run; the figures are written into `docs/benchmarks.md`.
 
 mod bench;
@@ -35,7 +35,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
-  bench [core] [download] [--rounds N]
+  bench [core] [download] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default);
                           record the figures in docs/benchmarks.md";
 
