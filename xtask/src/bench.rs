@@ -203,7 +203,7 @@ fn estimate(id: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{} has no median", path.display()))
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))

@@ -1,11 +1,13 @@
 //! Project chores, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
+//! - `demo`: the whole flow on loopback with a fake Cronofy; the recordings land in `demo-out/`.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run; the figures are written into `docs/benchmarks.md`.
 
 mod bench;
 mod ci;
+mod demo;
 mod docs;
 
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("demo") => demo::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -34,6 +37,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
+  demo [--video-mib N]    the whole flow on loopback, no Cronofy account: a fake Cronofy,
+                          `cronofy-notify serve`, signed callbacks, the recordings on disk
   ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
   bench [core] [download] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default);

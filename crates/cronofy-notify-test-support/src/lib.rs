@@ -6,8 +6,10 @@
 //!   to a second, "pre-signed" host that refuses `Authorization`, serving generated bodies of any
 //!   size with `Range` and `ETag`, and faults on demand (drops, stalls, status bursts,
 //!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links).
+//! - [`samples`] generates content, such as a meeting transcript.
 //! - [`http_cases`] is the table of requests every framework adapter must answer alike.
 
 pub mod fake;
 pub mod http_cases;
+pub mod samples;
 pub mod vectors;

@@ -1,0 +1,144 @@
+//! The command line: a contract that scripts rely on. Add to it freely; change nothing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Verify, sign and send Cronofy callbacks; receive them and file the recordings.
+#[derive(Debug, Parser)]
+#[command(name = "cronofy-notify", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check a body's Cronofy-HMAC-SHA256 signature. Exit 0: genuine; 1: signature missing,
+    /// malformed or wrong; 3: genuine, but not a Cronofy notification; 2: usage.
+    Verify {
+        /// A client secret (repeat during a rotation).
+        #[arg(
+            long = "secret",
+            env = "CRONOFY_CLIENT_SECRET",
+            hide_env_values = true,
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// The Cronofy-HMAC-SHA256 header value.
+        #[arg(long)]
+        signature: Option<String>,
+        /// Print the notification as JSON (Cronofy's field names) instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// The body; standard input when absent.
+        file: Option<PathBuf>,
+    },
+    /// Print the Cronofy-HMAC-SHA256 header for a body: one value per secret, comma-separated.
+    Sign {
+        /// A client secret (repeat for a rotation header).
+        #[arg(
+            long = "secret",
+            env = "CRONOFY_CLIENT_SECRET",
+            hide_env_values = true,
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// The body; standard input when absent.
+        file: Option<PathBuf>,
+    },
+    /// POST a body signed exactly as Cronofy does; exit 0 on a 2xx answer.
+    Send {
+        /// Where to send it.
+        #[arg(long)]
+        url: String,
+        /// A client secret (repeat for a rotation header).
+        #[arg(
+            long = "secret",
+            env = "CRONOFY_CLIENT_SECRET",
+            hide_env_values = true,
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// A built-in sample: activated, complete, or failed[:SUBTYPE] (default complete).
+        #[arg(long, conflicts_with = "file")]
+        sample: Option<String>,
+        /// Rewrites the sample's resource URLs onto this base (for local tests).
+        #[arg(long)]
+        resource_base: Option<String>,
+        /// The sample's meeting agent id.
+        #[arg(long, default_value = "agt_692702a100ccd07000000000")]
+        sub: String,
+        /// The body to send instead of a sample.
+        file: Option<PathBuf>,
+    },
+    /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
+    /// Keeps each body under OUT/<sub>/callbacks and files the recordings of completed
+    /// meetings under OUT/<sub>/, resuming unfinished ones on start.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// A client secret (repeat during a rotation).
+        #[arg(
+            long = "secret",
+            env = "CRONOFY_CLIENT_SECRET",
+            hide_env_values = true,
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// The API key for downloads (default: the first secret).
+        #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// Where bodies and recordings go.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        fetch: FetchOptions,
+    },
+    /// Download the resources of a saved notification body, with progress bars; exit non-zero
+    /// if any failed.
+    Download {
+        /// Where the recordings go (OUT/<sub>/...).
+        #[arg(long)]
+        out: PathBuf,
+        /// The API key (the application's client secret).
+        #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        #[command(flatten)]
+        fetch: FetchOptions,
+        /// The saved `meeting_agent_complete` body.
+        file: PathBuf,
+    },
+    /// Render a downloaded transcript as text, WebVTT or SRT.
+    Transcript {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The transcript JSON.
+        file: PathBuf,
+    },
+}
+
+/// Which resources to fetch, and from where.
+#[derive(Debug, clap::Args)]
+pub(crate) struct FetchOptions {
+    /// Which categories to fetch.
+    #[arg(long, value_delimiter = ',', default_value = "transcript,audio,video")]
+    pub(crate) categories: Vec<String>,
+    /// Allow plain-http resource URLs (the API key would travel unencrypted: local tests only).
+    #[arg(long)]
+    pub(crate) allow_http: bool,
+}
+
+/// A transcript format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    /// One line per paragraph, with speaker and time.
+    Text,
+    /// WebVTT captions.
+    Vtt,
+    /// SubRip captions.
+    Srt,
+}

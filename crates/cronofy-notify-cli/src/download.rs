@@ -1,0 +1,145 @@
+//! `download`, and the downloader and progress reporting `serve` shares.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cronofy_notify_core::{Notification, ResourceCategory};
+use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, ProgressEvent};
+
+use crate::cli::FetchOptions;
+use crate::{exit, fail, input};
+
+/// The downloader both commands use: files under `out`, progress bars on a terminal, log lines
+/// otherwise.
+pub(crate) fn downloader(
+    out: &Path,
+    api_key: String,
+    fetch: &FetchOptions,
+) -> Result<Downloader, String> {
+    let builder = Downloader::builder(api_key)
+        .root(out)
+        .allow_http(fetch.allow_http)
+        .categories(
+            fetch
+                .categories
+                .iter()
+                .map(|c| ResourceCategory::from(c.trim())),
+        );
+    let builder = if std::io::stderr().is_terminal() {
+        let bars = IndicatifProgress::new(indicatif::MultiProgress::new());
+        builder.on_progress(bars.handler())
+    } else {
+        builder
+            .progress_interval(Duration::from_secs(2))
+            .on_progress(log_progress)
+    };
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// Progress as log lines, for a standard error that is not a terminal.
+fn log_progress(event: ProgressEvent) {
+    match event {
+        ProgressEvent::Started {
+            resource,
+            total,
+            resumed_from,
+        } => {
+            tracing::info!(%resource, ?total, resumed_from, "download started");
+        }
+        ProgressEvent::Progress {
+            resource,
+            bytes,
+            total,
+        } => {
+            tracing::info!(%resource, bytes, ?total, "downloading");
+        }
+        ProgressEvent::Retrying {
+            resource,
+            attempt,
+            reason,
+            delay,
+        } => {
+            tracing::warn!(%resource, attempt, %reason, ?delay, "retrying");
+        }
+        ProgressEvent::Finished {
+            resource,
+            bytes,
+            sha256,
+        } => {
+            tracing::info!(%resource, bytes, %sha256, "download finished");
+        }
+        ProgressEvent::Failed { resource, reason } => {
+            tracing::warn!(%resource, %reason, "download failed");
+        }
+        _ => {}
+    }
+}
+
+/// Prints one line per resource to standard output.
+pub(crate) fn print_report(report: &MeetingReport) {
+    for resource in &report.resources {
+        let name = format!(
+            "{}-{}",
+            resource.category,
+            resource.kind.as_ref().map_or("", |k| k.as_str())
+        );
+        match (&resource.error, &resource.location) {
+            (None, Some(location)) => println!(
+                "{name:<24} {:>14} bytes  sha256 {}  {location}{}",
+                resource.bytes,
+                resource.sha256.as_deref().unwrap_or(""),
+                if resource.skipped {
+                    "  (already complete)"
+                } else {
+                    ""
+                }
+            ),
+            (Some(error), _) => println!("{name:<24} FAILED: {error}"),
+            (None, None) => println!("{name:<24} (nowhere)"),
+        }
+    }
+}
+
+pub(crate) async fn run(
+    out: PathBuf,
+    api_key: Option<String>,
+    fetch: FetchOptions,
+    file: &Path,
+) -> u8 {
+    let Some(api_key) = api_key.or_else(|| std::env::var("CRONOFY_CLIENT_SECRET").ok()) else {
+        return fail(
+            exit::USAGE,
+            "no API key: pass --api-key, or set CRONOFY_API_KEY or CRONOFY_CLIENT_SECRET",
+        );
+    };
+    let body = match input::read(Some(file)) {
+        Ok(body) => body,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    let notification = match Notification::from_slice(&body) {
+        Ok(notification) => notification,
+        Err(error) => return fail(exit::FAILED, format!("{}: {error}", file.display())),
+    };
+    let Some(callback) = notification.as_event_subscription() else {
+        return fail(
+            exit::FAILED,
+            format!("{}: not a Meeting Agent callback", file.display()),
+        );
+    };
+    let downloader = match downloader(&out, api_key, &fetch) {
+        Ok(downloader) => downloader,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    match downloader.download(callback).await {
+        Ok(report) => {
+            print_report(&report);
+            if report.is_success() {
+                exit::OK
+            } else {
+                exit::FAILED
+            }
+        }
+        Err(error) => fail(exit::FAILED, error),
+    }
+}

@@ -1,0 +1,108 @@
+//! `verify`, `sign` and `transcript`: no network, just bytes.
+
+use std::path::Path;
+
+use cronofy_notify_core::{Error, Notification, Signer, Transcript, Verifier};
+
+use crate::cli::Format;
+use crate::{exit, fail, input};
+
+pub(crate) fn verify(
+    secrets: &[String],
+    signature: Option<&str>,
+    json: bool,
+    file: Option<&Path>,
+) -> u8 {
+    let body = match input::read(file) {
+        Ok(body) => body,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    let verifier = match Verifier::new(secrets) {
+        // A file on disk may be larger than a callback; judge the signature, not the size.
+        Ok(verifier) => verifier.with_body_limit(usize::MAX),
+        Err(error) => return fail(exit::USAGE, error),
+    };
+    match verifier.verify_and_parse(signature.unwrap_or(""), body) {
+        Ok(verified) => {
+            if json {
+                match serde_json::to_string_pretty(verified.notification()) {
+                    Ok(text) => println!("{text}"),
+                    Err(error) => return fail(exit::FAILED, error),
+                }
+            } else {
+                println!("genuine: {}", summary(verified.notification()));
+            }
+            exit::OK
+        }
+        Err(Error::Parse(reason)) => fail(
+            exit::NOT_A_NOTIFICATION,
+            format!("genuine signature, but {reason}"),
+        ),
+        Err(reason) => fail(exit::FAILED, format!("not genuine: {reason}")),
+    }
+}
+
+/// One line about a notification.
+pub(crate) fn summary(notification: &Notification) -> String {
+    let Some(callback) = notification.as_event_subscription() else {
+        return format!("{} notification", notification.notification_type());
+    };
+    let interactions: Vec<_> = callback
+        .interactions
+        .iter()
+        .map(|i| i.kind.as_ref().map_or("(no type)", |k| k.as_str()))
+        .collect();
+    let mut line = format!(
+        "{} for {}",
+        if interactions.is_empty() {
+            "event_subscription".to_owned()
+        } else {
+            interactions.join("+")
+        },
+        callback.agent_sub().unwrap_or("(no meeting agent)")
+    );
+    if let Some(reason) = callback.failure_reason() {
+        line.push_str(&format!(", failed: {reason}"));
+    }
+    let ready: Vec<_> = callback
+        .downloadable_resources()
+        .map(|r| r.category.as_str())
+        .collect();
+    if !ready.is_empty() {
+        line.push_str(&format!(", resources: {}", ready.join(", ")));
+    }
+    line
+}
+
+pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
+    let body = match input::read(file) {
+        Ok(body) => body,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    match Signer::new(secrets) {
+        Ok(signer) => {
+            println!("{}", signer.sign(&body));
+            exit::OK
+        }
+        Err(error) => fail(exit::USAGE, error),
+    }
+}
+
+pub(crate) fn transcript(format: Format, file: &Path) -> u8 {
+    let json = match input::read(Some(file)) {
+        Ok(json) => json,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    match Transcript::from_slice(&json) {
+        Ok(transcript) => {
+            let text = match format {
+                Format::Text => transcript.to_text(),
+                Format::Vtt => transcript.to_webvtt(),
+                Format::Srt => transcript.to_srt(),
+            };
+            print!("{text}");
+            exit::OK
+        }
+        Err(error) => fail(exit::FAILED, format!("{}: {error}", file.display())),
+    }
+}

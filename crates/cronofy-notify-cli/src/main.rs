@@ -1,0 +1,92 @@
+//! `cronofy-notify`: verify, sign and send Cronofy callbacks; receive them and file the
+//! recordings. `cronofy-notify --help` lists the commands; each is a thin layer over the
+//! cronofy-notify crates.
+
+mod cli;
+mod download;
+mod input;
+mod inspect;
+mod samples;
+mod send;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Exit codes, part of the contract.
+pub(crate) mod exit {
+    /// Success: genuine, sent, stored.
+    pub(crate) const OK: u8 = 0;
+    /// A signature missing, malformed or wrong; a send that got no 2xx; a resource not stored.
+    pub(crate) const FAILED: u8 = 1;
+    /// Usage: bad arguments or unreadable input.
+    pub(crate) const USAGE: u8 = 2;
+    /// A genuine signature on a body that is not a Cronofy notification.
+    pub(crate) const NOT_A_NOTIFICATION: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let code = match cli.command {
+        Command::Verify {
+            secrets,
+            signature,
+            json,
+            file,
+        } => inspect::verify(&secrets, signature.as_deref(), json, file.as_deref()),
+        Command::Sign { secrets, file } => inspect::sign(&secrets, file.as_deref()),
+        Command::Transcript { format, file } => inspect::transcript(format, &file),
+        Command::Send {
+            url,
+            secrets,
+            sample,
+            resource_base,
+            sub,
+            file,
+        } => runtime().block_on(send::run(send::Options {
+            url,
+            secrets,
+            sample,
+            resource_base,
+            sub,
+            file,
+        })),
+        Command::Serve {
+            listen,
+            secrets,
+            api_key,
+            out,
+            fetch,
+        } => runtime().block_on(serve::run(listen, secrets, api_key, out, fetch)),
+        Command::Download {
+            out,
+            api_key,
+            fetch,
+            file,
+        } => runtime().block_on(download::run(out, api_key, fetch, &file)),
+    };
+    ExitCode::from(code)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Prints an error for the user and returns its exit code.
+pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
+    eprintln!("cronofy-notify: {message}");
+    code
+}

@@ -1,0 +1,73 @@
+//! `send`: POST a body signed as Cronofy signs it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
+
+use crate::{exit, fail, input, samples};
+
+pub(crate) struct Options {
+    pub(crate) url: String,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) sample: Option<String>,
+    pub(crate) resource_base: Option<String>,
+    pub(crate) sub: String,
+    pub(crate) file: Option<PathBuf>,
+}
+
+pub(crate) async fn run(options: Options) -> u8 {
+    let body = match &options.file {
+        Some(path) => input::read(Some(path)),
+        None => samples::sample(
+            options.sample.as_deref().unwrap_or("complete"),
+            &options.sub,
+            options.resource_base.as_deref(),
+        ),
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    let signer = match Signer::new(&options.secrets) {
+        Ok(signer) => signer,
+        Err(error) => return fail(exit::USAGE, error),
+    };
+    let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => return fail(exit::FAILED, error),
+    };
+    let response = client
+        .post(&options.url)
+        .header(SIGNATURE_HEADER, signer.sign(&body))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )
+        .body(body)
+        .send()
+        .await;
+    match response {
+        Ok(response) => {
+            let status = response.status();
+            println!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            if status.is_success() {
+                exit::OK
+            } else {
+                exit::FAILED
+            }
+        }
+        Err(error) => fail(
+            exit::FAILED,
+            format!("could not send to {}: {}", options.url, error.without_url()),
+        ),
+    }
+}

@@ -1,0 +1,247 @@
+//! `serve`: receive callbacks, keep their bodies, file the recordings; stop cleanly, resume on
+//! start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use cronofy_notify_axum::CronofyCallback;
+use cronofy_notify_core::{
+    Deduplicator, InteractionType, Notification, VerifiedNotification, Verifier,
+};
+use cronofy_notify_resources::{Downloader, safe_component};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cli::FetchOptions;
+use crate::download::{downloader, print_report};
+use crate::{exit, fail};
+
+/// How long a stop waits for downloads to checkpoint.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+struct AppState(Arc<App>);
+
+struct App {
+    verifier: Verifier,
+    downloader: Downloader,
+    dedup: Deduplicator,
+    out: PathBuf,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Verifier {
+        state.0.verifier.clone()
+    }
+}
+
+pub(crate) async fn run(
+    listen: SocketAddr,
+    secrets: Vec<String>,
+    api_key: Option<String>,
+    out: PathBuf,
+    fetch: FetchOptions,
+) -> u8 {
+    let verifier = match Verifier::new(&secrets) {
+        Ok(verifier) => verifier,
+        Err(error) => return fail(exit::USAGE, error),
+    };
+    let api_key = api_key.unwrap_or_else(|| secrets[0].clone());
+    let downloader = match downloader(&out, api_key, &fetch) {
+        Ok(downloader) => downloader,
+        Err(message) => return fail(exit::USAGE, message),
+    };
+    if let Err(error) = std::fs::create_dir_all(&out) {
+        return fail(
+            exit::USAGE,
+            format!("cannot create {}: {error}", out.display()),
+        );
+    }
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(exit::USAGE, format!("cannot listen on {listen}: {error}")),
+    };
+    let app = Arc::new(App {
+        verifier,
+        downloader,
+        dedup: Deduplicator::default(),
+        out,
+        stop: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+    });
+    resume_unfinished(&app);
+
+    let receive = post(receive);
+    let router = Router::new()
+        .route("/", receive.clone())
+        .route("/{*path}", receive)
+        .with_state(AppState(app.clone()));
+    match listener.local_addr() {
+        Ok(address) => {
+            tracing::info!(%address, out = %app.out.display(), "receiving Cronofy callbacks")
+        }
+        Err(error) => tracing::warn!(%error, "listening on an unknown address"),
+    }
+    let stopping = app.stop.clone();
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: no new callbacks; checkpointing downloads");
+            stopping.cancel();
+        })
+        .await;
+
+    app.tasks.close();
+    if tokio::time::timeout(STOP_GRACE, app.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("downloads did not checkpoint in time; partial files are kept for a resume");
+    }
+    match served {
+        Ok(()) => exit::OK,
+        Err(error) => fail(exit::FAILED, error),
+    }
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// Keeps the body, then answers: 202 once it is safely on disk, 200 for a redelivery.
+async fn receive(
+    State(AppState(app)): State<AppState>,
+    CronofyCallback(verified): CronofyCallback,
+) -> Response {
+    let Some(claim) = app.dedup.admit(&verified).await else {
+        return (StatusCode::OK, "duplicate callback, already handled").into_response();
+    };
+    if let Err(error) = keep_body(&app.out, &verified).await {
+        tracing::error!(%error, "could not keep the callback body; asking Cronofy to retry");
+        claim.release().await;
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "could not store the callback",
+        )
+            .into_response();
+    }
+    tracing::info!(callback = %crate::inspect::summary(verified.notification()), "genuine callback");
+    if verified
+        .as_event_subscription()
+        .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
+    {
+        spawn_download(&app, verified.notification().clone());
+    }
+    (StatusCode::ACCEPTED, "accepted").into_response()
+}
+
+/// Writes the raw body to `<out>/<sub>/callbacks/<millis>-<interaction>.json`, atomically.
+async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Result<PathBuf> {
+    let callback = verified.as_event_subscription();
+    let sub = callback.and_then(|c| c.agent_sub()).unwrap_or("_no_agent");
+    let interaction = callback
+        .and_then(|c| c.interactions.first())
+        .and_then(|i| i.kind.as_ref())
+        .map_or_else(
+            || verified.notification_type().to_string(),
+            ToString::to_string,
+        );
+    let dir = out.join(safe_component(sub)).join("callbacks");
+    tokio::fs::create_dir_all(&dir).await?;
+    let millis = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let name = format!("{millis}-{}.json", safe_component(&interaction));
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut file = tokio::fs::File::create(&tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, verified.body()).await?;
+    file.sync_all().await?;
+    drop(file);
+    let path = dir.join(name);
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(path)
+}
+
+fn spawn_download(app: &Arc<App>, notification: Notification) {
+    let app_for_task = app.clone();
+    app.tasks.spawn(async move {
+        let Some(callback) = notification.as_event_subscription() else {
+            return;
+        };
+        match app_for_task
+            .downloader
+            .download_with_cancel(callback, app_for_task.stop.clone())
+            .await
+        {
+            Ok(report) if report.is_success() => {
+                tracing::info!(sub = %report.sub, "recordings stored");
+                print_report(&report);
+            }
+            Ok(report) if app_for_task.stop.is_cancelled() => {
+                tracing::info!(sub = %report.sub, "download checkpointed; it resumes on the next start");
+            }
+            Ok(report) => {
+                for failed in report.failures() {
+                    tracing::warn!(sub = %report.sub, category = %failed.category, error = ?failed.error, "not stored");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "download failed"),
+        }
+    });
+}
+
+/// On start, fetches again every completed meeting whose bodies are kept under `out`: the
+/// manifest makes finished resources cost nothing, and partial ones resume.
+fn resume_unfinished(app: &Arc<App>) {
+    let Ok(agents) = std::fs::read_dir(&app.out) else {
+        return;
+    };
+    for agent in agents.flatten() {
+        let Ok(bodies) = std::fs::read_dir(agent.path().join("callbacks")) else {
+            continue;
+        };
+        for body in bodies.flatten() {
+            let path = body.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            // These bodies were verified when they arrived.
+            let Ok(notification) = Notification::from_slice(&bytes) else {
+                continue;
+            };
+            if notification
+                .as_event_subscription()
+                .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
+            {
+                tracing::info!(body = %path.display(), "checking a completed meeting from an earlier run");
+                spawn_download(app, notification);
+            }
+        }
+    }
+}

@@ -1,0 +1,590 @@
+//! The `cronofy-notify` command, end to end through the built binary, on loopback.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use cronofy_notify_test_support::{samples, vectors};
+
+fn cli() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cronofy-notify"));
+    command
+        .env_remove("CRONOFY_CLIENT_SECRET")
+        .env_remove("CRONOFY_API_KEY")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .expect("the command runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("an exit code")
+}
+
+fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn every_shared_vector_through_verify_exits_as_the_contract_says() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in vectors::cases() {
+        let body = write_temp(dir.path(), "body.json", &case.body);
+        let mut command = cli();
+        command.arg("verify").arg("--signature").arg(&case.header);
+        for secret in &case.secrets {
+            command.arg("--secret").arg(secret);
+        }
+        let output = run(command.arg(&body));
+        let expected = match (case.valid, case.body_path.as_str()) {
+            (false, _) => 1,
+            (true, "bodies/well-known.json") => 3,
+            (true, _) => 0,
+        };
+        assert_eq!(
+            code(&output),
+            expected,
+            "{}: {}",
+            case.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn verify_reads_standard_input_and_the_secret_from_the_environment() {
+    let body = vectors::seed_body("failed");
+    let header = String::from_utf8(
+        run(cli().args(["sign", "--secret", "s3cret"]).arg(write_temp(
+            tempfile::tempdir().unwrap().path(),
+            "b",
+            &body,
+        )))
+        .stdout,
+    )
+    .unwrap();
+    let mut child = cli()
+        .args(["verify", "--signature", header.trim()])
+        .env("CRONOFY_CLIENT_SECRET", "s3cret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &body).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0);
+    let summary = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        summary.contains("meeting_agent_failed") && summary.contains("meeting_agent_rejected"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn verify_without_a_signature_or_secret_fails_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    assert_eq!(
+        code(&run(cli().args(["verify", "--secret", "s"]).arg(&body))),
+        1,
+        "no signature"
+    );
+    assert_eq!(
+        code(&run(cli().arg("verify").arg(&body))),
+        2,
+        "no secret is a usage error"
+    );
+    assert_eq!(
+        code(&run(cli().args([
+            "verify",
+            "--secret",
+            "s",
+            "--signature",
+            "x",
+            "/no/such/file"
+        ]))),
+        2
+    );
+}
+
+#[test]
+fn sign_output_is_accepted_by_verify_including_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let signed = run(cli()
+        .args(["sign", "--secret", "old", "--secret", "new"])
+        .arg(&body));
+    assert_eq!(code(&signed), 0);
+    let header = String::from_utf8(signed.stdout).unwrap();
+    assert_eq!(header.trim().split(',').count(), 2);
+    for secret in ["old", "new"] {
+        let output = run(cli()
+            .args(["verify", "--secret", secret, "--signature", header.trim()])
+            .arg(&body));
+        assert_eq!(code(&output), 0, "{secret}");
+    }
+    assert_eq!(
+        code(&run(cli()
+            .args(["verify", "--secret", "other", "--signature", header.trim()])
+            .arg(&body))),
+        1
+    );
+}
+
+#[test]
+fn verify_json_writes_the_model_with_cronofys_field_names() {
+    let case = vectors::cases()
+        .into_iter()
+        .find(|c| c.name == "meeting_agent_complete-signed")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &case.body);
+    let output = run(cli()
+        .args([
+            "verify",
+            "--json",
+            "--secret",
+            &case.secrets[0],
+            "--signature",
+            &case.header,
+        ])
+        .arg(&body));
+    assert_eq!(code(&output), 0);
+    let written: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let original: serde_json::Value = serde_json::from_slice(&case.body).unwrap();
+    assert_eq!(written, original);
+}
+
+#[test]
+fn transcript_renders_text_vtt_and_srt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "t.json", &samples::transcript("agt_1"));
+    let text = String::from_utf8(run(cli().args(["transcript"]).arg(&file)).stdout).unwrap();
+    assert!(
+        text.starts_with("Ada Lovelace [00:00:02]: Good morning"),
+        "{text}"
+    );
+    let vtt =
+        String::from_utf8(run(cli().args(["transcript", "--format", "vtt"]).arg(&file)).stdout)
+            .unwrap();
+    assert!(vtt.starts_with("WEBVTT\n\n00:00:02.720 --> "), "{vtt}");
+    let srt =
+        String::from_utf8(run(cli().args(["transcript", "--format", "srt"]).arg(&file)).stdout)
+            .unwrap();
+    assert!(srt.starts_with("1\n00:00:02,720 --> "), "{srt}");
+    let bad = write_temp(dir.path(), "bad.json", b"{oops");
+    assert_eq!(code(&run(cli().arg("transcript").arg(&bad))), 1);
+}
+
+/// A running `serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(out: &Path) -> Serve {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut serve = Serve {
+        child: cli()
+            .args([
+                "serve",
+                "--listen",
+                &addr.to_string(),
+                "--secret",
+                &vectors::secret("A"),
+                "--allow-http",
+                "--out",
+            ])
+            .arg(out)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+        addr,
+    };
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return serve;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = serve.child.kill();
+    panic!("serve did not listen");
+}
+
+fn send(serve: &Serve, secret: &str, args: &[&str]) -> Output {
+    run(cli()
+        .args([
+            "send",
+            "--url",
+            &format!("http://{}/hooks/cronofy", serve.addr),
+            "--secret",
+            secret,
+        ])
+        .args(args))
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn manifest_complete(path: &Path, count: usize) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["resources"].as_array().cloned())
+        .is_some_and(|r| r.iter().filter(|e| e["status"] == "complete").count() >= count)
+}
+
+fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_to_serve_files_every_recording_byte_for_byte() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::fixed(samples::transcript("agt_cli"), "application/json"),
+    );
+    fake.add("audio", ResourceSpec::generated(2 << 20, "audio/mpeg"));
+    fake.add("video", ResourceSpec::generated(6 << 20, "video/mp4"));
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve(out.path());
+    let base = format!("http://{}", fake.api_addr());
+
+    let activated = send(
+        &serve,
+        &vectors::secret("A"),
+        &["--sample", "activated", "--sub", "agt_cli"],
+    );
+    assert_eq!(code(&activated), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&activated.stdout).trim(),
+        "202 Accepted"
+    );
+    let complete = send(
+        &serve,
+        &vectors::secret("A"),
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            "agt_cli",
+            "--resource-base",
+            &base,
+        ],
+    );
+    assert_eq!(code(&complete), 0);
+
+    let agent = out.path().join("agt_cli");
+    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
+        &agent.join("manifest.json"),
+        3
+    )));
+    for (file, name) in [
+        ("transcript-cronofy.json", "transcript"),
+        ("audio-voice.mp3", "audio"),
+        ("video-conference.mp4", "video"),
+    ] {
+        assert_eq!(sha256_file(&agent.join(file)), fake.sha256(name), "{file}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(agent.join("manifest.json")).unwrap()).unwrap();
+    for entry in manifest["resources"].as_array().unwrap() {
+        let name = entry["category"].as_str().unwrap();
+        assert_eq!(entry["sha256"], fake.sha256(name), "{name}");
+    }
+    let kept: Vec<_> = std::fs::read_dir(agent.join("callbacks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept.iter()
+            .any(|k| k.ends_with("-meeting_agent_complete.json"))
+    );
+
+    // A redelivery is answered 200 and fetches nothing.
+    let before = fake.seen().len();
+    let again = send(
+        &serve,
+        &vectors::secret("A"),
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            "agt_cli",
+            "--resource-base",
+            &base,
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "200 OK");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(fake.seen().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_body_is_answered_401_and_nothing_is_written() {
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve(out.path());
+    let forged = send(&serve, "not-the-secret", &["--sample", "complete"]);
+    assert_eq!(code(&forged), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&forged.stdout).trim(),
+        "401 Unauthorized"
+    );
+    // Signed, then changed on the way: sign the original, post one with a byte more.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tampered = vectors::seed_body("complete");
+    tampered.push(b' ');
+    let file = write_temp(dir.path(), "t.json", &tampered);
+    let header = String::from_utf8(
+        run(cli()
+            .args(["sign", "--secret", &vectors::secret("A")])
+            .arg(write_temp(
+                dir.path(),
+                "o.json",
+                &vectors::seed_body("complete"),
+            )))
+        .stdout,
+    )
+    .unwrap();
+    let status = cronofy_notify_test_support::http_cases::send(
+        serve.addr,
+        &cronofy_notify_test_support::http_cases::HttpCase {
+            name: "tampered".into(),
+            secrets: vec![],
+            method: "POST",
+            path: "/",
+            headers: vec![("Cronofy-HMAC-SHA256".into(), header.trim().to_owned())],
+            body: std::fs::read(&file).unwrap(),
+            framing: cronofy_notify_test_support::http_cases::Framing::Length,
+            expected: 401,
+        },
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing was written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sub_that_climbs_out_of_the_folder_stays_inside_it() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::generated(1000, "application/json"),
+    );
+    let outer = tempfile::tempdir().unwrap();
+    let out = outer.path().join("out");
+    let serve = serve(&out);
+    let body = fake.complete_body("../../escape", &[("transcript", "cronofy", "transcript")]);
+    let file = write_temp(outer.path(), "body.json", &body);
+    let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
+    assert_eq!(code(&sent), 0);
+    assert!(wait_until(Duration::from_secs(20), || {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .any(|agent| manifest_complete(&agent.path().join("manifest.json"), 1))
+    }));
+    let outside: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(outside.len(), 2, "only out/ and body.json: {outside:?}");
+    assert!(
+        !outer.path().join("escape").exists()
+            && !outer.path().parent().unwrap().join("escape").exists()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
+    let size: u64 = 8 << 20;
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((size / 2, Duration::from_secs(30))),
+            ..Fault::default()
+        }],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_resume", &[("video", "conference", "video")]);
+    let bodies = tempfile::tempdir().unwrap();
+    let file = write_temp(bodies.path(), "resume-body.json", &body);
+
+    let first = serve(out.path());
+    assert_eq!(
+        code(&send(
+            &first,
+            &vectors::secret("A"),
+            &[file.to_str().unwrap()]
+        )),
+        0
+    );
+    let part = out.path().join("agt_resume/video-conference.part");
+    assert!(wait_until(Duration::from_secs(20), || std::fs::metadata(
+        &part
+    )
+    .is_ok_and(|m| m.len() >= size / 4)));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(first); // SIGKILL, mid-download
+
+    let held = std::fs::metadata(&part).unwrap().len();
+    assert!(held > 0 && held < size, "{held}");
+    let _second = serve(out.path());
+    let video = out.path().join("agt_resume/video-conference.mp4");
+    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
+        &out.path().join("agt_resume/manifest.json"),
+        1
+    )));
+    assert_eq!(sha256_file(&video), fake.sha256("video"));
+    let storage: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "storage")
+        .collect();
+    let last = storage.last().unwrap();
+    let range = last.range.clone().expect("the restart asked for a range");
+    let from: u64 = range
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
+    assert!(from > 0, "{range}");
+    assert_eq!(
+        last.planned_bytes,
+        size - from,
+        "only the missing bytes were fetched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_serve_cleanly_and_keeps_the_partial_file() {
+    let size: u64 = 8 << 20;
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((size / 2, Duration::from_secs(30))),
+            ..Fault::default()
+        }],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let mut running = serve(out.path());
+    let body = fake.complete_body("agt_term", &[("video", "conference", "video")]);
+    let bodies = tempfile::tempdir().unwrap();
+    let file = write_temp(bodies.path(), "term-body.json", &body);
+    assert_eq!(
+        code(&send(
+            &running,
+            &vectors::secret("A"),
+            &[file.to_str().unwrap()]
+        )),
+        0
+    );
+    let part = out.path().join("agt_term/video-conference.part");
+    assert!(wait_until(Duration::from_secs(20), || std::fs::metadata(
+        &part
+    )
+    .is_ok_and(|m| m.len() > 0)));
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status();
+    let mut status = None;
+    assert!(wait_until(Duration::from_secs(15), || {
+        status = running.child.try_wait().unwrap();
+        status.is_some()
+    }));
+    assert!(status.unwrap().success(), "{status:?}");
+    assert!(part.exists(), "the partial file is kept for a resume");
+    assert!(
+        out.path()
+            .join("agt_term/video-conference.part.json")
+            .exists()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_fetches_a_saved_body_and_fails_loudly() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_dl", &[("audio", "voice", "audio")]);
+    let file = write_temp(out.path(), "body.json", &body);
+    let output = run(cli()
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+            "--out",
+        ])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&fake.sha256("audio")));
+    assert_eq!(
+        sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+
+    // Without --allow-http the plain-http URL is refused, and the exit code says so.
+    let other = tempfile::tempdir().unwrap();
+    let refused = run(cli()
+        .args(["download", "--api-key", "k", "--out"])
+        .arg(other.path())
+        .arg(&file));
+    assert_eq!(code(&refused), 1);
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("only https is allowed"));
+    // A wrong API key is a clear failure too.
+    let wrong = run(cli()
+        .args(["download", "--allow-http", "--api-key", "wrong", "--out"])
+        .arg(other.path())
+        .arg(&file));
+    assert_eq!(code(&wrong), 1);
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("401"));
+}
