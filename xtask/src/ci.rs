@@ -1,4 +1,4 @@
-//! `cargo xtask ci`: the same steps as `.ci/run`.
+//! `cargo xtask ci`: the same steps as `.ci/run`, the demo included.
 
 use crate::{cargo, exec};
 
