@@ -61,7 +61,7 @@ pub(crate) enum Command {
             required = true
         )]
         secrets: Vec<String>,
-        /// A built-in sample: activated, complete, or failed[:SUBTYPE] (default complete).
+        /// A built-in sample: activated, complete, failed, or failed:SUBTYPE (default complete).
         #[arg(long, conflicts_with = "file")]
         sample: Option<String>,
         /// Rewrites the sample's resource URLs onto this base (for local tests).
@@ -74,8 +74,8 @@ pub(crate) enum Command {
         file: Option<PathBuf>,
     },
     /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
-    /// Keeps each body under OUT/<sub>/callbacks and files the recordings of completed
-    /// meetings under OUT/<sub>/, resuming unfinished ones on start.
+    /// Keeps each body under `OUT/<sub>/callbacks` and files the recordings of completed
+    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start.
     Serve {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
@@ -100,7 +100,7 @@ pub(crate) enum Command {
     /// Download the resources of a saved notification body, with progress bars; exit non-zero
     /// if any failed.
     Download {
-        /// Where the recordings go (OUT/<sub>/...).
+        /// Where the recordings go (`OUT/<sub>/...`).
         #[arg(long)]
         out: PathBuf,
         /// The API key (the application's client secret).
