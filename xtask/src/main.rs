@@ -1,6 +1,7 @@
 //! Project chores, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`).
 //!
 //! - `demo`: the whole flow on loopback with a fake Cronofy; the recordings land in `demo-out/`.
+//! - `fuzz [--seconds N] [--record]`: the fuzz targets in `fuzz/`, each for N seconds.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run; the figures are written into `docs/benchmarks.md`.
@@ -9,6 +10,7 @@ mod bench;
 mod ci;
 mod demo;
 mod docs;
+mod fuzz;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -40,6 +43,9 @@ tasks:
   demo [--video-mib N]    the whole flow on loopback, no Cronofy account: a fake Cronofy,
                           `cronofy-notify serve`, signed callbacks, the recordings on disk
   ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
+  fuzz [--seconds N] [--record] [TARGET...]
+                          run each fuzz target for N seconds (15); --record writes
+                          the figures into docs/reliability.md
   bench [core] [download] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default);
                           record the figures in docs/benchmarks.md";

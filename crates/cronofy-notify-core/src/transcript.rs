@@ -138,8 +138,8 @@ impl Paragraph {
     pub fn speaker_label(&self) -> Option<String> {
         let speaker = self.speaker.as_ref()?;
         match (&speaker.name, &speaker.identifier) {
-            (Some(name), _) if !name.trim().is_empty() => Some(name.trim().to_owned()),
-            (_, Some(id)) if !id.trim().is_empty() => Some(format!("Speaker {}", id.trim())),
+            (Some(name), _) if !name.trim().is_empty() => Some(one_line(name)),
+            (_, Some(id)) if !id.trim().is_empty() => Some(format!("Speaker {}", one_line(id))),
             _ => None,
         }
     }
@@ -262,7 +262,7 @@ impl Transcript {
                 clock(cue.end, Some(','))
             );
             // A blank line ends an SRT cue, so the text must not contain one.
-            let text = cue.text.replace("\n\n", "\n");
+            let text = no_blank_lines(cue.text);
             match &cue.speaker {
                 Some(speaker) => {
                     let _ = writeln!(out, "{speaker}: {text}");
@@ -296,12 +296,29 @@ fn clock(seconds: f64, millis_separator: Option<char>) -> String {
     }
 }
 
+/// Text on one line: line breaks of any kind become spaces.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text without blank lines (which end a cue in both caption formats) or carriage returns.
+fn no_blank_lines(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn vtt_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    no_blank_lines(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace("-->", "--&gt;")
-        .replace("\n\n", "\n")
 }
 
 #[cfg(test)]
@@ -318,5 +335,12 @@ mod tests {
     #[test]
     fn vtt_text_cannot_break_out_of_its_cue() {
         assert_eq!(vtt_escape("a --> b <i>&"), "a --&gt; b &lt;i&gt;&amp;");
+        assert_eq!(vtt_escape("x\n\n\ny\r\n \nz"), "x\ny\nz");
+    }
+
+    #[test]
+    fn labels_and_texts_cannot_hold_blank_lines() {
+        assert_eq!(one_line(" Ada\n\nLovelace\r"), "Ada Lovelace");
+        assert_eq!(no_blank_lines("a\n\n\nb"), "a\nb");
     }
 }
