@@ -2,6 +2,7 @@
 //!
 //! - `demo`: the whole flow on loopback with a fake Cronofy; the recordings land in `demo-out/`.
 //! - `fuzz [--seconds N] [--record]`: the fuzz targets in `fuzz/`, each for N seconds.
+//! - `soak`, `faults`: the long load test and download fault campaign, recorded.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run; the figures are written into `docs/benchmarks.md`.
@@ -11,6 +12,7 @@ mod ci;
 mod demo;
 mod docs;
 mod fuzz;
+mod reliability;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -22,6 +24,8 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("demo") => demo::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => reliability::soak(&args[1..]),
+        Some("faults") => reliability::faults(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -46,6 +50,11 @@ tasks:
   fuzz [--seconds N] [--record] [TARGET...]
                           run each fuzz target for N seconds (15); --record writes
                           the figures into docs/reliability.md
+  soak [--callbacks N]    N callbacks (50,000) against a release `serve`; figures into
+                          docs/reliability.md
+  faults [--cases N] [--max-kib K]
+                          the download fault campaign at length (10,000 schedules up to
+                          4 MiB); figures into docs/reliability.md
   bench [core] [download] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default);
                           record the figures in docs/benchmarks.md";

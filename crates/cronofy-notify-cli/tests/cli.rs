@@ -588,3 +588,86 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     assert_eq!(code(&wrong), 1);
     assert!(String::from_utf8_lossy(&wrong.stdout).contains("401"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
+    let secret = "log-check-client-secret-7f3a";
+    let api_key = "log-check-api-key-91bc";
+    let fake = FakeCronofy::start(api_key).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    fake.faults(
+        "audio",
+        [Fault {
+            drop_at: Some(1 << 19),
+            ..Fault::default()
+        }],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let log_path = out.path().join("serve.log");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut running = Serve {
+        child: cli()
+            .args([
+                "serve",
+                "--listen",
+                &addr.to_string(),
+                "--secret",
+                secret,
+                "--api-key",
+                api_key,
+                "--allow-http",
+                "--out",
+            ])
+            .arg(out.path().join("files"))
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+        addr,
+    };
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(addr).is_ok()
+    }));
+    let body = fake.complete_body("agt_logs", &[("audio", "voice", "audio")]);
+    let bodies = tempfile::tempdir().unwrap();
+    let file = write_temp(bodies.path(), "body.json", &body);
+    assert_eq!(code(&send(&running, secret, &[file.to_str().unwrap()])), 0);
+    assert_eq!(
+        code(&send(&running, "forged-secret", &[file.to_str().unwrap()])),
+        1
+    );
+    assert!(wait_until(Duration::from_secs(20), || manifest_complete(
+        &out.path().join("files/agt_logs/manifest.json"),
+        1
+    )));
+    let _ = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status();
+    assert!(wait_until(Duration::from_secs(15), || running
+        .child
+        .try_wait()
+        .unwrap()
+        .is_some()));
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("TRACE"), "trace logging was on:\n{log}");
+    assert!(log.contains("retrying"), "the drop was retried and logged");
+    for needle in [secret, api_key, "X-Amz-Signature", "sig1"] {
+        assert!(
+            !log.contains(needle),
+            "{needle:?} is in the log:\n{}",
+            log.lines()
+                .filter(|l| l.contains(needle))
+                .take(3)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let manifest =
+        std::fs::read_to_string(out.path().join("files/agt_logs/manifest.json")).unwrap();
+    assert!(!manifest.contains(api_key) && !manifest.contains(secret));
+}

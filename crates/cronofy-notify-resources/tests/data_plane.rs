@@ -804,3 +804,40 @@ async fn the_api_key_appears_in_no_error_debug_or_manifest() {
         "the error says what to check: {error}"
     );
 }
+
+#[tokio::test]
+async fn hostile_categories_types_and_content_types_stay_inside_the_root() {
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add("x", ResourceSpec::generated(1000, "application/../../evil"));
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("root");
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "../../../escape", "x"),
+            ("video", "/etc/passwd", "x"),
+        ],
+    );
+    let downloader = builder(&root)
+        .categories([ResourceCategory::Transcript, ResourceCategory::Video])
+        .build()
+        .unwrap();
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    for resource in &report.resources {
+        let path = file_of(&resource.location);
+        assert!(path.starts_with(root.join("agt_1")), "{}", path.display());
+        assert_eq!(
+            path.extension().unwrap(),
+            "bin",
+            "the server's content type names no path"
+        );
+    }
+    assert_eq!(
+        files_below(outer.path())
+            .iter()
+            .filter(|f| !f.starts_with("root/agt_1/"))
+            .count(),
+        0
+    );
+}
