@@ -220,6 +220,29 @@ fn a_struct_given_as_a_long_array_is_still_a_notification() {
     );
 }
 
+/// Found by the `notification` fuzz target: an integer too large for u64 became an f64 whose
+/// decimal form, written back and read again, was a different f64. Parsing floats exactly
+/// (serde_json's `float_roundtrip`) makes the round trip stable.
+#[test]
+fn a_huge_number_survives_a_write_and_read_unchanged() {
+    let body = b"{\n  \"notification\": {\n    \"type\": \"even't_subscripti,n\",\n    \"intearoctins\": [\n      \t\t\t\t\t\t\t\t\t\t4444444444444444444444444444444444\t\t\t   ]\n  }\n}\n\n";
+    let notification = Notification::from_slice(body).unwrap();
+    let written = serde_json::to_vec(&notification).unwrap();
+    assert_eq!(Notification::from_slice(&written).unwrap(), notification);
+    for number in [
+        "1e308",
+        "0.1",
+        "123456789012345678901234567890",
+        "-2.2250738585072014e-308",
+        "9007199254740993",
+    ] {
+        let body = format!(r#"{{"notification":{{"type":"x"}},"n":{number}}}"#);
+        let once = Notification::from_slice(body.as_bytes()).unwrap();
+        let again = Notification::from_slice(&serde_json::to_vec(&once).unwrap()).unwrap();
+        assert_eq!(again, once, "{number}");
+    }
+}
+
 #[test]
 fn other_cronofy_notification_types_parse_into_the_general_form() {
     let bodies = [
