@@ -16,8 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cronofy_notify_core::{Signer, Verifier};
+use cronofy_notify_test_support::http_cases::read_response;
 use cronofy_notify_test_support::vectors;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const KINDS: [(&str, &str); 2] = [("axum", "axum-bare"), ("actix-web", "actix-bare")];
 
@@ -171,11 +172,12 @@ async fn run_load(
             tokio::spawn(async move {
                 let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
                 stream.set_nodelay(true).unwrap();
-                let mut buf = vec![0u8; 4096];
                 let (mut done, mut wrong) = (0u64, 0u64);
                 while tokio::time::Instant::now() < deadline {
                     stream.write_all(&request).await.unwrap();
-                    let status = read_response(&mut stream, &mut buf).await;
+                    let status = read_response(&mut stream)
+                        .await
+                        .expect("the server closed the connection");
                     done += 1;
                     if status != 204 {
                         wrong += 1;
@@ -194,34 +196,6 @@ async fn run_load(
     total
 }
 
-/// Reads one response (headers and a Content-Length body) and returns its status.
-async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut [u8]) -> u16 {
-    let mut seen = Vec::with_capacity(256);
-    loop {
-        let n = stream.read(buf).await.unwrap();
-        assert!(n > 0, "the server closed the connection");
-        seen.extend_from_slice(&buf[..n]);
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-            let status = head
-                .split_whitespace()
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            let mut have = seen.len() - end - 4;
-            while have < length {
-                have += stream.read(buf).await.unwrap();
-            }
-            return status;
-        }
-    }
-}
-
 fn drive(rounds: usize, duration: Duration, connections: usize) {
     let body = vectors::seed_body("complete");
     let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
@@ -237,7 +211,7 @@ fn drive(rounds: usize, duration: Duration, connections: usize) {
          the {}-byte seed body) on {}.",
         duration.as_secs(),
         body.len(),
-        machine()
+        cronofy_notify_test_support::machine()
     );
     println!();
     println!(
@@ -289,18 +263,4 @@ fn drive(rounds: usize, duration: Duration, connections: usize) {
     );
     println!();
     println!("Target: the verifying endpoint at 0.90 of the bare one or better.");
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|n| n.trim().to_owned())
-        })
-        .unwrap_or_else(|| "an unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

@@ -166,7 +166,7 @@ fn core(rounds: usize) -> Result<(), String> {
         "Measured by `cargo xtask bench core` ({rounds} rounds) on {}.\n\n\
          | comparison | median ratio (candidate / baseline) | range over rounds | target |\n\
          |---|---|---|---|\n",
-        machine()
+        cronofy_notify_test_support::machine()
     );
     for (pair, ratios) in CORE_PAIRS.iter().zip(&mut per_round) {
         ratios.sort_by(f64::total_cmp);
@@ -226,19 +226,4 @@ fn human_ns(ns: f64) -> String {
     } else {
         format!("{ns:.0} ns")
     }
-}
-
-/// A one-line description of the machine, for the record.
-pub(crate) fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|name| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| "an unknown CPU".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

@@ -115,7 +115,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "Measured by `cargo xtask fuzz --seconds {seconds}` on {} (libFuzzer + AddressSanitizer, \
          one core per target, seeded from the shared vectors).\n\n\
          | target | time | executions | per second | corpus | crashes |\n|---|---|---|---|---|---|\n",
-        crate::bench::machine()
+        cronofy_notify_test_support::machine()
     );
     for o in &outcomes {
         table.push_str(&format!(

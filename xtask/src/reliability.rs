@@ -60,7 +60,7 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
          | latency | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |\n\
          | memory (RSS) | {} KiB at start, {} KiB warm, {} KiB peak, {} KiB at the end |\n\
          | log | empty at `warn`: no error, no warning |\n",
-        crate::bench::machine(),
+        cronofy_notify_test_support::machine(),
         r["callbacks"],
         r["connections"],
         r["seconds"].as_f64().unwrap_or(0.0),
@@ -110,7 +110,7 @@ pub(crate) fn faults(args: &[String]) -> Result<(), String> {
          injected, in {:.0} s: every download either stored the source byte for byte or failed \
          with a clear error and nothing at the final path; none hung; every schedule with fewer \
          faults than the attempts allowed succeeded. CI runs 1,000 schedules of up to 256 KiB.\n",
-        crate::bench::machine(),
+        cronofy_notify_test_support::machine(),
         r["schedules"],
         r["bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
         r["faults"],

@@ -100,9 +100,8 @@ where
         let handler = self.handler.clone();
         actix_web::rt::spawn(
             async move {
-                if let Err(reason) = handler(verified).await.into_outcome() {
+                if let Err(reason) = claim.run(handler(verified)).await {
                     tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
-                    claim.release().await;
                 }
             }
             .instrument(span),

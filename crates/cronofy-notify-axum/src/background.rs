@@ -100,9 +100,8 @@ where
         let handler = self.handler.clone();
         tokio::spawn(
             async move {
-                if let Err(reason) = handler(verified).await.into_outcome() {
+                if let Err(reason) = claim.run(handler(verified)).await {
                     tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
-                    claim.release().await;
                 }
             }
             .instrument(span),

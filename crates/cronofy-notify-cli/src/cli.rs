@@ -74,7 +74,7 @@ pub(crate) enum Command {
         file: Option<PathBuf>,
     },
     /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
-    /// Keeps each body under `OUT/<sub>/callbacks` and files the recordings of completed
+    /// Keeps each body under `OUT/<sub>/callbacks` (one per agent and interaction: a redelivery is answered 200) and files the recordings of completed
     /// meetings under `OUT/<sub>/`, resuming unfinished ones on start.
     Serve {
         /// The address to listen on.

@@ -12,9 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cronofy_notify_axum::CronofyCallback;
-use cronofy_notify_core::{
-    Deduplicator, InteractionType, Notification, VerifiedNotification, Verifier,
-};
+use cronofy_notify_core::{InteractionType, Notification, VerifiedNotification, Verifier};
 use cronofy_notify_resources::{Downloader, safe_component};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,7 +30,6 @@ struct AppState(Arc<App>);
 struct App {
     verifier: Verifier,
     downloader: Downloader,
-    dedup: Deduplicator,
     out: PathBuf,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -73,7 +70,6 @@ pub(crate) async fn run(
     let app = Arc::new(App {
         verifier,
         downloader,
-        dedup: Deduplicator::default(),
         out,
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
@@ -136,17 +132,19 @@ async fn receive(
     State(AppState(app)): State<AppState>,
     CronofyCallback(verified): CronofyCallback,
 ) -> Response {
-    let Some(claim) = app.dedup.admit(&verified).await else {
-        return (StatusCode::OK, "duplicate callback, already handled").into_response();
-    };
-    if let Err(error) = keep_body(&app.out, &verified).await {
-        tracing::error!(%error, "could not keep the callback body; asking Cronofy to retry");
-        claim.release().await;
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "could not store the callback",
-        )
-            .into_response();
+    match keep_body(&app.out, &verified).await {
+        Ok(Kept::Duplicate) => {
+            return (StatusCode::OK, "duplicate callback, already handled").into_response();
+        }
+        Ok(Kept::New) => {}
+        Err(error) => {
+            tracing::error!(%error, "could not keep the callback body; asking Cronofy to retry");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not store the callback",
+            )
+                .into_response();
+        }
     }
     tracing::info!(callback = %crate::inspect::summary(verified.notification()), "genuine callback");
     if verified
@@ -158,31 +156,71 @@ async fn receive(
     (StatusCode::ACCEPTED, "accepted").into_response()
 }
 
-/// Writes the raw body to `<out>/<sub>/callbacks/<millis>-<interaction>.json`, atomically.
-async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Result<PathBuf> {
+/// Whether a body was new.
+enum Kept {
+    New,
+    Duplicate,
+}
+
+/// Keeps the raw body, durably, as `<out>/<sub>/callbacks/<interaction>.json`: one file per
+/// idempotency key (agent and interaction), so the file system itself says whether a delivery
+/// was seen before, across restarts and however many. A body without a meeting agent cannot be
+/// a duplicate and goes to `<out>/_no_agent/callbacks/<time>-<n>-<type>.json`.
+async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Result<Kept> {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let callback = verified.as_event_subscription();
-    let sub = callback.and_then(|c| c.agent_sub()).unwrap_or("_no_agent");
-    let interaction = callback
-        .and_then(|c| c.interactions.first())
-        .and_then(|i| i.kind.as_ref())
-        .map_or_else(
-            || verified.notification_type().to_string(),
-            ToString::to_string,
-        );
-    let dir = out.join(safe_component(sub)).join("callbacks");
+    let (dir, name) = match callback.and_then(|c| c.agent_sub().map(|sub| (c, sub))) {
+        Some((callback, sub)) => {
+            let interactions: Vec<_> = callback
+                .interactions
+                .iter()
+                .map(|i| i.kind.as_ref().map_or("unknown", |k| k.as_str()))
+                .collect();
+            let interaction = if interactions.is_empty() {
+                "none".to_owned()
+            } else {
+                interactions.join("+")
+            };
+            (
+                out.join(safe_component(sub)),
+                format!("{}.json", safe_component(&interaction)),
+            )
+        }
+        None => {
+            let millis = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let kind = safe_component(verified.notification_type().as_str());
+            (out.join("_no_agent"), format!("{millis}-{n}-{kind}.json"))
+        }
+    };
+    let dir = dir.join("callbacks");
     tokio::fs::create_dir_all(&dir).await?;
-    let millis = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let name = format!("{millis}-{}.json", safe_component(&interaction));
-    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(&name);
+    if tokio::fs::try_exists(&path).await? {
+        return Ok(Kept::Duplicate);
+    }
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
     let mut file = tokio::fs::File::create(&tmp).await?;
     tokio::io::AsyncWriteExt::write_all(&mut file, verified.body()).await?;
     file.sync_all().await?;
     drop(file);
-    let path = dir.join(name);
-    tokio::fs::rename(&tmp, &path).await?;
-    Ok(path)
+    // A hard link fails if the name exists: of two deliveries racing, exactly one is new.
+    let linked = tokio::fs::hard_link(&tmp, &path).await;
+    tokio::fs::remove_file(&tmp).await?;
+    match linked {
+        Ok(()) => {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+                .await
+                .map_err(std::io::Error::other)??;
+            Ok(Kept::New)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(Kept::Duplicate),
+        Err(error) => Err(error),
+    }
 }
 
 fn spawn_download(app: &Arc<App>, notification: Notification) {

@@ -328,10 +328,7 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
         .map(|e| e.file_name().into_string().unwrap())
         .collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(
-        kept.iter()
-            .any(|k| k.ends_with("-meeting_agent_complete.json"))
-    );
+    assert!(kept.iter().any(|k| k == "meeting_agent_complete.json"));
 
     // A redelivery is answered 200 and fetches nothing.
     let before = fake.seen().len();
@@ -670,4 +667,44 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
     let manifest =
         std::fs::read_to_string(out.path().join("files/agt_logs/manifest.json")).unwrap();
     assert!(!manifest.contains(api_key) && !manifest.contains(secret));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivery_after_a_restart_is_still_a_duplicate() {
+    let out = tempfile::tempdir().unwrap();
+    let first = serve(out.path());
+    let sent = send(
+        &first,
+        &vectors::secret("A"),
+        &["--sample", "activated", "--sub", "agt_again"],
+    );
+    assert_eq!(String::from_utf8_lossy(&sent.stdout).trim(), "202 Accepted");
+    drop(first);
+    let second = serve(out.path());
+    let again = send(
+        &second,
+        &vectors::secret("A"),
+        &["--sample", "activated", "--sub", "agt_again"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "200 OK",
+        "the kept body says it was seen"
+    );
+    let other = send(
+        &second,
+        &vectors::secret("A"),
+        &["--sample", "failed", "--sub", "agt_again"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&other.stdout).trim(),
+        "202 Accepted",
+        "another interaction is another callback"
+    );
+    let kept: Vec<_> = std::fs::read_dir(out.path().join("agt_again/callbacks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
 }

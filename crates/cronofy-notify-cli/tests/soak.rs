@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cronofy_notify_core::Signer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use cronofy_notify_test_support::http_cases::read_response;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 const SECRET: &str = "soak-client-secret";
@@ -108,36 +109,6 @@ fn plan(total: usize) -> Vec<(Kind, Vec<u8>)> {
             }
         })
         .collect()
-}
-
-async fn read_status(stream: &mut TcpStream) -> Option<u16> {
-    let mut seen = Vec::with_capacity(256);
-    let mut buf = [0u8; 2048];
-    loop {
-        let n = stream.read(&mut buf).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        seen.extend_from_slice(&buf[..n]);
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
-            let status = head.split_whitespace().nth(1)?.parse().ok()?;
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            let mut have = seen.len() - end - 4;
-            while have < length {
-                let n = stream.read(&mut buf).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                have += n;
-            }
-            return Some(status);
-        }
-    }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -265,7 +236,7 @@ async fn serve_holds_a_soak_handling_each_genuine_callback_once() {
                 }
                 let connection = stream.as_mut().unwrap();
                 let status = match connection.write_all(&bytes).await {
-                    Ok(()) => read_status(connection).await,
+                    Ok(()) => read_response(connection).await,
                     Err(_) => None,
                 };
                 if *kind == Kind::Oversized || status.is_none() {

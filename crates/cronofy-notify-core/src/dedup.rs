@@ -167,6 +167,23 @@ impl Claim {
         self.key.as_deref()
     }
 
+    /// Runs the handler's work under this claim: on failure the claim is released, so that a
+    /// redelivery runs again, and the failure is returned for the caller to log.
+    ///
+    /// # Errors
+    /// The handler's failure, in words.
+    pub async fn run<F>(self, work: F) -> Result<(), String>
+    where
+        F: Future,
+        F::Output: HandlerOutcome,
+    {
+        let outcome = work.await.into_outcome();
+        if outcome.is_err() {
+            self.release().await;
+        }
+        outcome
+    }
+
     /// Gives the claim back: a redelivery of the same callback will be admitted.
     pub async fn release(self) {
         if let Some(key) = &self.key {

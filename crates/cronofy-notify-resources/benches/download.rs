@@ -128,7 +128,7 @@ fn driver(size: u64, rounds: usize, big: u64) {
     let gib = size as f64 / GIB as f64;
     println!(
         "Measured by `cargo xtask bench download` ({rounds} rounds, alternating) on {}.",
-        machine()
+        cronofy_notify_test_support::machine()
     );
     println!();
     println!("| {gib:.0} GiB over loopback to disk | best throughput | peak RSS |");
@@ -276,18 +276,4 @@ fn sha256_of(path: &Path) -> String {
 
 fn mbps(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / seconds / 1e6
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|n| n.trim().to_owned())
-        })
-        .unwrap_or_else(|| "an unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

@@ -299,6 +299,37 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
     status
 }
 
+/// Reads one HTTP/1.1 response from a keep-alive connection, its head and its
+/// `Content-Length` body, and returns the status; `None` when the connection ends first.
+pub async fn read_response<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> Option<u16> {
+    let mut seen = Vec::with_capacity(256);
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let status = head.split_whitespace().nth(1)?.parse().ok()?;
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let mut have = seen.len() - end - 4;
+            while have < length {
+                match stream.read(&mut buf).await.ok()? {
+                    0 => return None,
+                    n => have += n,
+                }
+            }
+            return Some(status);
+        }
+    }
+}
+
 /// Runs every case of `table`, starting one server per set of secrets with `start`, and returns
 /// `(case, expected, got)` for each.
 pub async fn run<F, Fut>(table: &[HttpCase], start: F) -> Vec<(String, u16, u16)>
