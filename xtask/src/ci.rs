@@ -1,4 +1,4 @@
-//! `cargo xtask ci`: the same steps as `.ci/run`, the demo included.
+//! `cargo xtask ci`: the same steps as `.ci/run`, the demo and a short fuzzing run included.
 
 use crate::{cargo, exec};
 

@@ -58,6 +58,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
 
     let fuzz = root().join("fuzz");
+    // Beside the project's own build cache when one is set (CI keeps it outside the clone).
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || fuzz.join("target"),
+        |dir| PathBuf::from(dir).join("fuzz"),
+    );
     let triple = host_triple()?;
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
@@ -65,10 +70,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .args(["build", "--release", "--bins", "--target", &triple])
         .env("RUSTC_BOOTSTRAP", "1")
         .env("RUSTFLAGS", SANCOV)
-        .env("CARGO_TARGET_DIR", fuzz.join("target"));
+        .env("CARGO_TARGET_DIR", &target_dir);
     exec(build)?;
 
-    let seeds = write_seeds(&fuzz.join("target/seeds"))?;
+    let seeds = write_seeds(&target_dir.join("seeds"))?;
     let mut outcomes = Vec::new();
     for target in chosen {
         let corpus = fuzz.join("corpus").join(target);

@@ -84,7 +84,9 @@ fn plan(total: usize) -> Vec<(Kind, Vec<u8>)> {
     let oversized_sig = signer.sign(&oversized);
     let mut genuine = 0;
     (0..total)
-        .map(|n| match n % 20 {
+        // Kinds go by rounds of one request per connection, so every connection starts with a
+        // genuine callback it can later resend.
+        .map(|n| match (n / CONNECTIONS) % 20 {
             // 70% genuine, each a new callback; 10% resend an earlier one.
             0..=13 => {
                 let interaction = if n % 3 == 0 {
