@@ -81,11 +81,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         for dir in [&corpus, &artifacts] {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        let binary = fuzz
-            .join("target")
-            .join(&triple)
-            .join("release")
-            .join(target);
+        let binary = target_dir.join(&triple).join("release").join(target);
         eprintln!("xtask: fuzzing {target} for {seconds}s");
         let output = Command::new(&binary)
             .arg(&corpus)
