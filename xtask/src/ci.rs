@@ -1,9 +1,6 @@
-//! `cargo xtask ci`: the same steps as `.ci/run`, the demo and a short fuzzing run included.
+//! `cargo xtask ci`: the same steps as `.ci/run`, in the same order.
 
 use crate::{cargo, exec};
-
-/// The test command that README.md documents.
-pub(crate) const TEST_ARGS: &[&str] = &["test", "--workspace", "--all-features", "--locked"];
 
 pub(crate) fn run() -> Result<(), String> {
     let mut fmt = cargo();
@@ -17,15 +14,9 @@ pub(crate) fn run() -> Result<(), String> {
         "--all-targets",
         "--all-features",
         "--locked",
-        "--",
-        "-D",
-        "warnings",
     ]);
+    clippy.args(["--", "-D", "warnings"]);
     exec(clippy)?;
-
-    let mut test = cargo();
-    test.args(TEST_ARGS);
-    exec(test)?;
 
     let mut doc = cargo();
     doc.args([
@@ -36,5 +27,13 @@ pub(crate) fn run() -> Result<(), String> {
         "--locked",
     ])
     .env("RUSTDOCFLAGS", "-D warnings");
-    exec(doc)
+    exec(doc)?;
+
+    crate::demo::run(&["--video-mib".to_owned(), "32".to_owned()])?;
+    crate::fuzz::run(&["--seconds".to_owned(), "12".to_owned()])?;
+
+    // README.md's test command.
+    let mut test = cargo();
+    test.args(["test", "--workspace", "--all-features", "--locked"]);
+    exec(test)
 }
