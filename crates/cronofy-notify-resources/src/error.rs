@@ -168,7 +168,15 @@ impl DownloadError {
         Self::Storage(Arc::new(error))
     }
 
+    /// A transport error: retryable, unless the request could not even be built (which no
+    /// retry mends).
     pub(crate) fn network(url: &reqwest::Url, error: &reqwest::Error) -> Self {
+        if error.is_builder() {
+            return Self::InvalidUrl {
+                url: redact(url),
+                reason: describe(error),
+            };
+        }
         Self::Network {
             url: redact(url),
             message: describe(error),
