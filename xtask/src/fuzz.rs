@@ -1,4 +1,4 @@
-//! `cargo xtask fuzz [--seconds N] [--record] [TARGET...]`: builds the fuzz targets in `fuzz/`
+//! `cargo xtask fuzz [--seconds N] [--jobs N] [--record] [TARGET...]`: builds the fuzz targets in `fuzz/`
 //! with libFuzzer and AddressSanitizer (the flags cargo-fuzz uses, on this stable toolchain with
 //! `RUSTC_BOOTSTRAP=1`), seeds them from the shared vectors, runs each for N seconds, and reports
 //! executions. `--record` writes the figures into docs/reliability.md. A crash fails the task and
@@ -34,6 +34,7 @@ struct Outcome {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut seconds = 15u64;
+    let mut jobs = 1usize;
     let mut record = false;
     let mut chosen = Vec::new();
     let mut args = args.iter();
@@ -45,6 +46,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     .and_then(|n| n.parse().ok())
                     .filter(|&n| n > 0)
                     .ok_or("--seconds takes a whole number above 0")?;
+            }
+            "--jobs" => {
+                jobs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--jobs takes a whole number above 0")?;
             }
             "--record" => record = true,
             name => match TARGETS.iter().find(|t| **t == name) {
@@ -75,46 +83,57 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let seeds = write_seeds(&target_dir.join("seeds"))?;
     let mut outcomes = Vec::new();
-    for target in chosen {
-        let corpus = fuzz.join("corpus").join(target);
-        let artifacts = fuzz.join("artifacts").join(target);
-        for dir in [&corpus, &artifacts] {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Targets run `jobs` at a time, each a process of its own.
+    for batch in chosen.chunks(jobs) {
+        let mut running = Vec::new();
+        for &target in batch {
+            let corpus = fuzz.join("corpus").join(target);
+            let artifacts = fuzz.join("artifacts").join(target);
+            for dir in [&corpus, &artifacts] {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            let binary = target_dir.join(&triple).join("release").join(target);
+            eprintln!("xtask: fuzzing {target} for {seconds}s");
+            let child = Command::new(&binary)
+                .arg(&corpus)
+                .arg(seeds.join(target))
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=2048")
+                .arg("-print_final_stats=1")
+                .arg(format!("-artifact_prefix={}/", artifacts.display()))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+            running.push((target, corpus, artifacts, child));
         }
-        let binary = target_dir.join(&triple).join("release").join(target);
-        eprintln!("xtask: fuzzing {target} for {seconds}s");
-        let output = Command::new(&binary)
-            .arg(&corpus)
-            .arg(seeds.join(target))
-            .arg(format!("-max_total_time={seconds}"))
-            .arg("-rss_limit_mb=2048")
-            .arg("-print_final_stats=1")
-            .arg(format!("-artifact_prefix={}/", artifacts.display()))
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-        let log = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() {
-            let tail: Vec<_> = log.lines().rev().take(30).collect();
-            return Err(format!(
-                "{target} crashed; the input is under {}:\n{}",
-                artifacts.display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            ));
+        for (target, corpus, artifacts, child) in running {
+            let output = child.wait_with_output().map_err(|e| e.to_string())?;
+            let log = String::from_utf8_lossy(&output.stderr);
+            if !output.status.success() {
+                let tail: Vec<_> = log.lines().rev().take(30).collect();
+                return Err(format!(
+                    "{target} crashed; the input is under {}:\n{}",
+                    artifacts.display(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                ));
+            }
+            let executions = stat(&log, "stat::number_of_executed_units:").unwrap_or(0);
+            let corpus_size = std::fs::read_dir(&corpus).map_or(0, |d| d.count());
+            eprintln!("xtask: {target}: {executions} executions, no crash, corpus {corpus_size}");
+            outcomes.push(Outcome {
+                target,
+                seconds,
+                executions,
+                corpus: corpus_size,
+            });
         }
-        let executions = stat(&log, "stat::number_of_executed_units:").unwrap_or(0);
-        let corpus_size = std::fs::read_dir(&corpus).map_or(0, |d| d.count());
-        eprintln!("xtask: {target}: {executions} executions, no crash, corpus {corpus_size}");
-        outcomes.push(Outcome {
-            target,
-            seconds,
-            executions,
-            corpus: corpus_size,
-        });
     }
 
     let mut table = format!(
-        "Measured by `cargo xtask fuzz --seconds {seconds}` on {} (libFuzzer + AddressSanitizer, \
-         one core per target, seeded from the shared vectors).\n\n\
+        "Measured by `cargo xtask fuzz --seconds {seconds} --jobs {jobs}` on {} (libFuzzer + \
+         AddressSanitizer, {jobs} target(s) at a time on the machine's cores, seeded from the \
+         shared vectors).\n\n\
          | target | time | executions | per second | corpus | crashes |\n|---|---|---|---|---|---|\n",
         cronofy_notify_test_support::machine()
     );

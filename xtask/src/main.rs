@@ -47,8 +47,8 @@ tasks:
   demo [--video-mib N]    the whole flow on loopback, no Cronofy account: a fake Cronofy,
                           `cronofy-notify serve`, signed callbacks, the recordings on disk
   ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
-  fuzz [--seconds N] [--record] [TARGET...]
-                          run each fuzz target for N seconds (15); --record writes
+  fuzz [--seconds N] [--jobs N] [--record] [TARGET...]
+                          run each fuzz target for N seconds (15), N at a time; --record writes
                           the figures into docs/reliability.md
   soak [--callbacks N]    N callbacks (50,000) against a release `serve`; figures into
                           docs/reliability.md

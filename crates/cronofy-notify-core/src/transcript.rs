@@ -237,7 +237,7 @@ impl Transcript {
             );
             match &cue.speaker {
                 Some(speaker) => {
-                    let _ = writeln!(out, "<v {}>{}", vtt_escape(speaker), vtt_escape(cue.text));
+                    let _ = writeln!(out, "<v {}>{}", vtt_voice(speaker), vtt_escape(cue.text));
                 }
                 None => {
                     let _ = writeln!(out, "{}", vtt_escape(cue.text));
@@ -314,6 +314,16 @@ fn no_blank_lines(text: &str) -> String {
         .join("\n")
 }
 
+/// A speaker name for a `<v ...>` tag: escaped, and never ending in `-`, which with the tag's
+/// `>` would spell the `-->` of a timing line.
+fn vtt_voice(name: &str) -> String {
+    let mut voice = vtt_escape(name);
+    if voice.ends_with('-') {
+        voice.push(' ');
+    }
+    voice
+}
+
 fn vtt_escape(text: &str) -> String {
     no_blank_lines(text)
         .replace('&', "&amp;")
@@ -336,6 +346,21 @@ mod tests {
     fn vtt_text_cannot_break_out_of_its_cue() {
         assert_eq!(vtt_escape("a --> b <i>&"), "a --&gt; b &lt;i&gt;&amp;");
         assert_eq!(vtt_escape("x\n\n\ny\r\n \nz"), "x\ny\nz");
+    }
+
+    /// Found by the `transcript` fuzz target: a name ending in dashes closed its voice tag as
+    /// `-->`, which players read as a timing line.
+    #[test]
+    fn a_voice_tag_never_spells_a_timing_arrow() {
+        assert_eq!(vtt_voice("Grace Hopper--"), "Grace Hopper-- ");
+        assert_eq!(vtt_voice("Jean-Luc"), "Jean-Luc");
+        let transcript = Transcript::from_slice(
+            br#"{"transcript":{"paragraphs":[{"speaker":{"name":"Grace Hopper---"},"start":1,"end":2,"sentences":[{"text":"Hi"}]}]}}"#,
+        )
+        .unwrap();
+        let vtt = transcript.to_webvtt();
+        let text_lines: Vec<_> = vtt.lines().filter(|l| l.starts_with("<v")).collect();
+        assert_eq!(text_lines, ["<v Grace Hopper--- >Hi"]);
     }
 
     #[test]
