@@ -235,6 +235,20 @@ impl Fetch<'_> {
                 }
                 total
             }
+            // A 206 to a plain GET: fine if it starts at 0; a short one resumes like a cut body.
+            (StatusCode::PARTIAL_CONTENT, None) => {
+                let range = header_text(headers, &CONTENT_RANGE).unwrap_or_default();
+                match parse_content_range(&range) {
+                    Some((0, total)) => total,
+                    _ => {
+                        return Err(DownloadError::BadContentRange {
+                            expected_start: 0,
+                            content_range: range,
+                        }
+                        .into());
+                    }
+                }
+            }
             (StatusCode::RANGE_NOT_SATISFIABLE, Some(_)) => {
                 let range = header_text(headers, &CONTENT_RANGE).unwrap_or_default();
                 if unsatisfied_total(&range) == Some(held.written) {

@@ -211,6 +211,50 @@ async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
 }
 
 #[tokio::test]
+async fn a_206_to_a_plain_get_is_taken_when_it_starts_at_zero() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/whole"))
+        .respond_with(
+            ResponseTemplate::new(206)
+                .insert_header("content-range", "bytes 0-4/5")
+                .set_body_raw("hello", "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/middle"))
+        .respond_with(
+            ResponseTemplate::new(206)
+                .insert_header("content-range", "bytes 2-4/5")
+                .set_body_raw("llo", "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("transcript", "cronofy", format!("{}/whole", server.uri())),
+        ("audio", "voice", format!("{}/middle", server.uri())),
+    ]);
+    let report = builder(root.path())
+        .retry(common::quick_retries().max_attempts_without_progress(2))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.resources[0].is_success(), "{report:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("agt_1/transcript-cronofy.txt")).unwrap(),
+        "hello"
+    );
+    assert!(
+        matches!(&report.resources[1].error, Some(DownloadError::GaveUp { last, .. }) if matches!(**last, DownloadError::BadContentRange { .. })),
+        "a 206 from the middle is never taken for the whole: {report:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(path("/no-location"))
