@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use cronofy_notify_actix::{Background, CronofyCallback};
 use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
-use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
+use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
 
 /// Starts a server whose every path takes POST with `route`, on one worker.
@@ -68,43 +68,19 @@ async fn the_background_handler_answers_the_shared_table() {
     http_cases::assert_all(&results);
 }
 
-async fn wait_for(runs: &AtomicUsize, at_least: usize) -> usize {
-    for _ in 0..200 {
-        if runs.load(Ordering::SeqCst) >= at_least {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
-    }
-    runs.load(Ordering::SeqCst)
-}
-
-fn seed_case(body: Vec<u8>) -> HttpCase {
-    let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
-    HttpCase {
-        name: "seed".into(),
-        secrets: vec![vectors::secret("A")],
-        method: "POST",
-        path: "/",
-        headers: vec![("Cronofy-HMAC-SHA256".into(), header)],
-        body,
-        framing: Framing::Length,
-        expected: 202,
-    }
-}
-
 #[actix_web::test]
 async fn a_redelivered_callback_is_answered_but_handled_once() {
     let runs = Arc::new(AtomicUsize::new(0));
     let addr = background_app(vec![vectors::secret("A")], runs.clone()).await;
-    let case = seed_case(vectors::seed_body("complete"));
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
     assert_eq!(http_cases::send(addr, &case).await, 200);
-    assert_eq!(wait_for(&runs, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(&runs, 1).await, 1);
     assert_eq!(
-        http_cases::send(addr, &seed_case(vectors::seed_body("failed"))).await,
+        http_cases::send(addr, &http_cases::signed(vectors::seed_body("failed"), 202)).await,
         202
     );
-    assert_eq!(wait_for(&runs, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(&runs, 2).await, 2);
 }
 
 #[actix_web::test]
@@ -123,9 +99,9 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
     let addr = serve(Verifier::new([vectors::secret("A")]).unwrap(), move || {
         web::post().to(background.clone())
     });
-    let case = seed_case(vectors::seed_body("complete"));
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
-    assert_eq!(wait_for(&attempts, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(&attempts, 1).await, 1);
     let mut status = 0;
     for _ in 0..100 {
         status = http_cases::send(addr, &case).await;
@@ -135,7 +111,7 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(status, 202, "the redelivery was admitted");
-    assert_eq!(wait_for(&attempts, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(&attempts, 2).await, 2);
     assert_eq!(http_cases::send(addr, &case).await, 200);
 }
 
@@ -151,7 +127,7 @@ async fn the_verifier_limit_can_be_raised() {
     let mut body = br#"{"notification":{"type":"change"},"padding":""#.to_vec();
     body.extend(std::iter::repeat_n(b'x', 512 * 1024));
     body.extend_from_slice(b"\"}");
-    let mut case = seed_case(body);
+    let mut case = http_cases::signed(body, 204);
     case.framing = Framing::Chunked;
     assert_eq!(http_cases::send(addr, &case).await, 204);
 }
@@ -169,7 +145,11 @@ async fn a_missing_verifier_is_a_server_error_not_an_open_door() {
     let addr = server.addrs()[0];
     actix_web::rt::spawn(server.run());
     assert_eq!(
-        http_cases::send(addr, &seed_case(vectors::seed_body("complete"))).await,
+        http_cases::send(
+            addr,
+            &http_cases::signed(vectors::seed_body("complete"), 202)
+        )
+        .await,
         500
     );
 }

@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use cronofy_notify_axum::{Background, CronofyCallback, CronofyLayer};
 use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
-use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
+use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
 
 async fn serve(app: Router) -> SocketAddr {
@@ -87,44 +87,24 @@ async fn the_middleware_answers_the_shared_table() {
     http_cases::assert_all(&results);
 }
 
-async fn wait_for(runs: &AtomicUsize, at_least: usize) -> usize {
-    for _ in 0..200 {
-        if runs.load(Ordering::SeqCst) >= at_least {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    runs.load(Ordering::SeqCst)
-}
-
-fn seed_case(body: Vec<u8>) -> HttpCase {
-    let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
-    HttpCase {
-        name: "seed".into(),
-        secrets: vec![vectors::secret("A")],
-        method: "POST",
-        path: "/",
-        headers: vec![("Cronofy-HMAC-SHA256".into(), header)],
-        body,
-        framing: Framing::Length,
-        expected: 202,
-    }
-}
-
 #[tokio::test]
 async fn a_redelivered_callback_is_answered_but_handled_once() {
     let runs = Arc::new(AtomicUsize::new(0));
     let addr = background_app(vec![vectors::secret("A")], runs.clone()).await;
-    let case = seed_case(vectors::seed_body("complete"));
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
     assert_eq!(http_cases::send(addr, &case).await, 200);
-    assert_eq!(wait_for(&runs, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(&runs, 1).await, 1);
     // Another interaction of the same agent is another callback.
     assert_eq!(
-        http_cases::send(addr, &seed_case(vectors::seed_body("activated"))).await,
+        http_cases::send(
+            addr,
+            &http_cases::signed(vectors::seed_body("activated"), 202)
+        )
+        .await,
         202
     );
-    assert_eq!(wait_for(&runs, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(&runs, 2).await, 2);
 }
 
 #[tokio::test]
@@ -143,9 +123,9 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
     let app = any_path(post(Background::new(handler)))
         .with_state(Verifier::new([vectors::secret("A")]).unwrap());
     let addr = serve(app).await;
-    let case = seed_case(vectors::seed_body("complete"));
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
-    assert_eq!(wait_for(&attempts, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(&attempts, 1).await, 1);
     // The release happens after the failure is logged; give it a moment, boundedly.
     let mut status = 0;
     for _ in 0..100 {
@@ -156,7 +136,7 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(status, 202, "the redelivery was admitted");
-    assert_eq!(wait_for(&attempts, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(&attempts, 2).await, 2);
     assert_eq!(
         http_cases::send(addr, &case).await,
         200,
@@ -173,7 +153,7 @@ async fn default_body_limit_is_honoured_below_the_verifier_limit() {
         .layer(DefaultBodyLimit::max(512))
         .with_state(Verifier::new([vectors::secret("A")]).unwrap());
     let addr = serve(app).await;
-    let mut case = seed_case(vectors::seed_body("complete"));
+    let mut case = http_cases::signed(vectors::seed_body("complete"), 202);
     case.framing = Framing::Chunked;
     assert_eq!(http_cases::send(addr, &case).await, 413);
 }
@@ -190,7 +170,7 @@ async fn the_verifier_limit_can_be_raised() {
     let mut body = br#"{"notification":{"type":"change"},"padding":""#.to_vec();
     body.extend(std::iter::repeat_n(b'x', 512 * 1024));
     body.extend_from_slice(b"\"}");
-    let mut case = seed_case(body);
+    let mut case = http_cases::signed(body, 204);
     case.expected = 204;
     assert_eq!(http_cases::send(addr, &case).await, 204);
 }

@@ -18,14 +18,8 @@ pub(crate) enum Command {
     /// Check a body's Cronofy-HMAC-SHA256 signature. Exit 0: genuine; 1: signature missing,
     /// malformed or wrong; 3: genuine, but not a Cronofy notification; 2: usage.
     Verify {
-        /// A client secret (repeat during a rotation).
-        #[arg(
-            long = "secret",
-            env = "CRONOFY_CLIENT_SECRET",
-            hide_env_values = true,
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secrets: Secrets,
         /// The Cronofy-HMAC-SHA256 header value.
         #[arg(long)]
         signature: Option<String>,
@@ -37,14 +31,8 @@ pub(crate) enum Command {
     },
     /// Print the Cronofy-HMAC-SHA256 header for a body: one value per secret, comma-separated.
     Sign {
-        /// A client secret (repeat for a rotation header).
-        #[arg(
-            long = "secret",
-            env = "CRONOFY_CLIENT_SECRET",
-            hide_env_values = true,
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secrets: Secrets,
         /// The body; standard input when absent.
         file: Option<PathBuf>,
     },
@@ -53,14 +41,8 @@ pub(crate) enum Command {
         /// Where to send it.
         #[arg(long)]
         url: String,
-        /// A client secret (repeat for a rotation header).
-        #[arg(
-            long = "secret",
-            env = "CRONOFY_CLIENT_SECRET",
-            hide_env_values = true,
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secrets: Secrets,
         /// A built-in sample: activated, complete, failed, or failed:SUBTYPE (default complete).
         #[arg(long, conflicts_with = "file")]
         sample: Option<String>,
@@ -80,14 +62,8 @@ pub(crate) enum Command {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
-        /// A client secret (repeat during a rotation).
-        #[arg(
-            long = "secret",
-            env = "CRONOFY_CLIENT_SECRET",
-            hide_env_values = true,
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secrets: Secrets,
         /// The API key for downloads (default: the first secret).
         #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
         api_key: Option<String>,
@@ -119,6 +95,19 @@ pub(crate) enum Command {
         /// The transcript JSON.
         file: PathBuf,
     },
+}
+
+/// The client secrets: `--secret`, repeated during a rotation, or `CRONOFY_CLIENT_SECRET`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Secrets {
+    /// A client secret (repeat during a rotation: one header value per secret).
+    #[arg(
+        long = "secret",
+        env = "CRONOFY_CLIENT_SECRET",
+        hide_env_values = true,
+        required = true
+    )]
+    pub(crate) secrets: Vec<String>,
 }
 
 /// Which resources to fetch, and from where.

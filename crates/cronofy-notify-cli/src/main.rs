@@ -43,8 +43,13 @@ fn main() -> ExitCode {
             signature,
             json,
             file,
-        } => inspect::verify(&secrets, signature.as_deref(), json, file.as_deref()),
-        Command::Sign { secrets, file } => inspect::sign(&secrets, file.as_deref()),
+        } => inspect::verify(
+            &secrets.secrets,
+            signature.as_deref(),
+            json,
+            file.as_deref(),
+        ),
+        Command::Sign { secrets, file } => inspect::sign(&secrets.secrets, file.as_deref()),
         Command::Transcript { format, file } => inspect::transcript(format, &file),
         Command::Send {
             url,
@@ -55,7 +60,7 @@ fn main() -> ExitCode {
             file,
         } => runtime().block_on(send::run(send::Options {
             url,
-            secrets,
+            secrets: secrets.secrets,
             sample,
             resource_base,
             sub,
@@ -67,7 +72,7 @@ fn main() -> ExitCode {
             api_key,
             out,
             fetch,
-        } => runtime().block_on(serve::run(listen, secrets, api_key, out, fetch)),
+        } => runtime().block_on(serve::run(listen, secrets.secrets, api_key, out, fetch)),
         Command::Download {
             out,
             api_key,

@@ -85,6 +85,33 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// A POST of `body` to `/`, signed with the vectors' secret `A`, expecting `expected`.
+pub fn signed(body: Vec<u8>, expected: u16) -> HttpCase {
+    let secret = vectors::secret("A");
+    HttpCase {
+        name: "signed".into(),
+        headers: vec![("Cronofy-HMAC-SHA256".into(), sign(&secret, &body))],
+        secrets: vec![secret],
+        method: "POST",
+        path: "/",
+        body,
+        framing: Framing::Length,
+        expected,
+    }
+}
+
+/// Waits, boundedly (two seconds), until `count` reaches `at_least`; returns what it reached.
+pub async fn wait_for_count(count: &std::sync::atomic::AtomicUsize, at_least: usize) -> usize {
+    use std::sync::atomic::Ordering;
+    for _ in 0..200 {
+        if count.load(Ordering::SeqCst) >= at_least {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    count.load(Ordering::SeqCst)
+}
+
 /// Every case, for a server that answers `accepted` to a genuine callback.
 pub fn table(accepted: u16) -> Vec<HttpCase> {
     let a = vectors::secret("A");
