@@ -16,7 +16,7 @@ struct Pair {
 
 const CORE_PAIRS: &[Pair] = &[
     Pair {
-        what: "verify a 1.5 KiB body vs one raw HMAC-SHA256 of it (keyed per call)",
+        what: "verify the 1.1 KiB seed body vs one raw HMAC-SHA256 of it (keyed per call)",
         candidate: "verify_ours",
         baseline: "hmac_raw",
         target: "≤ 1.2",
