@@ -37,12 +37,7 @@ async fn the_request_carries_the_bearer_key_and_asks_for_identity_encoding() {
         .await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
 }
 
@@ -61,12 +56,7 @@ async fn client_errors_fail_at_once_with_a_clear_error() {
             "voice",
             format!("{}/a?sig=secret-query", server.uri()),
         )]);
-        let report = builder(root.path())
-            .build()
-            .unwrap()
-            .download(&callback(&body))
-            .await
-            .unwrap();
+        let report = common::download(root.path(), &body).await;
         let error = report.resources[0].error.clone().expect("a failure");
         assert_eq!(error.status(), Some(status));
         assert_eq!(report.resources[0].attempts, 1, "{status} is not retried");
@@ -197,12 +187,7 @@ async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
         .await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("audio", "voice", format!("{}/api", server.uri()))]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(
         std::fs::read_to_string(root.path().join("agt_1/audio-voice.mp3")).unwrap(),
@@ -270,12 +255,7 @@ async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
         ("audio", "voice", format!("{}/no-location", server.uri())),
         ("video", "conference", format!("{}/loop", server.uri())),
     ]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     for resource in &report.resources {
         assert!(
             matches!(resource.error, Some(DownloadError::Redirect { .. })),
@@ -317,12 +297,7 @@ async fn urls_that_are_not_http_are_refused() {
         ("audio", "voice", "ftp://127.0.0.1/a".to_owned()),
         ("video", "conference", "not a url".to_owned()),
     ]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     for resource in &report.resources {
         assert!(
             matches!(resource.error, Some(DownloadError::InvalidUrl { .. })),

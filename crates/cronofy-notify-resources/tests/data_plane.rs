@@ -47,12 +47,7 @@ async fn a_complete_callback_lands_byte_for_byte_with_hashes_and_manifest() {
             ("video", "conference", "video"),
         ],
     );
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
 
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources.len(), 3, "the dashboard is never fetched");
@@ -114,12 +109,7 @@ async fn the_api_key_goes_to_cronofy_only_never_to_the_storage_host() {
     let fake = fake_with(&[("audio", 100_000, "audio/mpeg")]).await;
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
 
     let seen = fake.seen();
@@ -154,12 +144,7 @@ async fn a_dropped_connection_resumes_from_the_bytes_held_with_range_and_if_rang
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
     assert!(video.is_success(), "{video:?}");
@@ -206,12 +191,7 @@ async fn every_attempt_starts_again_from_the_cronofy_url() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
 
     assert!(report.is_success(), "{report:?}");
     let api = fake.seen().iter().filter(|s| s.side == "api").count();
@@ -233,12 +213,7 @@ async fn an_expired_storage_link_is_renewed_through_the_api() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources[0].attempts, 2);
 }
@@ -262,12 +237,7 @@ async fn a_server_that_ignores_range_is_restarted_cleanly() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
     assert!(video.is_success(), "{video:?}");
@@ -299,12 +269,7 @@ async fn a_resource_that_changed_between_attempts_is_fetched_again_whole() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
     assert!(video.is_success(), "{video:?}");
@@ -371,12 +336,7 @@ async fn a_lying_content_length_is_a_cut_body_and_is_retried() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     let audio = &report.resources[0];
     assert!(audio.is_success(), "{audio:?}");
     assert_eq!(audio.attempts, 2);
@@ -405,12 +365,7 @@ async fn api_errors_and_retry_after_are_retried_then_succeed() {
     );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("transcript", "cronofy", "transcript")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources[0].attempts, 4);
 }
@@ -430,12 +385,7 @@ async fn a_full_part_file_left_by_an_earlier_run_is_finished_by_a_416() {
     .unwrap();
 
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     let audio = &report.resources[0];
     assert!(audio.is_success(), "{audio:?}");
     assert_eq!(audio.sha256.as_deref(), Some(fake.sha256("audio").as_str()));
@@ -492,12 +442,7 @@ async fn a_cancelled_download_keeps_its_part_file_and_a_later_call_resumes_it() 
     assert!(files_below(root.path()).contains(&"agt_1/video-conference.part".to_owned()));
     assert!(!root.path().join("agt_1/video-conference.mp4").exists());
 
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     let video = &report.resources[0];
     assert!(video.is_success(), "{video:?}");
     assert_eq!(video.resumed_from, kept);

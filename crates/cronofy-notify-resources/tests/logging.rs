@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::{API_KEY, builder, callback};
+use common::API_KEY;
 use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault, ResourceSpec};
 
 #[derive(Clone, Default)]
@@ -60,12 +60,7 @@ async fn logs_have_a_span_per_resource_and_never_the_api_key() {
             ("video", "conference", "video"),
         ],
     );
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.resources[0].is_success() && !report.resources[1].is_success());
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

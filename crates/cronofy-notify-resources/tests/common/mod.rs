@@ -26,6 +26,16 @@ pub fn builder(root: &Path) -> DownloaderBuilder {
         .idle_timeout(Duration::from_secs(5))
 }
 
+/// Downloads the resources of a callback body with the default test downloader.
+pub async fn download(root: &Path, body: &[u8]) -> cronofy_notify_resources::MeetingReport {
+    builder(root)
+        .build()
+        .unwrap()
+        .download(&callback(body))
+        .await
+        .expect("the meeting as a whole is fine")
+}
+
 pub fn callback(body: &[u8]) -> EventSubscription {
     match Notification::from_slice(body).expect("a notification") {
         Notification::EventSubscription(callback) => callback,
