@@ -1,8 +1,9 @@
 //! Properties over any body and secret: signing then verifying holds, any single flipped bit is
-//! refused, and no input makes parsing panic.
+//! refused, no input makes parsing panic, and "not JSON" means what serde_json means by it.
 
-use cronofy_notify_core::{Notification, SignatureError, Signer, Verifier};
+use cronofy_notify_core::{Notification, ParseError, SignatureError, Signer, Verifier};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 
 fn secret() -> impl Strategy<Value = String> {
     // Any non-blank secret (blank ones are refused at construction).
@@ -85,16 +86,32 @@ proptest! {
         prop_assert_eq!(parsed.notification_type().as_str(), kind.as_str());
     }
 
+    /// One byte of the seed body replaced (often by one that is not UTF-8), or the body cut
+    /// short: never a panic, and "not JSON" exactly when serde_json, reading the same bytes as a
+    /// slice, says so, at the same place.
     #[test]
-    fn parsing_mutated_seed_bodies_never_panics(
+    fn mutated_seed_bodies_are_judged_as_serde_json_judges_them(
         cut in any::<prop::sample::Index>(),
         byte in any::<u8>(),
     ) {
         let mut body = cronofy_notify_test_support::vectors::seed_body("complete");
         let at = cut.index(body.len());
         body[at] = byte;
-        let _ = Notification::from_slice(&body);
-        let _ = Notification::from_slice(&body[..at]);
+        for body in [&body[..], &body[..at]] {
+            let ours = Notification::from_slice(body);
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(_) => prop_assert!(
+                    !matches!(ours, Err(ParseError::NotJson { .. })),
+                    "{:?}", ours
+                ),
+                Err(error) => {
+                    let Err(ParseError::NotJson { line, column, .. }) = ours else {
+                        return Err(TestCaseError::fail(format!("{ours:?} for bytes that are not JSON")));
+                    };
+                    prop_assert_eq!((line, column), (error.line(), error.column()));
+                }
+            }
+        }
     }
 }
 
