@@ -6,10 +6,12 @@
 //! the load generator keeps 64 keep-alive connections busy for a fixed time, sending the signed
 //! seed `meeting_agent_complete` body, and counts answers. The bare endpoint reads the body and
 //! answers 204 (a server must read a POST's body to keep the connection); the verifying one
-//! extracts `CronofyCallback` (read, verify, parse) and answers 204. Bare and verifying endpoints
-//! alternate, round after round; the ratio is the median of the rounds' ratios.
+//! extracts `CronofyCallback` (read, verify, parse) and answers 204. Both servers of a comparison
+//! run at once (one idle while the other is measured); short stretches of each alternate, A B then
+//! B A, and the ratio is the median of the pairs' ratios: on a shared, noisy machine a burst of
+//! load from elsewhere then falls on both sides of a pair instead of on one round of one side.
 //!
-//! Options: `--rounds N` (3), `--seconds N` (3), `--connections N` (64).
+//! Options: `--pairs N` (20), `--seconds S` (1, fractions allowed), `--connections N` (64).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -29,17 +31,18 @@ fn main() {
     {
         return serve(kind, addr.parse().expect("an address"));
     }
-    let option = |name: &str, default: u64| {
+    let option = |name: &str, default: f64| {
         args.iter()
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
             .and_then(|v| v.parse().ok())
+            .filter(|&v: &f64| v > 0.0)
             .unwrap_or(default)
     };
-    let rounds = option("--rounds", 3) as usize;
-    let seconds = option("--seconds", 3);
-    let connections = option("--connections", 64) as usize;
-    drive(rounds, Duration::from_secs(seconds), connections);
+    let pairs = option("--pairs", 20.0) as usize;
+    let seconds = option("--seconds", 1.0);
+    let connections = option("--connections", 64.0) as usize;
+    drive(pairs, Duration::from_secs_f64(seconds), connections);
 }
 
 fn verifier() -> Verifier {
@@ -143,20 +146,88 @@ fn start(kind: &str) -> (Server, SocketAddr) {
     panic!("{kind} did not listen");
 }
 
-/// Requests per second against `kind`, and how many answers were not 204.
-fn load(kind: &str, duration: Duration, connections: usize, request: &[u8]) -> (f64, u64) {
-    let (_server, addr) = start(kind);
+/// Requests per second against a running server, and how many answers were not 204.
+fn load(addr: SocketAddr, duration: Duration, connections: usize, request: &[u8]) -> (f64, u64) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        // A short warm-up, then the measured stretch.
-        run_load(addr, Duration::from_millis(300), connections, request).await;
         let started = Instant::now();
         let (done, wrong) = run_load(addr, duration, connections, request).await;
         (done as f64 / started.elapsed().as_secs_f64(), wrong)
     })
+}
+
+/// A candidate server measured against its baseline: the ratio of each pair of stretches, and
+/// the best requests per second each reached.
+struct Comparison {
+    ratios: Vec<f64>,
+    best: (f64, f64),
+}
+
+impl Comparison {
+    /// Both servers run side by side (each idle while the other is measured) and are warmed up;
+    /// then `pairs` short stretches of each alternate, in the order A B, B A, A B ..., so that a
+    /// burst of load from elsewhere on the machine falls on both sides of a pair.
+    fn run(
+        baseline: &str,
+        candidate: &str,
+        pairs: usize,
+        duration: Duration,
+        connections: usize,
+        request: &[u8],
+    ) -> Self {
+        let (_baseline_server, baseline_addr) = start(baseline);
+        let (_candidate_server, candidate_addr) = start(candidate);
+        let warm_up = Duration::from_millis(500);
+        for addr in [baseline_addr, candidate_addr] {
+            load(addr, warm_up, connections, request);
+        }
+        let measure = |addr| {
+            let (rps, wrong) = load(addr, duration, connections, request);
+            assert_eq!(wrong, 0, "every answer must be 204");
+            rps
+        };
+        let mut comparison = Self {
+            ratios: Vec::with_capacity(pairs),
+            best: (0.0, 0.0),
+        };
+        for pair in 0..pairs {
+            let (base_rps, cand_rps) = if pair % 2 == 0 {
+                let base = measure(baseline_addr);
+                (base, measure(candidate_addr))
+            } else {
+                let cand = measure(candidate_addr);
+                (measure(baseline_addr), cand)
+            };
+            eprintln!(
+                "{candidate} pair {}: {base_rps:.0} vs {cand_rps:.0} req/s",
+                pair + 1
+            );
+            comparison.ratios.push(cand_rps / base_rps);
+            comparison.best = (
+                comparison.best.0.max(base_rps),
+                comparison.best.1.max(cand_rps),
+            );
+        }
+        comparison.ratios.sort_by(f64::total_cmp);
+        comparison
+    }
+
+    fn median(&self) -> f64 {
+        self.ratios[self.ratios.len() / 2]
+    }
+
+    /// The middle half of the ratios, as "low–high".
+    fn spread(&self) -> String {
+        let quarter = self.ratios.len() / 4;
+        format!(
+            "{:.2}–{:.2}",
+            self.ratios[quarter],
+            self.ratios[self.ratios.len() - 1 - quarter]
+        )
+    }
 }
 
 async fn run_load(
@@ -196,7 +267,7 @@ async fn run_load(
     total
 }
 
-fn drive(rounds: usize, duration: Duration, connections: usize) {
+fn drive(pairs: usize, duration: Duration, connections: usize) {
     let body = vectors::seed_body("complete");
     let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
     let mut request = format!(
@@ -207,59 +278,41 @@ fn drive(rounds: usize, duration: Duration, connections: usize) {
     request.extend_from_slice(&body);
 
     println!(
-        "Measured by `cargo xtask bench http` ({rounds} rounds of {}s, {connections} keep-alive connections, \
-         the {}-byte seed body) on {}.",
-        duration.as_secs(),
+        "Measured by `cargo xtask bench http` ({pairs} pairs of {}s stretches, A B then B A, \
+         {connections} keep-alive connections, the {}-byte seed body) on {}.",
+        duration.as_secs_f64(),
         body.len(),
         cronofy_notify_test_support::machine()
     );
     println!();
     println!(
-        "| framework | bare endpoint (204) | verifying endpoint | ratio (median of rounds) | range |"
+        "| framework | bare endpoint (204), best | verifying endpoint, best | ratio (median of pairs) | middle half |"
     );
     println!("|---|---|---|---|---|");
     for (framework, bare) in KINDS {
         let verify = bare.replace("bare", "verify");
-        let mut ratios = Vec::new();
-        let mut best = (0f64, 0f64);
-        for round in 1..=rounds {
-            let (bare_rps, bare_wrong) = load(bare, duration, connections, &request);
-            let (verify_rps, verify_wrong) = load(&verify, duration, connections, &request);
-            assert_eq!(
-                (bare_wrong, verify_wrong),
-                (0, 0),
-                "every answer must be 204"
-            );
-            eprintln!(
-                "{framework} round {round}: bare {bare_rps:.0} req/s, verifying {verify_rps:.0} req/s"
-            );
-            ratios.push(verify_rps / bare_rps);
-            best = (best.0.max(bare_rps), best.1.max(verify_rps));
-        }
-        ratios.sort_by(f64::total_cmp);
+        let run = Comparison::run(bare, &verify, pairs, duration, connections, &request);
         println!(
-            "| {framework} | {:.0} req/s | {:.0} req/s | **{:.2}** | {:.2}–{:.2} |",
-            best.0,
-            best.1,
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1]
+            "| {framework} | {:.0} req/s | {:.0} req/s | **{:.2}** | {} |",
+            run.best.0,
+            run.best.1,
+            run.median(),
+            run.spread()
         );
     }
     // Where the verifying endpoint's time goes: the signature alone, without parsing.
-    let mut ratios = Vec::new();
-    for _ in 0..rounds {
-        let (bare_rps, _) = load("axum-bare", duration, connections, &request);
-        let (signature_rps, wrong) = load("axum-signature-only", duration, connections, &request);
-        assert_eq!(wrong, 0, "every answer must be 204");
-        ratios.push(signature_rps / bare_rps);
-    }
-    ratios.sort_by(f64::total_cmp);
+    let run = Comparison::run(
+        "axum-bare",
+        "axum-signature-only",
+        pairs,
+        duration,
+        connections,
+        &request,
+    );
     println!(
-        "| axum, signature only (no JSON parse) | | | {:.2} | {:.2}–{:.2} |",
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1]
+        "| axum, signature only (no JSON parse) | | | {:.2} | {} |",
+        run.median(),
+        run.spread()
     );
     println!();
     println!("Target: the verifying endpoint at 0.90 of the bare one or better.");

@@ -42,17 +42,18 @@ const CORE_PAIRS: &[Pair] = &[
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let mut rounds = 5usize;
+    let mut rounds = None;
     let mut which = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .ok_or("--rounds takes a whole number above 0")?;
+                rounds = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|&n| n > 0)
+                        .ok_or("--rounds takes a whole number above 0")?,
+                );
             }
             "core" | "download" | "http" => which.push(arg.as_str()),
             other => {
@@ -67,9 +68,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     for bench in which {
         match bench {
-            "core" => core(rounds)?,
-            "download" => download(rounds)?,
-            "http" => http(rounds)?,
+            "core" => core(rounds.unwrap_or(5))?,
+            "download" => download(rounds.unwrap_or(5))?,
+            // One-second stretches, so more of them: see benches/src/http.rs.
+            "http" => http(rounds.unwrap_or(20))?,
             _ => unreachable!("checked above"),
         }
     }
@@ -95,8 +97,9 @@ fn download(rounds: usize) -> Result<(), String> {
     docs::replace_section("benchmarks.md", "bench:download", &table)
 }
 
-/// Requests per second of the adapters' verifying endpoints against bare ones.
-fn http(rounds: usize) -> Result<(), String> {
+/// Requests per second of the adapters' verifying endpoints against bare ones, in `pairs`
+/// alternating stretches of a second.
+fn http(pairs: usize) -> Result<(), String> {
     let mut build = cargo();
     build.args([
         "build",
@@ -107,7 +110,7 @@ fn http(rounds: usize) -> Result<(), String> {
     ]);
     exec(build)?;
     let mut bench = std::process::Command::new(target_dir().join("release/http-bench"));
-    bench.args(["--rounds", &rounds.to_string(), "--seconds", "3"]);
+    bench.args(["--pairs", &pairs.to_string(), "--seconds", "1"]);
     let table = capture(bench)?;
     print!("{table}");
     docs::replace_section("benchmarks.md", "bench:http", &table)

@@ -5,7 +5,8 @@
 //! - `soak`, `faults`: the long load test and download fault campaign, recorded.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
-//!   run; the figures are written into `docs/benchmarks.md`.
+//!   run (N rounds, 5 by default; for http, N alternating pairs, 20 by default); the figures are
+//!   written into `docs/benchmarks.md`.
 
 mod bench;
 mod ci;
@@ -56,8 +57,9 @@ tasks:
                           the download fault campaign at length (10,000 schedules up to
                           4 MiB); figures into docs/reliability.md
   bench [core] [download] [http] [--rounds N]
-                          run benchmarks beside their baselines (all by default);
-                          record the figures in docs/benchmarks.md";
+                          run benchmarks beside their baselines (all by default;
+                          5 rounds, or 20 pairs of 1s for http); record the figures in
+                          docs/benchmarks.md";
 
 /// The workspace root.
 fn root() -> PathBuf {
