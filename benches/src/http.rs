@@ -39,7 +39,7 @@ fn main() {
             .filter(|&v: &f64| v > 0.0)
             .unwrap_or(default)
     };
-    let pairs = option("--pairs", 20.0) as usize;
+    let pairs = (option("--pairs", 20.0) as usize).max(1);
     let seconds = option("--seconds", 1.0);
     let connections = option("--connections", 64.0) as usize;
     drive(pairs, Duration::from_secs_f64(seconds), connections);
