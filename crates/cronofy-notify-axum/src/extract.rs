@@ -54,12 +54,21 @@ where
         read_verified(request, &verifier)
             .await
             .map(|(_, verified)| Self(verified))
-            .inspect_err(CallbackRejection::log)
     }
 }
 
-/// Reads and verifies a request, giving back its head for the middleware.
+/// Reads and verifies a request, giving back its head for the middleware. A rejection is
+/// logged here, once, whether it becomes a response or goes to a handler that takes it.
 pub(crate) async fn read_verified(
+    request: Request,
+    verifier: &Verifier,
+) -> Result<(axum::http::request::Parts, VerifiedNotification), CallbackRejection> {
+    read(request, verifier)
+        .await
+        .inspect_err(CallbackRejection::log)
+}
+
+async fn read(
     request: Request,
     verifier: &Verifier,
 ) -> Result<(axum::http::request::Parts, VerifiedNotification), CallbackRejection> {

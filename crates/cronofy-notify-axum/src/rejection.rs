@@ -52,7 +52,6 @@ impl CallbackRejection {
 
 impl IntoResponse for CallbackRejection {
     fn into_response(self) -> Response {
-        self.log();
         (self.status(), self.body_text()).into_response()
     }
 }

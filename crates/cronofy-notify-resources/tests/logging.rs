@@ -5,35 +5,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::API_KEY;
 use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault, ResourceSpec};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use cronofy_notify_test_support::logs::Captured;
 
 #[tokio::test]
 async fn logs_have_a_span_per_resource_and_never_the_api_key() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = tracing::subscriber::set_default(captured.subscriber());
 
     let fake = FakeCronofy::start(API_KEY).await.unwrap();
     fake.add("audio", ResourceSpec::generated(2 << 20, "audio/mpeg"));
@@ -63,7 +42,7 @@ async fn logs_have_a_span_per_resource_and_never_the_api_key() {
     let report = common::download(root.path(), &body).await;
     assert!(report.resources[0].is_success() && !report.resources[1].is_success());
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("cronofy_resource{sub=agt_1 resource=audio-voice}"),
         "{logs}"

@@ -100,6 +100,17 @@ pub fn signed(body: Vec<u8>, expected: u16) -> HttpCase {
     }
 }
 
+/// A POST of `body` to `/` whose signature is well formed but wrong: answered 401.
+pub fn forged(body: Vec<u8>) -> HttpCase {
+    let mut case = signed(body, 401);
+    case.name = "forged".into();
+    case.headers = vec![(
+        "Cronofy-HMAC-SHA256".into(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+    )];
+    case
+}
+
 /// Waits, boundedly (two seconds), until `count` reaches `at_least`; returns what it reached.
 pub async fn wait_for_count(count: &std::sync::atomic::AtomicUsize, at_least: usize) -> usize {
     use std::sync::atomic::Ordering;

@@ -8,9 +8,11 @@
 //!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links).
 //! - [`samples`] generates content, such as a meeting transcript.
 //! - [`http_cases`] is the table of requests every framework adapter must answer alike.
+//! - [`logs`] captures what `tracing` writes, to check what is logged and what never is.
 
 pub mod fake;
 pub mod http_cases;
+pub mod logs;
 pub mod samples;
 pub mod vectors;
 
