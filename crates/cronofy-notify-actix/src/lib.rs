@@ -34,7 +34,11 @@
 //! }
 //! ```
 //!
-//! The body limit is the verifier's ([`Verifier::with_body_limit`], 256 KiB by default).
+//! The body limit is the verifier's ([`Verifier::with_body_limit`], 256 KiB by default). A
+//! `Content-Length` over it is refused before reading; a chunked body stops at it. Either way:
+//! 413, and nothing is hashed. actix-web's `PayloadConfig` does not apply: it configures the
+//! `web::Bytes` and `String` extractors, and this one reads the raw payload stream itself, as
+//! custom extractors do, so that the bytes hashed are exactly the bytes sent.
 //!
 //! [`Verifier::with_body_limit`]: cronofy_notify_core::Verifier::with_body_limit
 //!
