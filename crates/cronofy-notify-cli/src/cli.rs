@@ -92,8 +92,8 @@ pub(crate) enum Command {
         /// The output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// The transcript JSON.
-        file: PathBuf,
+        /// The transcript JSON; standard input when absent.
+        file: Option<PathBuf>,
     },
 }
 

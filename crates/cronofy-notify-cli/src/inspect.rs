@@ -88,8 +88,9 @@ pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
     }
 }
 
-pub(crate) fn transcript(format: Format, file: &Path) -> u8 {
-    let json = match input::read(Some(file)) {
+pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
+    let name = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
+    let json = match input::read(file) {
         Ok(json) => json,
         Err(message) => return fail(exit::USAGE, message),
     };
@@ -100,9 +101,15 @@ pub(crate) fn transcript(format: Format, file: &Path) -> u8 {
                 Format::Vtt => transcript.to_webvtt(),
                 Format::Srt => transcript.to_srt(),
             };
+            if transcript.is_empty() {
+                // Still a valid (empty) rendering, but more often the wrong file.
+                eprintln!(
+                    "cronofy-notify: {name} has no sentences to render; is it a transcript (`transcript.paragraphs`)?"
+                );
+            }
             print!("{text}");
             exit::OK
         }
-        Err(error) => fail(exit::FAILED, format!("{}: {error}", file.display())),
+        Err(error) => fail(exit::FAILED, format!("{name}: {error}")),
     }
 }

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             file.as_deref(),
         ),
         Command::Sign { secrets, file } => inspect::sign(&secrets.secrets, file.as_deref()),
-        Command::Transcript { format, file } => inspect::transcript(format, &file),
+        Command::Transcript { format, file } => inspect::transcript(format, file.as_deref()),
         Command::Send {
             url,
             secrets,

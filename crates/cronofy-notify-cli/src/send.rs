@@ -17,6 +17,21 @@ pub(crate) struct Options {
 }
 
 pub(crate) async fn run(options: Options) -> u8 {
+    let url = match reqwest::Url::parse(&options.url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+        Ok(url) => {
+            return fail(
+                exit::USAGE,
+                format!("--url must be http or https, not {}:", url.scheme()),
+            );
+        }
+        Err(error) => {
+            return fail(
+                exit::USAGE,
+                format!("--url {:?} is not a URL: {error}", options.url),
+            );
+        }
+    };
     let body = match &options.file {
         Some(path) => input::read(Some(path)),
         None => samples::sample(
@@ -42,7 +57,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         Err(error) => return fail(exit::FAILED, error),
     };
     let response = client
-        .post(&options.url)
+        .post(url)
         .header(SIGNATURE_HEADER, signer.sign(&body))
         .header(
             reqwest::header::CONTENT_TYPE,
@@ -67,7 +82,31 @@ pub(crate) async fn run(options: Options) -> u8 {
         }
         Err(error) => fail(
             exit::FAILED,
-            format!("could not send to {}: {}", options.url, error.without_url()),
+            format!(
+                "could not send to {}: {}",
+                options.url,
+                causes(&error.without_url())
+            ),
         ),
     }
+}
+
+/// An error and what caused it, outermost first: reqwest's own message ("error sending
+/// request") says little without the refused connection or the timeout beneath it.
+fn causes(error: &reqwest::Error) -> String {
+    let mut words = if error.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        error.to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_words = cause.to_string();
+        if !words.ends_with(&cause_words) {
+            words.push_str(": ");
+            words.push_str(&cause_words);
+        }
+        source = cause.source();
+    }
+    words
 }

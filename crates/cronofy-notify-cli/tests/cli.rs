@@ -186,6 +186,57 @@ fn transcript_renders_text_vtt_and_srt() {
     assert_eq!(code(&run(cli().arg("transcript").arg(&bad))), 1);
 }
 
+#[test]
+fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
+    let mut child = cli()
+        .args(["transcript", "--format", "srt"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &samples::transcript("agt_1"),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0);
+    assert!(output.stdout.starts_with(b"1\n00:00:02,720 --> "));
+    assert!(output.stderr.is_empty(), "{output:?}");
+
+    // A callback body is JSON, and every transcript field is optional: it renders as nothing,
+    // and says why on standard error.
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "body.json", &vectors::seed_body("complete"));
+    let output = run(cli().arg("transcript").arg(&body));
+    assert_eq!(code(&output), 0);
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no sentences") && stderr.contains("body.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn send_says_what_went_wrong() {
+    let output = run(cli().args(["send", "--secret", "s", "--url", "not a url"]));
+    assert_eq!(code(&output), 2, "a bad --url is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a URL"));
+    let output = run(cli().args(["send", "--secret", "s", "--url", "ftp://127.0.0.1/"]));
+    assert_eq!(code(&output), 2);
+
+    // A port nothing listens on: the refused connection is named, not just "error sending".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cronofy", closed.local_addr().unwrap());
+    drop(closed);
+    let output = run(cli().args(["send", "--secret", "s", "--url", &url]));
+    assert_eq!(code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+}
+
 /// A running `serve`, killed when dropped.
 struct Serve {
     child: Child,

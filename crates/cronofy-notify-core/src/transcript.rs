@@ -178,6 +178,12 @@ impl Transcript {
         &self.transcript.paragraphs
     }
 
+    /// Whether there is nothing to render: no sentence with any text. A JSON object that is not
+    /// a transcript at all parses (every field is optional) and is empty.
+    pub fn is_empty(&self) -> bool {
+        self.cues().next().is_none()
+    }
+
     fn cues(&self) -> impl Iterator<Item = Cue<'_>> {
         self.paragraphs().iter().flat_map(|paragraph| {
             let label = paragraph.speaker_label();

@@ -106,3 +106,17 @@ fn bad_input_is_a_typed_error() {
         Err(TranscriptError::UnexpectedShape { .. })
     ));
 }
+
+#[test]
+fn a_transcript_without_sentences_is_empty() {
+    assert!(!sample().is_empty());
+    for json in [
+        &br#"{"notification":{"type":"event_subscription"}}"#[..],
+        br#"{"transcript":{"paragraphs":[{"sentences":[{"text":"  "}]}]}}"#,
+        br#"{"transcript":{"paragraphs":null}}"#,
+    ] {
+        let transcript = Transcript::from_slice(json).unwrap();
+        assert!(transcript.is_empty(), "{}", String::from_utf8_lossy(json));
+        assert_eq!(transcript.to_text(), "");
+    }
+}
