@@ -400,6 +400,16 @@ impl Fetch<'_> {
             url: url.split('?').next().unwrap_or_default().to_owned(),
             reason: e.to_string(),
         })?;
+        // A host that is not a DNS name never resolves: say so now rather than retry for a
+        // minute (TLS would refuse it as "invalid dns name", which looks like a network error).
+        if let Some(domain) = parsed.domain()
+            && !is_dns_name(domain)
+        {
+            return Err(DownloadError::InvalidUrl {
+                url: redact(&parsed),
+                reason: format!("{domain:?} is not a host name"),
+            });
+        }
         match parsed.scheme() {
             "https" => Ok(parsed),
             "http" if self.inner.allow_http => Ok(parsed),
@@ -412,6 +422,23 @@ impl Fetch<'_> {
             }),
         }
     }
+}
+
+/// Whether `domain` (as the URL parser gives it: lower case, internationalised names already
+/// in ASCII) is a DNS host name: labels of 1 to 63 letters, digits, `-` or `_`, not starting or
+/// ending with `-`, 253 bytes at most, one trailing dot allowed.
+fn is_dns_name(domain: &str) -> bool {
+    let name = domain.strip_suffix('.').unwrap_or(domain);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 async fn restart(

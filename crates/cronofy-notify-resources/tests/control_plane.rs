@@ -307,6 +307,34 @@ async fn urls_that_are_not_http_are_refused() {
 }
 
 #[tokio::test]
+async fn hosts_that_are_not_host_names_fail_at_once() {
+    // As in Cronofy's documented examples ("https://..."): no retry can resolve these.
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("transcript", "cronofy", "https://.../t".to_owned()),
+        ("audio", "voice", "https://-audio.example/a".to_owned()),
+        (
+            "video",
+            "conference",
+            format!("https://{}.example/v", "x".repeat(64)),
+        ),
+    ]);
+    let started = std::time::Instant::now();
+    let report = common::download(root.path(), &body).await;
+    for resource in &report.resources {
+        assert!(
+            matches!(&resource.error, Some(DownloadError::InvalidUrl { reason, .. }) if reason.contains("not a host name")),
+            "{resource:?}"
+        );
+        assert_eq!(
+            resource.attempts, 0,
+            "refused before any request: {resource:?}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn a_callback_without_an_agent_sub_is_refused() {
     let root = tempfile::tempdir().unwrap();
     let body =
