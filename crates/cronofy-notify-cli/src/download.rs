@@ -134,6 +134,13 @@ pub(crate) async fn run(
     match downloader.download(callback).await {
         Ok(report) => {
             print_report(&report);
+            if report.resources.is_empty() {
+                eprintln!(
+                    "cronofy-notify: nothing to download from {}: {}",
+                    file.display(),
+                    crate::inspect::summary(&notification)
+                );
+            }
             if report.is_success() {
                 exit::OK
             } else {

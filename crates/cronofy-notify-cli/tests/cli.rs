@@ -637,6 +637,26 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     assert!(String::from_utf8_lossy(&wrong.stdout).contains("401"));
 }
 
+#[test]
+fn download_says_when_a_callback_lists_nothing_to_fetch() {
+    let out = tempfile::tempdir().unwrap();
+    let file = write_temp(
+        out.path(),
+        "activated.json",
+        &vectors::seed_body("activated"),
+    );
+    let output = run(cli()
+        .args(["download", "--api-key", "k", "--out"])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(code(&output), 0, "nothing failed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nothing to download") && stderr.contains("meeting_agent_activated"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
     let secret = "log-check-client-secret-7f3a";
