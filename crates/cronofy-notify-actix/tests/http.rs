@@ -1,6 +1,8 @@
 //! The shared table of requests, over real HTTP on loopback, through the extractor and the
 //! background handler; then what only actix-web can get wrong.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,31 +14,13 @@ use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
 use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
 
-/// Starts a server whose every path takes POST with `route`, on one worker.
-fn serve<F>(verifier: Verifier, route: F) -> SocketAddr
-where
-    F: Fn() -> actix_web::Route + Send + Clone + 'static,
-{
-    let verifier = web::Data::new(verifier);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(verifier.clone())
-            .service(web::resource("/{tail:.*}").route(route()))
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    actix_web::rt::spawn(server.run());
-    addr
-}
-
 async fn extractor_app(secrets: Vec<String>) -> SocketAddr {
     async fn handler(CronofyCallback(_verified): CronofyCallback) -> HttpResponse {
         HttpResponse::NoContent().finish()
     }
-    serve(Verifier::new(secrets).unwrap(), || web::post().to(handler))
+    common::serve(Some(Verifier::new(secrets).unwrap()), || {
+        web::post().to(handler)
+    })
 }
 
 async fn background_app(secrets: Vec<String>, runs: Arc<AtomicUsize>) -> SocketAddr {
@@ -46,7 +30,7 @@ async fn background_app(secrets: Vec<String>, runs: Arc<AtomicUsize>) -> SocketA
             runs.fetch_add(1, Ordering::SeqCst);
         }
     });
-    serve(Verifier::new(secrets).unwrap(), move || {
+    common::serve(Some(Verifier::new(secrets).unwrap()), move || {
         web::post().to(background.clone())
     })
 }
@@ -96,9 +80,10 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
             }
         }
     });
-    let addr = serve(Verifier::new([vectors::secret("A")]).unwrap(), move || {
-        web::post().to(background.clone())
-    });
+    let addr = common::serve(
+        Some(Verifier::new([vectors::secret("A")]).unwrap()),
+        move || web::post().to(background.clone()),
+    );
     let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
     assert_eq!(http_cases::wait_for_count(&attempts, 1).await, 1);
@@ -123,7 +108,7 @@ async fn the_verifier_limit_can_be_raised() {
     let verifier = Verifier::new([vectors::secret("A")])
         .unwrap()
         .with_body_limit(1 << 20);
-    let addr = serve(verifier, || web::post().to(handler));
+    let addr = common::serve(Some(verifier), || web::post().to(handler));
     let mut body = br#"{"notification":{"type":"change"},"padding":""#.to_vec();
     body.extend(std::iter::repeat_n(b'x', 512 * 1024));
     body.extend_from_slice(b"\"}");

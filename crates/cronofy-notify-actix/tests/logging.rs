@@ -2,32 +2,14 @@
 //!
 //! Alone in its own test binary: it sets the global subscriber (the server logs from its worker).
 
-use std::net::SocketAddr;
+mod common;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use cronofy_notify_actix::{Background, CronofyCallback};
 use cronofy_notify_core::{VerifiedNotification, Verifier};
 use cronofy_notify_test_support::http_cases;
 use cronofy_notify_test_support::logs::Captured;
 use cronofy_notify_test_support::vectors;
-
-fn serve(verifier: Option<Verifier>, route: fn() -> actix_web::Route) -> SocketAddr {
-    let verifier = verifier.map(web::Data::new);
-    let server = HttpServer::new(move || {
-        let app = App::new().route("/", route());
-        match &verifier {
-            Some(verifier) => app.app_data(verifier.clone()),
-            None => app,
-        }
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    actix_web::rt::spawn(server.run());
-    addr
-}
 
 async fn extract(CronofyCallback(_verified): CronofyCallback) -> HttpResponse {
     HttpResponse::NoContent().finish()
@@ -49,11 +31,11 @@ async fn each_rejection_is_logged_once_with_its_reason_and_no_secret() {
     let forged = http_cases::forged(vectors::seed_body("complete"));
 
     for route in [extractor_route, background_route] {
-        let addr = serve(Some(verifier.clone()), route);
+        let addr = common::serve(Some(verifier.clone()), route);
         assert_eq!(http_cases::send(addr, &forged).await, 401);
     }
     // A missing verifier is the app's bug: 500, and an error that says what to add.
-    let addr = serve(None, extractor_route);
+    let addr = common::serve(None, extractor_route);
     let signed = http_cases::signed(vectors::seed_body("complete"), 500);
     assert_eq!(http_cases::send(addr, &signed).await, 500);
 
