@@ -22,7 +22,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         Ok(url) => {
             return fail(
                 exit::USAGE,
-                format!("--url must be http or https, not {}:", url.scheme()),
+                format!("--url must be http or https, not {:?}", url.scheme()),
             );
         }
         Err(error) => {
