@@ -1,6 +1,6 @@
-//! Parsing any bytes as a notification never panics, refuses as "not JSON" exactly what
-//! serde_json refuses, at the same place, and what parses writes back to JSON that parses to the
-//! same notification.
+//! Parsing any bytes as a notification never panics, refuses as "not JSON" (or "too deep")
+//! exactly what serde_json refuses as such, at the same place, and what parses writes back to
+//! JSON that parses to the same notification.
 #![no_main]
 
 use cronofy_notify_core::{Notification, ParseError};
@@ -10,7 +10,26 @@ fuzz_target!(|body: &[u8]| {
     let parsed = Notification::from_slice(body);
     match (serde_json::from_slice::<serde_json::Value>(body), &parsed) {
         (Err(json), Err(ParseError::NotJson { line, column, .. })) => {
-            assert_eq!((*line, *column), (json.line(), json.column()), "not JSON, elsewhere");
+            assert!(
+                !json.to_string().starts_with("recursion limit exceeded"),
+                "too deep, called not JSON"
+            );
+            assert_eq!(
+                (*line, *column),
+                (json.line(), json.column()),
+                "not JSON, elsewhere"
+            );
+        }
+        (Err(json), Err(ParseError::TooDeep { line, column })) => {
+            assert!(
+                json.to_string().starts_with("recursion limit exceeded"),
+                "called too deep: {json}"
+            );
+            assert_eq!(
+                (*line, *column),
+                (json.line(), json.column()),
+                "too deep, elsewhere"
+            );
         }
         // serde_json's `Value` refuses nesting deeper than 128; the typed parse skips fields it
         // does not model without building them, so it may accept such a body. Either is safe.
@@ -24,7 +43,11 @@ fuzz_target!(|body: &[u8]| {
     };
     let _ = notification.idempotency_key();
     if let Some(callback) = notification.as_event_subscription() {
-        let _ = (callback.resources_ready(), callback.failure_reason(), callback.downloadable_resources().count());
+        let _ = (
+            callback.resources_ready(),
+            callback.failure_reason(),
+            callback.downloadable_resources().count(),
+        );
     }
     let written = serde_json::to_vec(&notification).expect("a notification always serialises");
     let again = Notification::from_slice(&written).expect("what we write parses");

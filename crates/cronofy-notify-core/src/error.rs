@@ -16,6 +16,17 @@ pub enum ParseError {
         /// Column of the error, from 1 (0 for an empty body).
         column: usize,
     },
+    /// The body nests arrays or objects more than 128 levels deep: a guard against bodies made
+    /// to exhaust the stack, far past any Cronofy callback. It may or may not be JSON otherwise.
+    #[error(
+        "the body nests JSON more than 128 levels deep (at line {line}, column {column}), far past any Cronofy callback"
+    )]
+    TooDeep {
+        /// Line where the limit was passed, from 1.
+        line: usize,
+        /// Column where the limit was passed, from 1.
+        column: usize,
+    },
     /// The body is JSON, but has no string at `notification.type`, so it is not a Cronofy callback.
     #[error(
         "the body is JSON but not a Cronofy notification: it has no string at notification.type"
@@ -26,6 +37,14 @@ pub enum ParseError {
 impl ParseError {
     pub(crate) fn from_json(error: serde_json::Error) -> Self {
         use serde_json::error::Category;
+        let (line, column) = (error.line(), error.column());
+        // serde_json has no public error code for its depth guard; its message is the only
+        // sign, and it is on the error path only.
+        if error.classify() == Category::Syntax
+            && error.to_string().starts_with("recursion limit exceeded")
+        {
+            return Self::TooDeep { line, column };
+        }
         let reason = match error.classify() {
             Category::Eof => "unexpected end of input",
             Category::Io => "read error",
@@ -33,8 +52,8 @@ impl ParseError {
         };
         Self::NotJson {
             reason,
-            line: error.line(),
-            column: error.column(),
+            line,
+            column,
         }
     }
 }

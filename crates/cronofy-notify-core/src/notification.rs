@@ -54,7 +54,8 @@ impl Notification {
     ///
     /// # Errors
     /// [`ParseError::NotJson`] when the bytes are not JSON, [`ParseError::NotANotification`] when
-    /// the JSON has no `notification.type`.
+    /// the JSON has no `notification.type`, [`ParseError::TooDeep`] when it nests more than 128
+    /// levels deep (in a part the model keeps whole).
     pub fn from_slice(body: &[u8]) -> Result<Self, ParseError> {
         // JSON text is UTF-8 (RFC 8259 §8.1). Checked once for the whole body, it need not be
         // checked string by string, which is what serde_json does for a slice and a fifth of

@@ -315,6 +315,31 @@ fn bodies_that_are_not_json_give_a_typed_error_with_position() {
 }
 
 #[test]
+fn json_nested_past_the_depth_guard_is_called_too_deep_not_unparseable() {
+    let deep = |depth: usize| {
+        format!(
+            r#"{{"notification":{{"type":"change"}},"x":{}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    };
+    // Kept whole (an `Other` notification): past 128 levels the guard refuses it, and says so.
+    assert_eq!(
+        Notification::from_slice(deep(200).as_bytes()),
+        Err(ParseError::TooDeep {
+            line: 1,
+            column: 165
+        })
+    );
+    assert!(Notification::from_slice(deep(100).as_bytes()).is_ok());
+    // Unbalanced and deep: the guard still speaks first, before the missing brackets.
+    assert!(matches!(
+        Notification::from_slice(&b"[".repeat(10_000)),
+        Err(ParseError::TooDeep { .. })
+    ));
+}
+
+#[test]
 fn json_without_a_notification_type_is_not_a_notification() {
     for body in [
         &b"[]"[..],

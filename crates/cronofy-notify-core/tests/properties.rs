@@ -105,7 +105,8 @@ proptest! {
                     "{:?}", ours
                 ),
                 Err(error) => {
-                    let Err(ParseError::NotJson { line, column, .. }) = ours else {
+                    let (Err(ParseError::NotJson { line, column, .. })
+                    | Err(ParseError::TooDeep { line, column })) = ours else {
                         return Err(TestCaseError::fail(format!("{ours:?} for bytes that are not JSON")));
                     };
                     prop_assert_eq!((line, column), (error.line(), error.column()));
