@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use cronofy_notify_actix::{Background, CronofyCallback};
 use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
 use cronofy_notify_test_support::http_cases::{self, Framing};
@@ -122,13 +122,7 @@ async fn a_missing_verifier_is_a_server_error_not_an_open_door() {
     async fn handler(CronofyCallback(_v): CronofyCallback) -> HttpResponse {
         HttpResponse::NoContent().finish()
     }
-    let server = HttpServer::new(|| App::new().route("/", web::post().to(handler)))
-        .workers(1)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-    let addr = server.addrs()[0];
-    actix_web::rt::spawn(server.run());
+    let addr = common::serve(None, || web::post().to(handler));
     assert_eq!(
         http_cases::send(
             addr,
