@@ -400,8 +400,9 @@ impl Fetch<'_> {
             url: url.split('?').next().unwrap_or_default().to_owned(),
             reason: e.to_string(),
         })?;
-        // A host that is not a DNS name never resolves: say so now rather than retry for a
-        // minute (TLS would refuse it as "invalid dns name", which looks like a network error).
+        // A host that is not a DNS name never resolves: say so now rather than spend every
+        // attempt and its backoff on it (about 18 s by default), as a network error would: with
+        // rustls such a host fails inside the connect, as "invalid dns name".
         if let Some(domain) = parsed.domain()
             && !is_dns_name(domain)
         {
