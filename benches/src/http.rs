@@ -12,6 +12,9 @@
 //! load from elsewhere then falls on both sides of a pair instead of on one round of one side.
 //!
 //! Options: `--pairs N` (20), `--seconds S` (1, fractions allowed), `--connections N` (64).
+//! For profiling one server by hand: `--serve KIND ADDR` runs it alone (`axum-bare`,
+//! `axum-verify`, `axum-signature-only`, `actix-bare`, `actix-verify`), and `--load ADDR SECONDS`
+//! drives it with the same load and prints requests per second (docs/benchmarks.md shows how).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -30,6 +33,19 @@ fn main() {
         && flag == "--serve"
     {
         return serve(kind, addr.parse().expect("an address"));
+    }
+    // Load alone against a server started by hand, for profiling it: `--load ADDR SECONDS`.
+    if let [flag, addr, seconds] = &args[..]
+        && flag == "--load"
+    {
+        let (rps, wrong) = load(
+            addr.parse().expect("an address"),
+            Duration::from_secs_f64(seconds.parse().expect("seconds")),
+            64,
+            &request(),
+        );
+        println!("{rps:.0} req/s, {wrong} answers not 204");
+        return;
     }
     let option = |name: &str, default: f64| {
         args.iter()
@@ -267,7 +283,8 @@ async fn run_load(
     total
 }
 
-fn drive(pairs: usize, duration: Duration, connections: usize) {
+/// The request every connection sends: the signed seed `meeting_agent_complete` body.
+fn request() -> Vec<u8> {
     let body = vectors::seed_body("complete");
     let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
     let mut request = format!(
@@ -276,6 +293,12 @@ fn drive(pairs: usize, duration: Duration, connections: usize) {
     )
     .into_bytes();
     request.extend_from_slice(&body);
+    request
+}
+
+fn drive(pairs: usize, duration: Duration, connections: usize) {
+    let body = vectors::seed_body("complete");
+    let request = request();
 
     println!(
         "Measured by `cargo xtask bench http` ({pairs} pairs of {}s stretches, A B then B A, \
