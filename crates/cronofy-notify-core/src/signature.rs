@@ -36,7 +36,10 @@ pub enum KeyError {
     )]
     NoSecrets,
     /// A secret was empty or only white space, which is almost always an unset variable.
-    #[error("client secret #{index} is empty: check the variable or file it is read from")]
+    #[error(
+        "client secret {} of those given is empty: check the variable or file it is read from",
+        index + 1
+    )]
     EmptySecret {
         /// Position of the empty secret in the list given, from 0.
         index: usize,
@@ -345,6 +348,12 @@ mod tests {
         assert_eq!(
             Verifier::new(["ok", "  "]).unwrap_err(),
             KeyError::EmptySecret { index: 1 }
+        );
+        // People count from one: the second secret is "2", whatever the field says.
+        assert!(
+            KeyError::EmptySecret { index: 1 }
+                .to_string()
+                .starts_with("client secret 2 of those given is empty")
         );
     }
 
