@@ -7,11 +7,14 @@
 //! The keys live in a [`DuplicateGuard`]: in memory by default ([`MemoryGuard`]), or in a store
 //! shared by several processes (Redis, a database) behind the same small trait.
 
+use std::any::Any;
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
 use crate::Notification;
 
@@ -168,7 +171,9 @@ impl Claim {
     }
 
     /// Runs the handler's work under this claim: on failure the claim is released, so that a
-    /// redelivery runs again, and the failure is returned for the caller to log.
+    /// redelivery runs again, and the failure is returned for the caller to log. A handler that
+    /// panics has failed too: its claim is released and the panic's message returned (with
+    /// `panic = "abort"` there is nothing to return to).
     ///
     /// # Errors
     /// The handler's failure, in words.
@@ -177,7 +182,10 @@ impl Claim {
         F: Future,
         F::Output: HandlerOutcome,
     {
-        let outcome = work.await.into_outcome();
+        let outcome = match CatchPanic(Box::pin(work)).await {
+            Ok(output) => output.into_outcome(),
+            Err(panic) => Err(format!("the handler panicked: {}", panic_message(&*panic))),
+        };
         if outcome.is_err() {
             self.release().await;
         }
@@ -190,6 +198,33 @@ impl Claim {
             self.guard.release(key).await;
         }
     }
+}
+
+/// A future that turns a panic while it is polled into an `Err` holding the panic's payload.
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let work = self.0.as_mut();
+        // The future is dropped after a panic and never polled again, so no broken state of
+        // it can be observed: asserting unwind safety is sound.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| work.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// The message a panic was raised with, when it was a string (as `panic!` makes it).
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// What a callback handler may return: `()`, or a `Result` whose error is logged (and whose
@@ -243,6 +278,31 @@ mod tests {
         let first = now(dedup.admit(&other)).unwrap();
         assert_eq!(first.key(), None);
         assert!(now(dedup.admit(&other)).is_some());
+    }
+
+    #[test]
+    fn a_panicking_handler_fails_and_gives_its_key_back() {
+        let dedup = Deduplicator::in_memory(10);
+        let notification = Notification::from_slice(
+            br#"{"notification":{"type":"event_subscription"},
+                 "interactions":[{"type":"meeting_agent_complete"}],
+                 "meeting_agent":{"sub":"agt_1"}}"#,
+        )
+        .expect("a callback");
+        let claim = now(dedup.admit(&notification)).expect("first delivery");
+        let outcome = now(claim.run(async {
+            if notification.idempotency_key().is_some() {
+                panic!("the handler hit a bug: {}", 42);
+            }
+        }));
+        assert_eq!(
+            outcome,
+            Err("the handler panicked: the handler hit a bug: 42".into())
+        );
+        assert!(
+            now(dedup.admit(&notification)).is_some(),
+            "the redelivery runs again"
+        );
     }
 
     #[test]

@@ -123,6 +123,20 @@ pub async fn wait_for_count(count: &std::sync::atomic::AtomicUsize, at_least: us
     count.load(Ordering::SeqCst)
 }
 
+/// Sends `case` until the server answers `status` (at most 100 times, 10 ms apart) and gives the
+/// last answer: for what a server does just after it has answered, such as releasing a claim.
+pub async fn send_until(addr: SocketAddr, case: &HttpCase, status: u16) -> u16 {
+    let mut last = 0;
+    for _ in 0..100 {
+        last = send(addr, case).await;
+        if last == status {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    last
+}
+
 /// Every case, for a server that answers `accepted` to a genuine callback.
 pub fn table(accepted: u16) -> Vec<HttpCase> {
     let a = vectors::secret("A");
