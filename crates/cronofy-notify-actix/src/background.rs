@@ -14,7 +14,8 @@ use crate::CronofyCallback;
 /// `handler` on a spawned task with its own tracing span, so slow work never delays the answer.
 ///
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
-/// again; if `handler` fails (returns `Err`), the callback is released so a redelivery runs.
+/// again; if `handler` fails (returns `Err` or panics), the callback is released so a
+/// redelivery runs.
 /// Keys are kept in memory by default; pass a shared [`DuplicateGuard`] with
 /// [`Background::deduplicate_with`] when several processes receive callbacks. Build it once,
 /// outside the `HttpServer::new` closure, so every worker shares it.

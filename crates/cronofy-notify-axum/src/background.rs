@@ -21,7 +21,8 @@ use crate::CronofyCallback;
 /// answer Cronofy waits for.
 ///
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
-/// again; if `handler` fails (returns `Err`), the callback is released so a redelivery runs.
+/// again; if `handler` fails (returns `Err` or panics), the callback is released so a
+/// redelivery runs.
 /// Keys are kept in memory by default ([`MemoryGuard`](cronofy_notify_core::MemoryGuard));
 /// pass a shared [`DuplicateGuard`] with [`Background::deduplicate_with`] when several
 /// processes receive callbacks.
