@@ -6,6 +6,7 @@ use std::future::Future;
 use actix_web::{Handler, HttpResponse};
 use cronofy_notify_core::{Deduplicator, DuplicateGuard, HandlerOutcome, VerifiedNotification};
 use futures::future::LocalBoxFuture;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::CronofyCallback;
@@ -20,6 +21,11 @@ use crate::CronofyCallback;
 /// [`Background::deduplicate_with`] when several processes receive callbacks. Build it once,
 /// outside the `HttpServer::new` closure, so every worker shares it.
 ///
+/// Cronofy has had its 202 and will not send that callback again, so a shutdown must not cut a
+/// handler off midway, and actix-web's own shutdown drops its workers' tasks. Take the signals
+/// yourself: stop accepting, wait for the handlers in flight with [`Background::drain`], then
+/// stop the server.
+///
 /// ```no_run
 /// use actix_web::{App, HttpServer, web};
 /// use cronofy_notify_actix::Background;
@@ -33,19 +39,31 @@ use crate::CronofyCallback;
 /// # async fn run(verifier: Verifier) -> std::io::Result<()> {
 /// let verifier = web::Data::new(verifier);
 /// let background = Background::new(handle);
-/// HttpServer::new(move || {
-///     App::new()
-///         .app_data(verifier.clone())
-///         .route("/cronofy", web::post().to(background.clone()))
+/// let server = HttpServer::new({
+///     let background = background.clone();
+///     move || {
+///         App::new()
+///             .app_data(verifier.clone())
+///             .route("/cronofy", web::post().to(background.clone()))
+///     }
 /// })
+/// .disable_signals()
 /// .bind("127.0.0.1:3000")?
-/// .run()
-/// .await
+/// .run();
+/// let server_handle = server.handle();
+/// actix_web::rt::spawn(async move {
+///     let _ = actix_web::rt::signal::ctrl_c().await;
+///     server_handle.pause().await; // no new connections
+///     background.drain().await; // the downloads started before the signal finish
+///     server_handle.stop(true).await;
+/// });
+/// server.await
 /// # }
 /// ```
 pub struct Background<H> {
     handler: std::sync::Arc<H>,
     dedup: Deduplicator,
+    tasks: TaskTracker,
 }
 
 impl<H> Clone for Background<H> {
@@ -53,6 +71,7 @@ impl<H> Clone for Background<H> {
         Self {
             handler: self.handler.clone(),
             dedup: self.dedup.clone(),
+            tasks: self.tasks.clone(),
         }
     }
 }
@@ -61,7 +80,25 @@ impl<H> fmt::Debug for Background<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Background")
             .field("dedup", &self.dedup)
+            .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
+    }
+}
+
+impl<H> Background<H> {
+    /// How many handlers are running now, on every worker.
+    pub fn in_flight(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Waits until no handler is running, including any a callback starts while it waits.
+    ///
+    /// Call it once the server has stopped accepting callbacks and before it stops its
+    /// workers (see the example above): a handler cut off there never runs again, since
+    /// Cronofy has had its 202.
+    pub async fn drain(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 }
 
@@ -76,6 +113,7 @@ where
         Self {
             handler: std::sync::Arc::new(handler),
             dedup: Deduplicator::default(),
+            tasks: TaskTracker::new(),
         }
     }
 
@@ -100,12 +138,14 @@ where
         );
         let handler = self.handler.clone();
         actix_web::rt::spawn(
-            async move {
-                if let Err(reason) = claim.run(handler(verified)).await {
-                    tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
+            self.tasks.track_future(
+                async move {
+                    if let Err(reason) = claim.run(handler(verified)).await {
+                        tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
+                    }
                 }
-            }
-            .instrument(span),
+                .instrument(span),
+            ),
         );
         HttpResponse::Accepted().body("accepted")
     }

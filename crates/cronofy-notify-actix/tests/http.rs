@@ -107,6 +107,43 @@ async fn a_panicking_handler_lets_the_redelivery_run_again() {
 }
 
 #[actix_web::test]
+async fn drain_waits_for_the_handlers_in_flight() {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let counter = finished.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        let (mut released, finished) = (released.clone(), counter.clone());
+        async move {
+            let _ = released.wait_for(|&go| go).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let addr = common::serve(Some(Verifier::new([vectors::secret("A")]).unwrap()), {
+        let background = background.clone();
+        move || web::post().to(background.clone())
+    });
+    for which in ["activated", "complete"] {
+        let case = http_cases::signed(vectors::seed_body(which), 202);
+        assert_eq!(http_cases::send(addr, &case).await, 202);
+    }
+    assert_eq!(background.in_flight(), 2, "answered, still running");
+
+    let drain = actix_web::rt::spawn({
+        let background = background.clone();
+        async move { background.drain().await }
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!drain.is_finished(), "drain returned with handlers running");
+    release.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), drain)
+        .await
+        .expect("drain returns once the handlers finish")
+        .unwrap();
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
+    assert_eq!(background.in_flight(), 0);
+}
+
+#[actix_web::test]
 async fn the_verifier_limit_can_be_raised() {
     async fn handler(CronofyCallback(_v): CronofyCallback) -> HttpResponse {
         HttpResponse::NoContent().finish()

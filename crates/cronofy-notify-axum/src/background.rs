@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use cronofy_notify_core::{
     Deduplicator, DuplicateGuard, HandlerOutcome, VerifiedNotification, Verifier,
 };
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::CronofyCallback;
@@ -27,6 +28,10 @@ use crate::CronofyCallback;
 /// pass a shared [`DuplicateGuard`] with [`Background::deduplicate_with`] when several
 /// processes receive callbacks.
 ///
+/// Cronofy has had its 202 and will not send that callback again, so a shutdown must not cut a
+/// handler off midway: keep a clone, and once the server has stopped accepting, wait for the
+/// handlers in flight with [`Background::drain`].
+///
 /// ```no_run
 /// use axum::{Router, routing::post};
 /// use cronofy_notify_axum::Background;
@@ -37,15 +42,22 @@ use crate::CronofyCallback;
 ///     Ok(())
 /// }
 ///
-/// # fn app(verifier: Verifier) -> Router {
-/// Router::new()
-///     .route("/cronofy", post(Background::new(handle)))
-///     .with_state(verifier)
-/// # }
+/// # async fn run(verifier: Verifier) -> std::io::Result<()> {
+/// let background = Background::new(handle);
+/// let app = Router::new()
+///     .route("/cronofy", post(background.clone()))
+///     .with_state(verifier);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// axum::serve(listener, app)
+///     .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+///     .await?;
+/// background.drain().await; // the downloads started before the signal finish
+/// # Ok(()) }
 /// ```
 pub struct Background<H> {
     handler: Arc<H>,
     dedup: Deduplicator,
+    tasks: TaskTracker,
 }
 
 impl<H> Clone for Background<H> {
@@ -53,6 +65,7 @@ impl<H> Clone for Background<H> {
         Self {
             handler: self.handler.clone(),
             dedup: self.dedup.clone(),
+            tasks: self.tasks.clone(),
         }
     }
 }
@@ -61,7 +74,25 @@ impl<H> fmt::Debug for Background<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Background")
             .field("dedup", &self.dedup)
+            .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
+    }
+}
+
+impl<H> Background<H> {
+    /// How many handlers are running now, across every clone of this `Background`.
+    pub fn in_flight(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Waits until no handler is running, including any a callback starts while it waits.
+    ///
+    /// Call it once the server has stopped accepting callbacks (after axum's graceful shutdown),
+    /// before the runtime ends: the runtime drops unfinished tasks, and a handler cut off there
+    /// never runs again, since Cronofy has had its 202.
+    pub async fn drain(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
     }
 }
 
@@ -76,6 +107,7 @@ where
         Self {
             handler: Arc::new(handler),
             dedup: Deduplicator::default(),
+            tasks: TaskTracker::new(),
         }
     }
 
@@ -99,7 +131,7 @@ where
             key = claim.key().unwrap_or(""),
         );
         let handler = self.handler.clone();
-        tokio::spawn(
+        self.tasks.spawn(
             async move {
                 if let Err(reason) = claim.run(handler(verified)).await {
                     tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");

@@ -151,6 +151,42 @@ async fn a_panicking_handler_lets_the_redelivery_run_again() {
 }
 
 #[tokio::test]
+async fn drain_waits_for_the_handlers_in_flight() {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let counter = finished.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        let (mut released, finished) = (released.clone(), counter.clone());
+        async move {
+            let _ = released.wait_for(|&go| go).await;
+            finished.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let app = any_path(post(background.clone()))
+        .with_state(Verifier::new([vectors::secret("A")]).unwrap());
+    let addr = serve(app).await;
+    for which in ["activated", "complete"] {
+        let case = http_cases::signed(vectors::seed_body(which), 202);
+        assert_eq!(http_cases::send(addr, &case).await, 202);
+    }
+    assert_eq!(background.in_flight(), 2, "answered, still running");
+
+    let drain = tokio::spawn({
+        let background = background.clone();
+        async move { background.drain().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!drain.is_finished(), "drain returned with handlers running");
+    release.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), drain)
+        .await
+        .expect("drain returns once the handlers finish")
+        .unwrap();
+    assert_eq!(finished.load(Ordering::SeqCst), 2);
+    assert_eq!(background.in_flight(), 0);
+}
+
+#[tokio::test]
 async fn default_body_limit_is_honoured_below_the_verifier_limit() {
     async fn handler(CronofyCallback(_v): CronofyCallback) -> StatusCode {
         StatusCode::NO_CONTENT
