@@ -10,7 +10,8 @@
 //! - `ALLOW_HTTP=1`: accept plain-http resource URLs (local tests only).
 //!
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
-//! are downloaded after Cronofy has had its `202`.
+//! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
+//! lets the downloads in flight finish before it exits.
 
 use actix_web::{App, HttpServer, web};
 use cronofy_notify_actix::Background;
@@ -37,17 +38,55 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let background = Background::new(move |verified| handle(verified, downloader.clone()));
 
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(verifier.clone())
-            .service(web::resource("/{path:.*}").route(web::post().to(background.clone())))
+    let server = HttpServer::new({
+        let background = background.clone();
+        move || {
+            App::new()
+                .app_data(verifier.clone())
+                .service(web::resource("/{path:.*}").route(web::post().to(background.clone())))
+        }
     })
+    // actix-web's own shutdown would drop the workers' tasks, downloads included: the signals
+    // are taken below instead.
+    .disable_signals()
     .bind(&listen)?;
     for address in server.addrs() {
         tracing::info!(%address, "receiving Cronofy callbacks");
     }
-    server.run().await?;
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        handle.pause().await;
+        // Cronofy will not send these callbacks again: let their downloads finish.
+        tracing::info!(
+            handlers = background.in_flight(),
+            "stopped accepting; waiting for the handlers in flight"
+        );
+        background.drain().await;
+        handle.stop(true).await;
+    });
+    server.await?;
     Ok(())
+}
+
+/// Ctrl-C, or the SIGTERM that service managers and container platforms send.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Runs on its own task, after the answer.

@@ -10,7 +10,8 @@
 //! - `ALLOW_HTTP=1`: accept plain-http resource URLs (local tests only).
 //!
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
-//! are downloaded after Cronofy has had its `202`.
+//! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
+//! lets the downloads in flight finish before it exits.
 
 use axum::Router;
 use axum::routing::post;
@@ -37,9 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
         .build()?;
 
-    let callbacks = post(Background::new(move |verified| {
-        handle(verified, downloader.clone())
-    }));
+    let background = Background::new(move |verified| handle(verified, downloader.clone()));
+    let callbacks = post(background.clone());
     let app = Router::new()
         .route("/", callbacks.clone())
         .route("/{*path}", callbacks)
@@ -48,11 +48,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     tracing::info!(address = %listener.local_addr()?, "receiving Cronofy callbacks");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Cronofy will not send these callbacks again: let their downloads finish.
+    tracing::info!(
+        handlers = background.in_flight(),
+        "stopped accepting; waiting for the handlers in flight"
+    );
+    background.drain().await;
     Ok(())
+}
+
+/// Ctrl-C, or the SIGTERM that service managers and container platforms send.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Runs on its own task, after the answer.

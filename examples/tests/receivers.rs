@@ -1,5 +1,6 @@
 //! Both example receivers, run as their users would: the built binary, a signed seed body over
-//! HTTP, then a complete callback whose recordings must land on disk.
+//! HTTP, then a complete callback whose recordings must land on disk; and a Ctrl-C in the middle
+//! of a download, which must finish before the receiver exits.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cronofy_notify_core::Signer;
-use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use cronofy_notify_test_support::http_cases::{self, Framing, HttpCase};
 use cronofy_notify_test_support::vectors;
 
@@ -112,4 +113,63 @@ async fn the_axum_receiver_answers_and_stores_the_recordings() {
 #[tokio::test]
 async fn the_actix_receiver_answers_and_stores_the_recordings() {
     check(env!("CARGO_BIN_EXE_actix-receiver")).await;
+}
+
+/// Ctrl-C while a recording is downloading: the receiver stops accepting, lets the download
+/// finish (Cronofy will not send that callback again) and exits 0.
+async fn check_shutdown(binary: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut receiver, addr) = start(binary, dir.path()).await;
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((1 << 20, Duration::from_millis(1500))),
+            ..Fault::default()
+        }],
+    );
+    let body = fake.complete_body("agt_shutdown", &[("video", "conference", "video")]);
+    assert_eq!(http_cases::send(addr, &signed(body, "/")).await, 202);
+    for _ in 0..250 {
+        if fake.seen().iter().any(|seen| seen.side == "storage") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        fake.seen().iter().any(|seen| seen.side == "storage"),
+        "the download started"
+    );
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &receiver.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let mut exit = None;
+    for _ in 0..1000 {
+        exit = receiver.0.try_wait().unwrap();
+        if exit.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let exit = exit.expect("the receiver exits after the download");
+    assert!(exit.success(), "{exit}");
+    let video = dir.path().join("agt_shutdown/video-conference.mp4");
+    assert!(
+        std::fs::read(&video).expect("the video was finished before the exit")
+            == fake.content("video")
+    );
+}
+
+#[tokio::test]
+async fn the_axum_receiver_finishes_its_downloads_on_ctrl_c() {
+    check_shutdown(env!("CARGO_BIN_EXE_axum-receiver")).await;
+}
+
+#[tokio::test]
+async fn the_actix_receiver_finishes_its_downloads_on_ctrl_c() {
+    check_shutdown(env!("CARGO_BIN_EXE_actix-receiver")).await;
 }
