@@ -1,6 +1,9 @@
 //! Turning names from the payload or a server into safe file and object names.
 
+use cronofy_notify_core::ResourceCategory;
 use sha2::{Digest, Sha256};
+
+use crate::ResourceKey;
 
 /// The longest name component written.
 const MAX_COMPONENT: usize = 96;
@@ -40,18 +43,49 @@ pub fn safe_component(untrusted: &str) -> String {
     cleaned
 }
 
-/// The file extension for a content type, `bin` when unknown.
-pub(crate) fn extension_for(content_type: Option<&str>) -> &'static str {
-    let Some(content_type) = content_type else {
-        return "bin";
-    };
+/// A resource's name before its content type is known: the stem (`<category>-<type>`, used for
+/// partial files too) and the extension to use when the content type names no format.
+#[derive(Debug)]
+pub(crate) struct ResourceName {
+    stem: String,
+    fallback: &'static str,
+}
+
+impl ResourceName {
+    pub(crate) fn new(key: &ResourceKey) -> Self {
+        Self {
+            stem: key.stem(),
+            // Cronofy documents the transcript as JSON; object stores often serve what they
+            // were not told the type of as `application/octet-stream`.
+            fallback: match key.category {
+                ResourceCategory::Transcript => "json",
+                _ => "bin",
+            },
+        }
+    }
+
+    pub(crate) fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// The final name: the stem and the extension of `content_type`, or the fallback.
+    pub(crate) fn with_content_type(&self, content_type: Option<&str>) -> String {
+        let extension = content_type
+            .and_then(extension_for)
+            .unwrap_or(self.fallback);
+        format!("{}.{extension}", self.stem)
+    }
+}
+
+/// The file extension for a content type, when it names a format this crate knows.
+fn extension_for(content_type: &str) -> Option<&'static str> {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    match essence.as_str() {
+    Some(match essence.as_str() {
         "application/json" | "text/json" => "json",
         "text/plain" => "txt",
         "text/vtt" => "vtt",
@@ -66,8 +100,8 @@ pub(crate) fn extension_for(content_type: Option<&str>) -> &'static str {
         "video/webm" => "webm",
         "video/quicktime" => "mov",
         "video/x-matroska" => "mkv",
-        _ => "bin",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -96,13 +130,40 @@ mod tests {
 
     #[test]
     fn extensions_follow_the_content_type() {
+        let key = |category| ResourceKey::new("agt_1", category, None);
+        let video = ResourceName::new(&key(ResourceCategory::Video));
         assert_eq!(
-            extension_for(Some("application/json; charset=utf-8")),
-            "json"
+            video.with_content_type(Some("Video/MP4")),
+            "video-resource.mp4"
         );
-        assert_eq!(extension_for(Some("Video/MP4")), "mp4");
-        assert_eq!(extension_for(Some("audio/mpeg")), "mp3");
-        assert_eq!(extension_for(Some("application/x-unknown")), "bin");
-        assert_eq!(extension_for(None), "bin");
+        assert_eq!(
+            video.with_content_type(Some("audio/mpeg")),
+            "video-resource.mp3"
+        );
+        assert_eq!(
+            video.with_content_type(Some("application/x-unknown")),
+            "video-resource.bin"
+        );
+        assert_eq!(video.with_content_type(None), "video-resource.bin");
+        let transcript = ResourceName::new(&key(ResourceCategory::Transcript));
+        assert_eq!(
+            transcript.with_content_type(Some("application/json; charset=utf-8")),
+            "transcript-resource.json"
+        );
+        assert_eq!(
+            transcript.with_content_type(Some("text/vtt")),
+            "transcript-resource.vtt"
+        );
+        // What object stores serve when nobody told them the type: the transcript is JSON.
+        for generic in [
+            Some("binary/octet-stream"),
+            Some("application/octet-stream"),
+            None,
+        ] {
+            assert_eq!(
+                transcript.with_content_type(generic),
+                "transcript-resource.json"
+            );
+        }
     }
 }

@@ -105,6 +105,39 @@ async fn a_complete_callback_lands_byte_for_byte_with_hashes_and_manifest() {
 }
 
 #[tokio::test]
+async fn a_transcript_served_without_a_real_type_is_still_named_json() {
+    // Object stores answer `binary/octet-stream` (S3) or `application/octet-stream` for what
+    // nobody told them the type of; Cronofy documents the transcript as JSON.
+    let fake = fake_with(&[
+        ("transcript", 2_000, "binary/octet-stream"),
+        ("video", 40_000, "application/octet-stream"),
+    ])
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        files_below(root.path()),
+        [
+            "agt_1/manifest.json",
+            "agt_1/transcript-cronofy.json",
+            "agt_1/video-conference.bin"
+        ]
+    );
+    assert!(
+        std::fs::read(root.path().join("agt_1/transcript-cronofy.json")).unwrap()
+            == fake.content("transcript")
+    );
+}
+
+#[tokio::test]
 async fn the_api_key_goes_to_cronofy_only_never_to_the_storage_host() {
     let fake = fake_with(&[("audio", 100_000, "audio/mpeg")]).await;
     let root = tempfile::tempdir().unwrap();
@@ -772,11 +805,12 @@ async fn hostile_categories_types_and_content_types_stay_inside_the_root() {
     for resource in &report.resources {
         let path = file_of(&resource.location);
         assert!(path.starts_with(root.join("agt_1")), "{}", path.display());
-        assert_eq!(
-            path.extension().unwrap(),
-            "bin",
-            "the server's content type names no path"
-        );
+        // The server's content type names no path: the extension is the category's own.
+        let expected = match resource.category {
+            ResourceCategory::Transcript => "json",
+            _ => "bin",
+        };
+        assert_eq!(path.extension().unwrap(), expected, "{}", path.display());
     }
     assert_eq!(
         files_below(outer.path())

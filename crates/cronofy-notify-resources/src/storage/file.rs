@@ -8,14 +8,15 @@ use tokio::fs;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator};
-use crate::names::extension_for;
+use crate::names::ResourceName;
 use crate::{Manifest, safe_component};
 
 /// Writes are gathered into blocks of this size before they reach the file.
 const WRITE_BUFFER: usize = 1 << 20;
 
 /// Stores resources as files under a root folder: `<root>/<sub>/<category>-<type>.<ext>`, with the
-/// extension taken from the content type, and `<root>/<sub>/manifest.json`.
+/// extension taken from the content type (`json` for a transcript and `bin` for the rest when the
+/// type names no format, as `application/octet-stream` does), and `<root>/<sub>/manifest.json`.
 ///
 /// Bytes go to `<category>-<type>.part`, with a `.part.json` sidecar holding the ETag and length
 /// for a later resume; a finished file is fsynced, renamed into place, and its folder fsynced.
@@ -48,9 +49,9 @@ impl Storage for FileStorage {
         Box::pin(async move {
             let dir = self.agent_dir(&key.sub);
             fs::create_dir_all(&dir).await?;
-            let stem = key.stem();
-            let part = dir.join(format!("{stem}.part"));
-            let sidecar = dir.join(format!("{stem}.part.json"));
+            let name = ResourceName::new(key);
+            let part = dir.join(format!("{}.part", name.stem()));
+            let sidecar = dir.join(format!("{}.part.json", name.stem()));
             let partial = read_partial(&part, &sidecar).await?;
             let mut file = fs::OpenOptions::new()
                 .create(true)
@@ -62,7 +63,7 @@ impl Storage for FileStorage {
             Ok(Box::new(FileSink {
                 file: BufWriter::with_capacity(WRITE_BUFFER, file),
                 dir,
-                stem,
+                name,
                 part,
                 sidecar,
                 partial,
@@ -180,7 +181,7 @@ async fn remove_if_present(path: &Path) -> io::Result<()> {
 struct FileSink {
     file: BufWriter<fs::File>,
     dir: PathBuf,
-    stem: String,
+    name: ResourceName,
     part: PathBuf,
     sidecar: PathBuf,
     partial: Option<Partial>,
@@ -198,11 +199,9 @@ impl Sink for FileSink {
         Box::pin(async move {
             self.file.flush().await?;
             self.file.get_mut().sync_all().await?;
-            let target = self.dir.join(format!(
-                "{}.{}",
-                self.stem,
-                extension_for(content_type.as_deref())
-            ));
+            let target = self
+                .dir
+                .join(self.name.with_content_type(content_type.as_deref()));
             fs::rename(&self.part, &target).await?;
             remove_if_present(&self.sidecar).await?;
             sync_dir(&self.dir).await?;

@@ -10,7 +10,7 @@ use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use super::{Location, ResourceKey, Sink, Storage, Validator};
-use crate::names::extension_for;
+use crate::names::ResourceName;
 use crate::{Manifest, safe_component};
 
 /// The size of each uploaded part: over the 5 MiB most stores require of all parts but the last.
@@ -75,7 +75,7 @@ impl Storage for ObjectStoreStorage {
         let sink = ObjectSink {
             store: self.store.clone(),
             dir: self.agent_path(&key.sub),
-            stem: key.stem(),
+            name: ResourceName::new(key),
             content_type: None,
             buf: BytesMut::new(),
             upload: None,
@@ -128,7 +128,7 @@ impl Storage for ObjectStoreStorage {
 struct ObjectSink {
     store: Arc<dyn ObjectStore>,
     dir: Path,
-    stem: String,
+    name: ResourceName,
     content_type: Option<String>,
     buf: BytesMut,
     upload: Option<(Path, Box<dyn MultipartUpload>)>,
@@ -138,7 +138,7 @@ impl fmt::Debug for ObjectSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObjectSink")
             .field("dir", &self.dir)
-            .field("stem", &self.stem)
+            .field("name", &self.name)
             .field("buffered", &self.buf.len())
             .field("uploading", &self.upload.is_some())
             .finish_non_exhaustive()
@@ -147,8 +147,9 @@ impl fmt::Debug for ObjectSink {
 
 impl ObjectSink {
     fn target(&self, content_type: Option<&str>) -> Path {
-        let name = format!("{}.{}", self.stem, extension_for(content_type));
-        self.dir.clone().join(name.as_str())
+        self.dir
+            .clone()
+            .join(self.name.with_content_type(content_type).as_str())
     }
 
     /// Sends one full part, starting the upload on the first.
