@@ -15,6 +15,12 @@
 //! For profiling one server by hand: `--serve KIND ADDR` runs it alone (`axum-bare`,
 //! `axum-verify`, `axum-signature-only`, `actix-bare`, `actix-verify`), and `--load ADDR SECONDS`
 //! drives it with the same load and prints requests per second (docs/benchmarks.md shows how).
+//! With `--features mimalloc`, both servers (and the load generator) use mimalloc instead of the
+//! system allocator.
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
