@@ -65,13 +65,18 @@
 //!
 //! | feature | what it adds | default |
 //! |---|---|---|
-//! | (none yet) | the crate has no optional parts; its dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and thiserror | |
+//! | `http` | [`Verifier::verify_request`]: verify and parse straight from an `http::HeaderMap` (hyper, axum, warp, poem, lambda_http...), the header found case-insensitively and read as one when sent twice | no |
+//!
+//! Without features, the dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and
+//! thiserror.
 
 mod dedup;
 mod error;
 mod event_subscription;
 mod kinds;
 mod notification;
+#[cfg(feature = "http")]
+mod request;
 mod secret;
 mod signature;
 mod transcript;
