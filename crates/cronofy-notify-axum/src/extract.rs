@@ -4,9 +4,7 @@ use axum::RequestExt as _;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_LENGTH;
-use cronofy_notify_core::{
-    Error, SIGNATURE_HEADER, VerifiedNotification, Verifier, combine_header_values,
-};
+use cronofy_notify_core::{Error, VerifiedNotification, Verifier};
 
 use crate::CallbackRejection;
 
@@ -85,19 +83,8 @@ async fn read(
             CallbackRejection::Unreadable(error.to_string())
         }
     })?;
-    let header = signature_of(&parts.headers);
-    let verified = verifier.verify_and_parse(&*header, body)?;
+    let verified = verifier.verify_request(&parts.headers, body)?;
     Ok((parts, verified))
-}
-
-/// The signature header's values, as one.
-pub(crate) fn signature_of(headers: &HeaderMap) -> std::borrow::Cow<'_, [u8]> {
-    combine_header_values(
-        headers
-            .get_all(SIGNATURE_HEADER)
-            .iter()
-            .map(|v| v.as_bytes()),
-    )
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
