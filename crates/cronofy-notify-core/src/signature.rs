@@ -64,7 +64,9 @@ pub enum SignatureError {
     /// Well-formed, but no value matched the body under any configured secret: the body was altered,
     /// or it was signed with a secret this verifier does not hold.
     #[error(
-        "the Cronofy-HMAC-SHA256 signature does not match the body under any configured client secret"
+        "the Cronofy-HMAC-SHA256 signature does not match the body under any configured client \
+         secret (if the request is genuine: verify the raw body bytes, not JSON parsed and \
+         written again, with this Cronofy application's client secret)"
     )]
     Mismatch,
 }
@@ -354,6 +356,15 @@ mod tests {
             KeyError::EmptySecret { index: 1 }
                 .to_string()
                 .starts_with("client secret 2 of those given is empty")
+        );
+    }
+
+    #[test]
+    fn a_mismatch_says_what_to_check() {
+        let message = SignatureError::Mismatch.to_string();
+        assert!(
+            message.contains("raw body") && message.contains("client secret"),
+            "{message}"
         );
     }
 
