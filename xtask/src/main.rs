@@ -61,9 +61,12 @@ tasks:
                           5 rounds, or 20 pairs of 1s for http); record the figures in
                           docs/benchmarks.md";
 
-/// The workspace root.
+/// The workspace root. `cargo run` says where xtask's manifest is at run time; that is preferred
+/// to the place it was compiled in, which differs when checkouts share a target folder (as
+/// `.ci/run`'s cache makes them) and cargo finds the other checkout's build fresh.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()

@@ -38,11 +38,24 @@ struct RawCase {
 
 /// The folder of the shared vectors: `$CRONOFY_NOTIFY_VECTORS` when set, else `../shared/vectors`
 /// beside the workspace root.
+///
+/// The root is found from the manifest folder cargo gives at run time (the package under test,
+/// at any depth) before the one this crate was compiled in: checkouts that share a target
+/// folder can run a build made in another checkout.
 pub fn dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CRONOFY_NOTIFY_VECTORS") {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+    let shared = Path::new("shared").join("vectors");
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .and_then(|manifest| {
+            Path::new(&manifest)
+                .ancestors()
+                .skip(1)
+                .map(|folder| folder.join(&shared))
+                .find(|candidate| candidate.join("cases.json").is_file())
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"))
 }
 
 /// Every case of `cases.json`, with its body read.
