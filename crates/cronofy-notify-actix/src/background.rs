@@ -19,7 +19,9 @@ use crate::CronofyCallback;
 /// redelivery runs.
 /// Keys are kept in memory by default; pass a shared [`DuplicateGuard`] with
 /// [`Background::deduplicate_with`] when several processes receive callbacks. Build it once,
-/// outside the `HttpServer::new` closure, so every worker shares it.
+/// outside the `HttpServer::new` closure, so every worker shares it. When a shared guard's
+/// store cannot say whether a callback is a duplicate, the answer is `503` and Cronofy delivers
+/// it again.
 ///
 /// Cronofy has had its 202 and will not send that callback again, so a shutdown must not cut a
 /// handler off midway, and actix-web's own shutdown drops its workers' tasks. Take the signals
@@ -124,12 +126,20 @@ where
         self
     }
 
-    /// Admits a verified callback: spawns the handler and answers 202, or answers 200 for a
-    /// duplicate. For use from a handler of your own.
+    /// Admits a verified callback: spawns the handler and answers 202, answers 200 for a
+    /// duplicate, or 503 when the duplicate guard's store cannot say (Cronofy then delivers the
+    /// callback again). For use from a handler of your own.
     pub async fn accept(&self, verified: VerifiedNotification) -> HttpResponse {
-        let Some(claim) = self.dedup.admit(&verified).await else {
-            tracing::debug!(target: "cronofy_notify_actix", key = ?verified.idempotency_key(), "duplicate callback; not run again");
-            return HttpResponse::Ok().body("duplicate callback, already handled");
+        let claim = match self.dedup.admit(&verified).await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => {
+                tracing::debug!(target: "cronofy_notify_actix", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+                return HttpResponse::Ok().body("duplicate callback, already handled");
+            }
+            Err(error) => {
+                tracing::warn!(target: "cronofy_notify_actix", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
+                return HttpResponse::ServiceUnavailable().body("try again later");
+            }
         };
         let span = tracing::info_span!(
             "cronofy_callback",

@@ -10,7 +10,9 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Router};
 use cronofy_notify_axum::{Background, CronofyCallback, CronofyLayer};
-use cronofy_notify_core::{Signer, VerifiedNotification, Verifier};
+use cronofy_notify_core::{
+    DuplicateGuard, GuardError, GuardFuture, Signer, VerifiedNotification, Verifier,
+};
 use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
 
@@ -148,6 +150,40 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
 #[tokio::test]
 async fn a_panicking_handler_lets_the_redelivery_run_again() {
     assert_redelivery_runs_after(|| panic!("a bug in the handler")).await;
+}
+
+/// A shared duplicate guard whose store cannot be reached, as Redis sometimes cannot.
+#[derive(Debug)]
+struct Unreachable;
+
+impl DuplicateGuard for Unreachable {
+    fn claim<'a>(&'a self, _: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+        Box::pin(async { Err(GuardError::new("connection refused")) })
+    }
+
+    fn release<'a>(&'a self, _: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+        Box::pin(async { Err(GuardError::new("connection refused")) })
+    }
+}
+
+#[tokio::test]
+async fn a_guard_that_cannot_say_gets_503_so_cronofy_delivers_again() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .deduplicate_with(Unreachable);
+    let addr = serve(
+        any_path(post(background.clone()))
+            .with_state(Verifier::new([vectors::secret("A")]).unwrap()),
+    )
+    .await;
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    assert_eq!(http_cases::send(addr, &case).await, 503);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "the handler was not run");
 }
 
 #[tokio::test]

@@ -22,12 +22,41 @@ use crate::Notification;
 pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where the keys of callbacks already handled (or being handled) are kept.
+///
+/// A guard over a shared store (Redis, a database) can fail to reach it: it then answers
+/// [`GuardError`], and the receiver answers 503 so that Cronofy delivers the callback again,
+/// rather than run it twice or drop it.
 pub trait DuplicateGuard: Send + Sync + fmt::Debug + 'static {
     /// Claims `key`: `true` the first time, `false` while it is claimed.
-    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, bool>;
+    ///
+    /// # Errors
+    /// When the store cannot say (unreachable, timed out).
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>>;
 
     /// Gives a claim back, after the handler failed, so that a redelivery runs again.
-    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, ()>;
+    ///
+    /// # Errors
+    /// When the store cannot be reached: the key stays claimed.
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>>;
+}
+
+/// A [`DuplicateGuard`]'s store failed, so whether a callback is a duplicate is not known.
+///
+/// It wraps the store's own error, which it shows after its own words and gives as its
+/// [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[error("the duplicate guard's store failed: {source}")]
+pub struct GuardError {
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl GuardError {
+    /// Wraps the store's error (or a message: anything that converts into a boxed error).
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: source.into(),
+        }
+    }
 }
 
 /// Keeps the most recent `capacity` keys in memory; the oldest are forgotten first.
@@ -67,7 +96,7 @@ impl Default for MemoryGuard {
 }
 
 impl DuplicateGuard for MemoryGuard {
-    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, bool> {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
         let mut keys = self.lock();
         let first = !keys.present.contains(key);
         if first {
@@ -80,15 +109,15 @@ impl DuplicateGuard for MemoryGuard {
                 }
             }
         }
-        Box::pin(std::future::ready(first))
+        Box::pin(std::future::ready(Ok(first)))
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, ()> {
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
         let mut keys = self.lock();
         if keys.present.remove(key) {
             keys.order.retain(|k| &**k != key);
         }
-        Box::pin(std::future::ready(()))
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 
@@ -103,11 +132,12 @@ impl DuplicateGuard for MemoryGuard {
 ///   "interactions":[{"type":"meeting_agent_complete"}]},"meeting_agent":{"sub":"agt_1"}}"#;
 /// let notification = Notification::from_slice(body).unwrap();
 ///
-/// let claim = dedup.admit(&notification).await.expect("the first delivery is admitted");
-/// assert!(dedup.admit(&notification).await.is_none(), "a redelivery is not");
-/// claim.release().await; // the handler failed: let a redelivery try again
-/// assert!(dedup.admit(&notification).await.is_some());
-/// # });
+/// let claim = dedup.admit(&notification).await?.expect("the first delivery is admitted");
+/// assert!(dedup.admit(&notification).await?.is_none(), "a redelivery is not");
+/// claim.release().await?; // the handler failed: let a redelivery try again
+/// assert!(dedup.admit(&notification).await?.is_some());
+/// # Ok::<(), cronofy_notify_core::GuardError>(())
+/// # }).unwrap();
 /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     let waker = std::task::Waker::noop();
 /// #     let mut cx = std::task::Context::from_waker(&waker);
@@ -144,17 +174,20 @@ impl Deduplicator {
     /// Claims a notification: `Some` the first time its key is seen (or when it has none:
     /// notifications without a meeting agent are never taken for duplicates), `None` for a
     /// duplicate.
-    pub async fn admit(&self, notification: &Notification) -> Option<Claim> {
+    ///
+    /// # Errors
+    /// When the guard's store cannot say: answer 503, so that Cronofy delivers it again.
+    pub async fn admit(&self, notification: &Notification) -> Result<Option<Claim>, GuardError> {
         let key = notification.idempotency_key();
         if let Some(key) = &key
-            && !self.guard.claim(key).await
+            && !self.guard.claim(key).await?
         {
-            return None;
+            return Ok(None);
         }
-        Some(Claim {
+        Ok(Some(Claim {
             key,
             guard: self.guard.clone(),
-        })
+        }))
     }
 }
 
@@ -186,16 +219,26 @@ impl Claim {
             Ok(output) => output.into_outcome(),
             Err(panic) => Err(format!("the handler panicked: {}", panic_message(&*panic))),
         };
-        if outcome.is_err() {
-            self.release().await;
+        match outcome {
+            Err(reason) => match self.release().await {
+                Ok(()) => Err(reason),
+                Err(error) => Err(format!(
+                    "{reason}; and its key could not be given back, so a redelivery will be \
+                     taken for a duplicate: {error}"
+                )),
+            },
+            ok => ok,
         }
-        outcome
     }
 
     /// Gives the claim back: a redelivery of the same callback will be admitted.
-    pub async fn release(self) {
-        if let Some(key) = &self.key {
-            self.guard.release(key).await;
+    ///
+    /// # Errors
+    /// When the guard's store cannot be reached: the key stays claimed.
+    pub async fn release(self) -> Result<(), GuardError> {
+        match &self.key {
+            Some(key) => self.guard.release(key).await,
+            None => Ok(()),
         }
     }
 }
@@ -264,32 +307,30 @@ mod tests {
     #[test]
     fn the_oldest_keys_are_forgotten_past_capacity() {
         let guard = MemoryGuard::new(2);
-        assert!(now(guard.claim("a")));
-        assert!(now(guard.claim("b")));
-        assert!(!now(guard.claim("a")));
-        assert!(now(guard.claim("c")));
-        assert!(now(guard.claim("a")), "a was forgotten when c came");
+        let claim = |key| now(guard.claim(key)).unwrap();
+        assert!(claim("a"));
+        assert!(claim("b"));
+        assert!(!claim("a"));
+        assert!(claim("c"));
+        assert!(claim("a"), "a was forgotten when c came");
     }
 
     #[test]
     fn notifications_without_a_key_are_always_admitted() {
         let dedup = Deduplicator::in_memory(10);
         let other = Notification::from_slice(br#"{"notification":{"type":"change"}}"#).unwrap();
-        let first = now(dedup.admit(&other)).unwrap();
+        let first = now(dedup.admit(&other)).unwrap().unwrap();
         assert_eq!(first.key(), None);
-        assert!(now(dedup.admit(&other)).is_some());
+        assert!(now(dedup.admit(&other)).unwrap().is_some());
     }
 
     #[test]
     fn a_panicking_handler_fails_and_gives_its_key_back() {
         let dedup = Deduplicator::in_memory(10);
-        let notification = Notification::from_slice(
-            br#"{"notification":{"type":"event_subscription"},
-                 "interactions":[{"type":"meeting_agent_complete"}],
-                 "meeting_agent":{"sub":"agt_1"}}"#,
-        )
-        .expect("a callback");
-        let claim = now(dedup.admit(&notification)).expect("first delivery");
+        let notification = complete();
+        let claim = now(dedup.admit(&notification))
+            .unwrap()
+            .expect("first delivery");
         let outcome = now(claim.run(async {
             if notification.idempotency_key().is_some() {
                 panic!("the handler hit a bug: {}", 42);
@@ -300,9 +341,89 @@ mod tests {
             Err("the handler panicked: the handler hit a bug: 42".into())
         );
         assert!(
-            now(dedup.admit(&notification)).is_some(),
+            now(dedup.admit(&notification)).unwrap().is_some(),
             "the redelivery runs again"
         );
+    }
+
+    /// A guard whose store can be taken down.
+    #[derive(Debug, Default)]
+    struct FlakyGuard {
+        down: std::sync::atomic::AtomicBool,
+        memory: MemoryGuard,
+    }
+
+    impl FlakyGuard {
+        fn check(&self) -> Result<(), GuardError> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(GuardError::new("connection refused"));
+            }
+            Ok(())
+        }
+    }
+
+    impl DuplicateGuard for FlakyGuard {
+        fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+            Box::pin(async move {
+                self.check()?;
+                self.memory.claim(key).await
+            })
+        }
+
+        fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+            Box::pin(async move {
+                self.check()?;
+                self.memory.release(key).await
+            })
+        }
+    }
+
+    fn complete() -> Notification {
+        Notification::from_slice(
+            br#"{"notification":{"type":"event_subscription"},
+                 "interactions":[{"type":"meeting_agent_complete"}],
+                 "meeting_agent":{"sub":"agt_1"}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_store_that_cannot_say_is_an_error_not_a_guess() {
+        let guard = Arc::new(FlakyGuard::default());
+        let dedup = Deduplicator {
+            guard: guard.clone(),
+        };
+        guard.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        let error = now(dedup.admit(&complete())).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the duplicate guard's store failed: connection refused"
+        );
+        assert_eq!(
+            std::error::Error::source(&error).map(ToString::to_string),
+            Some("connection refused".into())
+        );
+        guard.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(now(dedup.admit(&complete())).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_release_that_fails_is_part_of_the_failure() {
+        let guard = Arc::new(FlakyGuard::default());
+        let dedup = Deduplicator {
+            guard: guard.clone(),
+        };
+        let claim = now(dedup.admit(&complete())).unwrap().unwrap();
+        let outcome = now(claim.run(async {
+            guard.down.store(true, std::sync::atomic::Ordering::SeqCst);
+            Err::<(), _>("disk full")
+        }));
+        let reason = outcome.unwrap_err();
+        assert!(
+            reason.starts_with("disk full; and its key could not be given back"),
+            "{reason}"
+        );
+        assert!(reason.ends_with("connection refused"), "{reason}");
     }
 
     #[test]

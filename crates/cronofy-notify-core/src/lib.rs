@@ -82,7 +82,9 @@ mod signature;
 mod transcript;
 mod verified;
 
-pub use dedup::{Claim, Deduplicator, DuplicateGuard, GuardFuture, HandlerOutcome, MemoryGuard};
+pub use dedup::{
+    Claim, Deduplicator, DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, MemoryGuard,
+};
 pub use error::{Error, ParseError};
 pub use event_subscription::{
     AgentDetails, Conferencing, DownloadableResource, Event, EventMeetingAgent, EventSubscription,
