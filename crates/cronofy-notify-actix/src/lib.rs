@@ -5,7 +5,8 @@
 //! [`VerifiedNotification`](cronofy_notify_core::VerifiedNotification): the typed model and the
 //! raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
 //! body; the reason goes to `tracing`. [`Background`] answers `202` at once and runs your handler
-//! on a spawned task, once per delivery.
+//! on a spawned task, once per delivery; [`Background::drain`] lets the handlers in flight finish
+//! at shutdown.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};

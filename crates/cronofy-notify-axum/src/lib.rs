@@ -30,7 +30,8 @@
 //! Three ways in, one behaviour:
 //! - [`CronofyCallback`], an extractor, for handlers that answer themselves;
 //! - [`Background`], a handler that answers `202` at once and runs yours on a spawned task, once
-//!   per delivery (redeliveries get `200` and are not run again);
+//!   per delivery (redeliveries get `200` and are not run again), with
+//!   [`drain`](Background::drain) to let the handlers in flight finish at shutdown;
 //! - [`CronofyLayer`], middleware that puts the verified notification into the request's
 //!   extensions, for apps built around middleware.
 //!
