@@ -70,6 +70,8 @@
 //! Without features, the dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and
 //! thiserror.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod dedup;
 mod error;
 mod event_subscription;

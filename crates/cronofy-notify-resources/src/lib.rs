@@ -49,6 +49,8 @@
 //! | `progress` | [`IndicatifProgress`], progress bars through `indicatif` | no |
 //! | `object-store` | `ObjectStoreStorage`: S3, GCS, Azure or local object stores, multipart uploads | no |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod downloader;
 mod error;
 mod fetch;
