@@ -37,7 +37,8 @@ pub(crate) fn downloader(
     builder.build().map_err(|e| e.to_string())
 }
 
-/// Progress as log lines, for a standard error that is not a terminal.
+/// Progress as log lines, for a standard error that is not a terminal. Retries, completions
+/// and failures are not repeated here: the downloader logs them itself, in each resource's span.
 fn log_progress(event: ProgressEvent) {
     match event {
         ProgressEvent::Started {
@@ -53,24 +54,6 @@ fn log_progress(event: ProgressEvent) {
             total,
         } => {
             tracing::info!(%resource, bytes, ?total, "downloading");
-        }
-        ProgressEvent::Retrying {
-            resource,
-            attempt,
-            reason,
-            delay,
-        } => {
-            tracing::warn!(%resource, attempt, %reason, ?delay, "retrying");
-        }
-        ProgressEvent::Finished {
-            resource,
-            bytes,
-            sha256,
-        } => {
-            tracing::info!(%resource, bytes, %sha256, "download finished");
-        }
-        ProgressEvent::Failed { resource, reason } => {
-            tracing::warn!(%resource, %reason, "download failed");
         }
         _ => {}
     }

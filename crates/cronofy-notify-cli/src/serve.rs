@@ -242,9 +242,9 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
                 tracing::info!(sub = %report.sub, "download checkpointed; it resumes on the next start");
             }
             Ok(report) => {
-                for failed in report.failures() {
-                    tracing::warn!(sub = %report.sub, category = %failed.category, error = ?failed.error, "not stored");
-                }
+                // The downloader has logged each failure, with its resource and reason.
+                let failed = report.failures().count();
+                tracing::warn!(sub = %report.sub, failed, "some recordings were not stored");
             }
             Err(error) => tracing::warn!(%error, "download failed"),
         }

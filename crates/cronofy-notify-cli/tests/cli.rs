@@ -635,6 +635,12 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
         .arg(&file));
     assert_eq!(code(&wrong), 1);
     assert!(String::from_utf8_lossy(&wrong.stdout).contains("401"));
+    // Each failure is logged once (by the downloader, naming the resource's URL), not once
+    // more by the command's own progress log.
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    let logged: Vec<_> = stderr.lines().filter(|line| line.contains("401")).collect();
+    assert_eq!(logged.len(), 1, "{stderr}");
+    assert!(logged[0].contains("agt_dl/audio"), "{stderr}");
 }
 
 #[test]
