@@ -26,6 +26,10 @@ pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A guard over a shared store (Redis, a database) can fail to reach it: it then answers
 /// [`GuardError`], and the receiver answers 503 so that Cronofy delivers the callback again,
 /// rather than run it twice or drop it.
+///
+/// A process can die between a claim and its handler's end, and nothing then releases the key.
+/// A shared guard should therefore let keys expire (Redis `SET key 1 NX EX 86400`, a row with a
+/// claimed-at time), long enough to outlast Cronofy's redeliveries of one callback.
 pub trait DuplicateGuard: Send + Sync + fmt::Debug + 'static {
     /// Claims `key`: `true` the first time, `false` while it is claimed.
     ///
