@@ -65,7 +65,7 @@
 //!
 //! | feature | what it adds | default |
 //! |---|---|---|
-//! | `http` | [`Verifier::verify_request`]: verify and parse straight from an `http::HeaderMap` (hyper, axum, warp, poem, lambda_http...), the header found case-insensitively and read as one when sent twice | no |
+//! | `http` | `Verifier::verify_request`: verify and parse straight from an `http::HeaderMap` (hyper, axum, warp, poem, lambda_http...), the header found case-insensitively and read as one when sent twice | no |
 //!
 //! Without features, the dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and
 //! thiserror.
