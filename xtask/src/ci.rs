@@ -29,6 +29,21 @@ pub(crate) fn run() -> Result<(), String> {
     .env("RUSTDOCFLAGS", "-D warnings");
     exec(doc)?;
 
+    // Each library crate alone, with its default features, as a user who depends on only it
+    // builds it (the workspace builds above unify every crate's features).
+    for name in ["core", "resources", "axum", "actix"] {
+        let package = format!("cronofy-notify-{name}");
+        let mut clippy = cargo();
+        clippy.args([
+            "clippy", "--locked", "-p", &package, "--lib", "--", "-D", "warnings",
+        ]);
+        exec(clippy)?;
+        let mut doc = cargo();
+        doc.args(["doc", "--locked", "-p", &package, "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings");
+        exec(doc)?;
+    }
+
     crate::demo::run(&["--video-mib".to_owned(), "32".to_owned()])?;
     crate::fuzz::run(&["--seconds".to_owned(), "12".to_owned()])?;
 
