@@ -48,6 +48,17 @@ async fn start(binary: &str, dir: &Path) -> (Receiver, SocketAddr) {
     panic!("{binary} did not listen on {addr}");
 }
 
+/// Checks `done` every 20 ms for up to `seconds`; whether it came true.
+async fn eventually(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..seconds * 50 {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
 fn signed(body: Vec<u8>, path: &'static str) -> HttpCase {
     HttpCase {
         name: "signed".into(),
@@ -92,12 +103,10 @@ async fn check(binary: &str) {
     assert_eq!(http_cases::send(addr, &signed(body, "/cronofy")).await, 202);
 
     let video = dir.path().join("agt_example/video-conference.mp4");
-    for _ in 0..500 {
-        if dir.path().join("agt_example/manifest.json").exists() && video.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(10, || {
+        dir.path().join("agt_example/manifest.json").exists() && video.exists()
+    })
+    .await;
     assert!(std::fs::read(&video).expect("the video was stored") == fake.content("video"));
     assert!(
         std::fs::read(dir.path().join("agt_example/transcript-cronofy.json")).unwrap()
@@ -131,14 +140,8 @@ async fn check_shutdown(binary: &str) {
     );
     let body = fake.complete_body("agt_shutdown", &[("video", "conference", "video")]);
     assert_eq!(http_cases::send(addr, &signed(body, "/")).await, 202);
-    for _ in 0..250 {
-        if fake.seen().iter().any(|seen| seen.side == "storage") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     assert!(
-        fake.seen().iter().any(|seen| seen.side == "storage"),
+        eventually(5, || fake.seen().iter().any(|seen| seen.side == "storage")).await,
         "the download started"
     );
 
@@ -148,13 +151,11 @@ async fn check_shutdown(binary: &str) {
         .unwrap();
     assert!(interrupted.success());
     let mut exit = None;
-    for _ in 0..1000 {
+    eventually(20, || {
         exit = receiver.0.try_wait().unwrap();
-        if exit.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        exit.is_some()
+    })
+    .await;
     let exit = exit.expect("the receiver exits after the download");
     assert!(exit.success(), "{exit}");
     let video = dir.path().join("agt_shutdown/video-conference.mp4");
