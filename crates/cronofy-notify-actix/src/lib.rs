@@ -1,17 +1,15 @@
 //! Receive Cronofy callbacks in [actix-web](https://actix.rs) with one extractor.
 //!
 //! [`CronofyCallback`] reads the raw body, checks the `Cronofy-HMAC-SHA256` signature with the
-//! [`Verifier`](cronofy_notify_core::Verifier) in your `app_data`, and yields the
-//! [`VerifiedNotification`](cronofy_notify_core::VerifiedNotification): the typed model and the
-//! raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
+//! [`Verifier`] in your `app_data`, and yields the [`VerifiedNotification`]: the typed model and
+//! the raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
 //! body; the reason goes to `tracing`. [`Background`] answers `202` at once and runs your handler
 //! on a spawned task, once per delivery; [`Background::drain`] lets the handlers in flight finish
 //! at shutdown.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
-//! use cronofy_notify_actix::Background;
-//! use cronofy_notify_core::{VerifiedNotification, Verifier};
+//! use cronofy_notify_actix::{Background, VerifiedNotification, Verifier};
 //!
 //! async fn handle(verified: VerifiedNotification) {
 //!     if let Some(callback) = verified.as_event_subscription() {
@@ -41,7 +39,16 @@
 //! `web::Bytes` and `String` extractors, and this one reads the raw payload stream itself, as
 //! custom extractors do, so that the bytes hashed are exactly the bytes sent.
 //!
-//! [`Verifier::with_body_limit`]: cronofy_notify_core::Verifier::with_body_limit
+//! # One dependency
+//!
+//! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],
+//! [`VerifiedNotification`], [`DuplicateGuard`] and [`MemoryGuard`]) are re-exported here, and
+//! the core crate itself as [`cronofy_notify_core`] (the notification model, and [`Signer`] for
+//! your tests), at the version this adapter is built on. Depending on this crate alone is
+//! enough; a direct dependency on `cronofy-notify-core` must be of the same version, or its
+//! `Verifier` is another type to the compiler.
+//!
+//! [`Signer`]: cronofy_notify_core::Signer
 //!
 //! # Features
 //!
@@ -56,3 +63,10 @@ mod rejection;
 pub use background::Background;
 pub use extract::CronofyCallback;
 pub use rejection::CallbackRejection;
+
+#[doc(no_inline)]
+pub use cronofy_notify_core::{DuplicateGuard, MemoryGuard, VerifiedNotification, Verifier};
+
+/// The core crate, at the version this adapter uses: the notification model, the verifier, the
+/// signer and the deduplication.
+pub use cronofy_notify_core;

@@ -1,15 +1,13 @@
 //! Receive Cronofy callbacks in [axum] with one extractor.
 //!
 //! [`CronofyCallback`] reads the raw body, checks the `Cronofy-HMAC-SHA256` signature with a
-//! [`Verifier`](cronofy_notify_core::Verifier) from your router's state, and yields the
-//! [`VerifiedNotification`](cronofy_notify_core::VerifiedNotification): the typed model and the
-//! raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
+//! [`Verifier`] from your router's state, and yields the [`VerifiedNotification`]: the typed
+//! model and the raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
 //! body; the reason goes to `tracing`.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
-//! use cronofy_notify_axum::{Background, CronofyCallback};
-//! use cronofy_notify_core::{VerifiedNotification, Verifier};
+//! use cronofy_notify_axum::{Background, VerifiedNotification, Verifier};
 //!
 //! async fn handle(verified: VerifiedNotification) {
 //!     // Runs on its own task after Cronofy got its 202: do the slow work here.
@@ -42,7 +40,16 @@
 //! set it). A `Content-Length` over the limit is refused before reading; a chunked body stops at
 //! the limit. Either way: 413, and nothing is hashed.
 //!
-//! [`Verifier::with_body_limit`]: cronofy_notify_core::Verifier::with_body_limit
+//! # One dependency
+//!
+//! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],
+//! [`VerifiedNotification`], [`DuplicateGuard`] and [`MemoryGuard`]) are re-exported here, and
+//! the core crate itself as [`cronofy_notify_core`] (the notification model, and [`Signer`] for
+//! your tests), at the version this adapter is built on. Depending on this crate alone is
+//! enough; a direct dependency on `cronofy-notify-core` must be of the same version, or its
+//! `Verifier` is another type to the compiler.
+//!
+//! [`Signer`]: cronofy_notify_core::Signer
 //!
 //! # Features
 //!
@@ -59,3 +66,10 @@ pub use background::Background;
 pub use extract::CronofyCallback;
 pub use layer::{CronofyLayer, CronofyService};
 pub use rejection::CallbackRejection;
+
+#[doc(no_inline)]
+pub use cronofy_notify_core::{DuplicateGuard, MemoryGuard, VerifiedNotification, Verifier};
+
+/// The core crate, at the version this adapter uses: the notification model, the verifier, the
+/// signer and the deduplication.
+pub use cronofy_notify_core;
