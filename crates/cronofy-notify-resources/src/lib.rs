@@ -76,3 +76,11 @@ pub use storage::{
 };
 /// Re-exported so callers need not depend on tokio-util for cancellation.
 pub use tokio_util::sync::CancellationToken;
+
+/// The core crate, at the version this crate uses: [`EventSubscription`], what
+/// [`Downloader::download`] takes, and the rest of the model and the verifier.
+///
+/// [`EventSubscription`]: cronofy_notify_core::EventSubscription
+pub use cronofy_notify_core;
+#[doc(no_inline)]
+pub use cronofy_notify_core::{ClientSecret, ResourceCategory};
