@@ -39,6 +39,55 @@
 //! `web::Bytes` and `String` extractors, and this one reads the raw payload stream itself, as
 //! custom extractors do, so that the bytes hashed are exactly the bytes sent.
 //!
+//! # Testing your endpoint
+//!
+//! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through
+//! `actix_web::test`: no server, no network.
+//!
+//! ```
+//! use actix_web::http::StatusCode;
+//! use actix_web::{App, HttpResponse, test, web};
+//! use cronofy_notify_actix::cronofy_notify_core::{SIGNATURE_HEADER, Signer};
+//! use cronofy_notify_actix::{CronofyCallback, Verifier};
+//!
+//! async fn callback(CronofyCallback(verified): CronofyCallback) -> HttpResponse {
+//!     match verified.as_event_subscription().and_then(|callback| callback.agent_sub()) {
+//!         Some(sub) => HttpResponse::Ok().body(sub.to_owned()),
+//!         None => HttpResponse::NoContent().finish(),
+//!     }
+//! }
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = web::Data::new(Verifier::new(["test-secret"])?);
+//! let app = test::init_service(
+//!     App::new()
+//!         .app_data(verifier)
+//!         .route("/cronofy", web::post().to(callback)),
+//! )
+//! .await;
+//!
+//! let body = r#"{"notification":{"type":"event_subscription",
+//!     "interactions":[{"type":"meeting_agent_activated"}]},
+//!     "meeting_agent":{"sub":"agt_test","state":"created"}}"#;
+//! let genuine = test::TestRequest::post()
+//!     .uri("/cronofy")
+//!     .insert_header((SIGNATURE_HEADER, Signer::new(["test-secret"])?.sign(body.as_bytes())))
+//!     .set_payload(body)
+//!     .to_request();
+//! let response = test::call_service(&app, genuine).await;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(test::read_body(response).await, "agt_test");
+//!
+//! let forged = test::TestRequest::post()
+//!     .uri("/cronofy")
+//!     .insert_header((SIGNATURE_HEADER, Signer::new(["another-secret"])?.sign(body.as_bytes())))
+//!     .set_payload(body)
+//!     .to_request();
+//! assert_eq!(test::call_service(&app, forged).await.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(()) }
+//! ```
+//!
 //! # One dependency
 //!
 //! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],

@@ -40,6 +40,58 @@
 //! set it). A `Content-Length` over the limit is refused before reading; a chunked body stops at
 //! the limit. Either way: 413, and nothing is hashed.
 //!
+//! # Testing your endpoint
+//!
+//! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through the
+//! router with `tower::ServiceExt::oneshot`: no server, no network. With [`Background`], keep a
+//! clone and [`drain`](Background::drain) it before you look at what your handler did.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//!
+//! use axum::body::Body;
+//! use axum::http::{Request, StatusCode};
+//! use axum::{Router, routing::post};
+//! use cronofy_notify_axum::cronofy_notify_core::{SIGNATURE_HEADER, Signer};
+//! use cronofy_notify_axum::{Background, VerifiedNotification, Verifier};
+//! use tower::ServiceExt as _;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let seen = Arc::new(Mutex::new(Vec::new()));
+//! let background = Background::new({
+//!     let seen = seen.clone();
+//!     move |verified: VerifiedNotification| {
+//!         let seen = seen.clone();
+//!         async move {
+//!             let callback = verified.as_event_subscription().expect("a Meeting Agent callback");
+//!             seen.lock().unwrap().push(callback.agent_sub().unwrap_or_default().to_owned());
+//!         }
+//!     }
+//! });
+//! let app = Router::new()
+//!     .route("/cronofy", post(background.clone()))
+//!     .with_state(Verifier::new(["test-secret"])?);
+//!
+//! let body = r#"{"notification":{"type":"event_subscription",
+//!     "interactions":[{"type":"meeting_agent_activated"}]},
+//!     "meeting_agent":{"sub":"agt_test","state":"created"}}"#;
+//! let signature = Signer::new(["test-secret"])?.sign(body.as_bytes());
+//! let genuine = Request::post("/cronofy")
+//!     .header(SIGNATURE_HEADER, signature)
+//!     .body(Body::from(body))?;
+//! assert_eq!(app.clone().oneshot(genuine).await?.status(), StatusCode::ACCEPTED);
+//!
+//! let forged = Request::post("/cronofy")
+//!     .header(SIGNATURE_HEADER, Signer::new(["another-secret"])?.sign(body.as_bytes()))
+//!     .body(Body::from(body))?;
+//! assert_eq!(app.oneshot(forged).await?.status(), StatusCode::UNAUTHORIZED);
+//!
+//! background.drain().await; // the handler ran on its own task: wait for it
+//! assert_eq!(*seen.lock().unwrap(), ["agt_test"]);
+//! # Ok(()) }
+//! ```
+//!
 //! # One dependency
 //!
 //! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],
