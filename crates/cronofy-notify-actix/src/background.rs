@@ -15,8 +15,15 @@ use crate::CronofyCallback;
 /// `handler` on a spawned task with its own tracing span, so slow work never delays the answer.
 ///
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
-/// again; if `handler` fails (returns `Err` or panics), the callback is released so a
-/// redelivery runs.
+/// again; if `handler` fails (returns `Err` or panics), the failure is logged and the callback
+/// released, so that a later delivery of it runs. Do not count on one: Cronofy has had its 202,
+/// and a 2xx is what tells a sender not to try again. Work that must not be lost should retry
+/// inside the handler ([`Downloader`] retries and resumes on its own) or first keep the raw body
+/// ([`VerifiedNotification::body`]) somewhere it can be taken up again, as `cronofy-notify
+/// serve` does.
+///
+/// [`Downloader`]: https://docs.rs/cronofy-notify-resources/latest/cronofy_notify_resources/struct.Downloader.html
+///
 /// Keys are kept in memory by default; pass a shared [`DuplicateGuard`] with
 /// [`Background::deduplicate_with`] when several processes receive callbacks. Build it once,
 /// outside the `HttpServer::new` closure, so every worker shares it. When a shared guard's

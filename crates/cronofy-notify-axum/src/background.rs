@@ -22,8 +22,15 @@ use crate::CronofyCallback;
 /// answer Cronofy waits for.
 ///
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
-/// again; if `handler` fails (returns `Err` or panics), the callback is released so a
-/// redelivery runs.
+/// again; if `handler` fails (returns `Err` or panics), the failure is logged and the callback
+/// released, so that a later delivery of it runs. Do not count on one: Cronofy has had its 202,
+/// and a 2xx is what tells a sender not to try again. Work that must not be lost should retry
+/// inside the handler ([`Downloader`] retries and resumes on its own) or first keep the raw body
+/// ([`VerifiedNotification::body`]) somewhere it can be taken up again, as `cronofy-notify
+/// serve` does.
+///
+/// [`Downloader`]: https://docs.rs/cronofy-notify-resources/latest/cronofy_notify_resources/struct.Downloader.html
+///
 /// Keys are kept in memory by default ([`MemoryGuard`](cronofy_notify_core::MemoryGuard));
 /// pass a shared [`DuplicateGuard`] with [`Background::deduplicate_with`] when several
 /// processes receive callbacks. When a shared guard's store cannot say whether a callback is a
