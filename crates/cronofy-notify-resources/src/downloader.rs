@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cronofy_notify_core::{ClientSecret, EventSubscription, ResourceCategory};
+use reqwest::header::HeaderValue;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -25,6 +26,12 @@ pub enum BuildError {
     /// The API key is empty or only white space (an unset variable, usually).
     #[error("the API key is empty: it is the application's client secret (CRONOFY_CLIENT_SECRET)")]
     EmptyApiKey,
+    /// The API key has characters an HTTP header cannot carry (a line break, usually, from a
+    /// file read whole). The key itself is not shown.
+    #[error(
+        "the API key cannot be sent in a header: it has a line break or another control character"
+    )]
+    InvalidApiKey,
     /// A concurrency limit was 0.
     #[error("concurrency limits must be at least 1")]
     ZeroConcurrency,
@@ -70,7 +77,8 @@ pub struct Downloader {
 }
 
 pub(crate) struct Inner {
-    pub(crate) api_key: ClientSecret,
+    /// `Bearer <api key>`, made once and marked sensitive (HTTP/2 never indexes it).
+    pub(crate) authorization: HeaderValue,
     pub(crate) client: reqwest::Client,
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) retry: RetryPolicy,
@@ -89,7 +97,7 @@ pub(crate) struct Inner {
 impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Downloader")
-            .field("api_key", &self.api_key)
+            .field("api_key", &"[redacted]")
             .field("storage", &self.storage)
             .field("retry", &self.retry)
             .field("idle_timeout", &self.idle_timeout)
@@ -398,6 +406,10 @@ impl DownloaderBuilder {
         if self.api_key.is_blank() {
             return Err(BuildError::EmptyApiKey);
         }
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", self.api_key.expose_secret()))
+                .map_err(|_| BuildError::InvalidApiKey)?;
+        authorization.set_sensitive(true);
         if self.concurrency == 0 || self.per_host == 0 {
             return Err(BuildError::ZeroConcurrency);
         }
@@ -416,7 +428,7 @@ impl DownloaderBuilder {
         });
         Ok(Downloader {
             inner: Arc::new(Inner {
-                api_key: self.api_key,
+                authorization,
                 client,
                 storage,
                 retry: self.retry,

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue,
-    IF_RANGE, LOCATION, RANGE,
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap, IF_RANGE,
+    LOCATION, RANGE,
 };
 use reqwest::{StatusCode, Url};
 use tokio::time::{Instant, sleep, timeout};
@@ -352,14 +352,7 @@ impl Fetch<'_> {
                 .get(current.clone())
                 .header(ACCEPT_ENCODING, "identity");
             if hop == 0 {
-                let mut bearer =
-                    HeaderValue::try_from(format!("Bearer {}", self.inner.api_key.expose_secret()))
-                        .map_err(|_| DownloadError::InvalidUrl {
-                            url: redact(url),
-                            reason: "the API key is not a valid header value".into(),
-                        })?;
-                bearer.set_sensitive(true);
-                request = request.header(AUTHORIZATION, bearer);
+                request = request.header(AUTHORIZATION, self.inner.authorization.clone());
             }
             if let Some((offset, etag)) = resume {
                 request = request

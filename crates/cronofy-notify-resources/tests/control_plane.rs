@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{API_KEY, Events, builder, callback};
-use cronofy_notify_resources::{DownloadError, Downloader, ProgressEvent, RetryPolicy};
+use cronofy_notify_resources::{BuildError, DownloadError, Downloader, ProgressEvent, RetryPolicy};
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -349,9 +349,22 @@ async fn a_callback_without_an_agent_sub_is_refused() {
 }
 
 #[test]
-fn a_blank_api_key_or_zero_concurrency_is_refused_at_build_time() {
-    assert!(Downloader::builder("  ").build().is_err());
-    assert!(Downloader::builder("k").concurrency(0).build().is_err());
+fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() {
+    assert!(matches!(
+        Downloader::builder("  ").build(),
+        Err(BuildError::EmptyApiKey)
+    ));
+    assert!(matches!(
+        Downloader::builder("k").concurrency(0).build(),
+        Err(BuildError::ZeroConcurrency)
+    ));
+    // A key read whole from a file keeps its line break: refused before any request, by a
+    // message that does not show it.
+    let error = Downloader::builder("CRN_secret_from_file\n")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, BuildError::InvalidApiKey), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("CRN_secret"));
 }
 
 /// Backoff timing, on tokio's paused clock: the connection is refused at once (nothing listens),
