@@ -109,22 +109,22 @@ pub(crate) async fn run(
     }
 }
 
+/// Ctrl-C, or the SIGTERM that service managers and container platforms send.
 async fn wait_for_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("a SIGTERM handler");
-        tokio::select! {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch for SIGTERM; stop with Ctrl-C (SIGINT)");
+            let _ = interrupt.await;
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    let _ = interrupt.await;
 }
 
 /// Keeps the body, then answers: 202 once it is safely on disk, 200 for a redelivery.
