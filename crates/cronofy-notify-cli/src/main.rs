@@ -58,7 +58,7 @@ fn main() -> ExitCode {
             resource_base,
             sub,
             file,
-        } => runtime().block_on(send::run(send::Options {
+        } => block_on(send::run(send::Options {
             url,
             secrets: secrets.secrets,
             sample,
@@ -72,22 +72,29 @@ fn main() -> ExitCode {
             api_key,
             out,
             fetch,
-        } => runtime().block_on(serve::run(listen, secrets.secrets, api_key, out, fetch)),
+        } => block_on(serve::run(listen, secrets.secrets, api_key, out, fetch)),
         Command::Download {
             out,
             api_key,
             fetch,
             file,
-        } => runtime().block_on(download::run(out, api_key, fetch, &file)),
+        } => block_on(download::run(out, api_key, fetch, &file)),
     };
     ExitCode::from(code)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs a command's future on a multi-threaded runtime.
+fn block_on(command: impl Future<Output = u8>) -> u8 {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime")
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(error) => fail(
+            exit::FAILED,
+            format!("cannot start the async runtime: {error}"),
+        ),
+    }
 }
 
 /// Prints an error for the user and returns its exit code.
