@@ -37,8 +37,7 @@ use crate::CronofyCallback;
 ///
 /// ```no_run
 /// use actix_web::{App, HttpServer, web};
-/// use cronofy_notify_actix::Background;
-/// use cronofy_notify_core::{VerifiedNotification, Verifier};
+/// use cronofy_notify_actix::{Background, VerifiedNotification, Verifier};
 ///
 /// async fn handle(verified: VerifiedNotification) -> Result<(), std::io::Error> {
 ///     // download the recordings, update the database...

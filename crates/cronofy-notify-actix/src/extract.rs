@@ -24,8 +24,7 @@ use crate::CallbackRejection;
 ///
 /// ```no_run
 /// use actix_web::{App, HttpResponse, HttpServer, web};
-/// use cronofy_notify_actix::CronofyCallback;
-/// use cronofy_notify_core::Verifier;
+/// use cronofy_notify_actix::{CronofyCallback, Verifier};
 ///
 /// async fn callback(CronofyCallback(verified): CronofyCallback) -> HttpResponse {
 ///     tracing::info!(kind = %verified.notification_type(), "genuine callback");

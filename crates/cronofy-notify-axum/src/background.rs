@@ -42,8 +42,7 @@ use crate::CronofyCallback;
 ///
 /// ```no_run
 /// use axum::{Router, routing::post};
-/// use cronofy_notify_axum::Background;
-/// use cronofy_notify_core::{VerifiedNotification, Verifier};
+/// use cronofy_notify_axum::{Background, VerifiedNotification, Verifier};
 ///
 /// async fn handle(verified: VerifiedNotification) -> Result<(), std::io::Error> {
 ///     // download the recordings, update the database...

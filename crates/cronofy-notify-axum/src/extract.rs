@@ -20,8 +20,7 @@ use crate::CallbackRejection;
 ///
 /// ```no_run
 /// use axum::{Router, http::StatusCode, routing::post};
-/// use cronofy_notify_axum::CronofyCallback;
-/// use cronofy_notify_core::Verifier;
+/// use cronofy_notify_axum::{CronofyCallback, Verifier};
 ///
 /// async fn callback(CronofyCallback(verified): CronofyCallback) -> StatusCode {
 ///     if let Some(callback) = verified.as_event_subscription() {

@@ -20,8 +20,7 @@ use crate::extract::read_verified;
 ///
 /// ```no_run
 /// use axum::{Extension, Router, routing::post};
-/// use cronofy_notify_axum::CronofyLayer;
-/// use cronofy_notify_core::{VerifiedNotification, Verifier};
+/// use cronofy_notify_axum::{CronofyLayer, VerifiedNotification, Verifier};
 ///
 /// async fn callback(Extension(verified): Extension<VerifiedNotification>) -> &'static str {
 ///     "ok"
