@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::credentials::{ApiKey, Secrets};
+
 /// Verify, sign and send Cronofy callbacks; receive them and file the recordings.
 #[derive(Debug, Parser)]
 #[command(name = "cronofy-notify", version, about)]
@@ -64,9 +66,8 @@ pub(crate) enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         secrets: Secrets,
-        /// The API key for downloads (default: the first secret).
-        #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
-        api_key: Option<String>,
+        #[command(flatten)]
+        api_key: ApiKey,
         /// Where bodies and recordings go.
         #[arg(long)]
         out: PathBuf,
@@ -79,9 +80,8 @@ pub(crate) enum Command {
         /// Where the recordings go (`OUT/<sub>/...`).
         #[arg(long)]
         out: PathBuf,
-        /// The API key (the application's client secret).
-        #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
-        api_key: Option<String>,
+        #[command(flatten)]
+        api_key: ApiKey,
         #[command(flatten)]
         fetch: FetchOptions,
         /// The saved `meeting_agent_complete` body.
@@ -95,19 +95,6 @@ pub(crate) enum Command {
         /// The transcript JSON; standard input when absent.
         file: Option<PathBuf>,
     },
-}
-
-/// The client secrets: `--secret`, repeated during a rotation, or `CRONOFY_CLIENT_SECRET`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Secrets {
-    /// A client secret (repeat during a rotation: one header value per secret).
-    #[arg(
-        long = "secret",
-        env = "CRONOFY_CLIENT_SECRET",
-        hide_env_values = true,
-        required = true
-    )]
-    pub(crate) secrets: Vec<String>,
 }
 
 /// Which resources to fetch, and from where.

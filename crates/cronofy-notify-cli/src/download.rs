@@ -8,6 +8,7 @@ use cronofy_notify_core::{Notification, ResourceCategory};
 use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, ProgressEvent};
 
 use crate::cli::FetchOptions;
+use crate::credentials::read_secret_file;
 use crate::{exit, fail, input};
 
 /// The downloader both commands use: files under `out`, progress bars on a terminal, log lines
@@ -90,11 +91,16 @@ pub(crate) async fn run(
     fetch: FetchOptions,
     file: &Path,
 ) -> u8 {
-    let Some(api_key) = api_key.or_else(|| std::env::var("CRONOFY_CLIENT_SECRET").ok()) else {
-        return fail(
-            exit::USAGE,
-            "no API key: pass --api-key, or set CRONOFY_API_KEY or CRONOFY_CLIENT_SECRET",
-        );
+    let api_key = match api_key.map_or_else(client_secret_from_environment, |key| Ok(Some(key))) {
+        Ok(Some(key)) => key,
+        Ok(None) => {
+            return fail(
+                exit::USAGE,
+                "no API key: pass --api-key or --api-key-file, or set CRONOFY_API_KEY, \
+                 CRONOFY_API_KEY_FILE, CRONOFY_CLIENT_SECRET or CRONOFY_CLIENT_SECRET_FILE",
+            );
+        }
+        Err(message) => return fail(exit::USAGE, message),
     };
     let body = match input::read(Some(file)) {
         Ok(body) => body,
@@ -131,5 +137,20 @@ pub(crate) async fn run(
             }
         }
         Err(error) => fail(exit::FAILED, error),
+    }
+}
+
+/// The client secret, which is the API key unless told otherwise, from `CRONOFY_CLIENT_SECRET`
+/// or the file `CRONOFY_CLIENT_SECRET_FILE` names.
+fn client_secret_from_environment() -> Result<Option<String>, String> {
+    if let Some(secret) = std::env::var_os("CRONOFY_CLIENT_SECRET") {
+        return secret
+            .into_string()
+            .map(Some)
+            .map_err(|_| "CRONOFY_CLIENT_SECRET is not valid UTF-8".to_owned());
+    }
+    match std::env::var_os("CRONOFY_CLIENT_SECRET_FILE") {
+        Some(path) => read_secret_file(Path::new(&path)).map(Some),
+        None => Ok(None),
     }
 }

@@ -3,6 +3,7 @@
 //! cronofy-notify crates.
 
 mod cli;
+mod credentials;
 mod download;
 mod input;
 mod inspect;
@@ -37,19 +38,25 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let code = match cli.command {
+    let code = run(cli.command).unwrap_or_else(|message| fail(exit::USAGE, message));
+    ExitCode::from(code)
+}
+
+/// Runs a command; `Err` is a usage error (a secret file that cannot be read).
+fn run(command: Command) -> Result<u8, String> {
+    Ok(match command {
         Command::Verify {
             secrets,
             signature,
             json,
             file,
         } => inspect::verify(
-            &secrets.secrets,
+            &secrets.resolve()?,
             signature.as_deref(),
             json,
             file.as_deref(),
         ),
-        Command::Sign { secrets, file } => inspect::sign(&secrets.secrets, file.as_deref()),
+        Command::Sign { secrets, file } => inspect::sign(&secrets.resolve()?, file.as_deref()),
         Command::Transcript { format, file } => inspect::transcript(format, file.as_deref()),
         Command::Send {
             url,
@@ -60,7 +67,7 @@ fn main() -> ExitCode {
             file,
         } => block_on(send::run(send::Options {
             url,
-            secrets: secrets.secrets,
+            secrets: secrets.resolve()?,
             sample,
             resource_base,
             sub,
@@ -72,15 +79,20 @@ fn main() -> ExitCode {
             api_key,
             out,
             fetch,
-        } => block_on(serve::run(listen, secrets.secrets, api_key, out, fetch)),
+        } => block_on(serve::run(
+            listen,
+            secrets.resolve()?,
+            api_key.resolve()?,
+            out,
+            fetch,
+        )),
         Command::Download {
             out,
             api_key,
             fetch,
             file,
-        } => block_on(download::run(out, api_key, fetch, &file)),
-    };
-    ExitCode::from(code)
+        } => block_on(download::run(out, api_key.resolve()?, fetch, &file)),
+    })
 }
 
 /// Runs a command's future on a multi-threaded runtime.

@@ -12,7 +12,9 @@ fn cli() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cronofy-notify"));
     command
         .env_remove("CRONOFY_CLIENT_SECRET")
+        .env_remove("CRONOFY_CLIENT_SECRET_FILE")
         .env_remove("CRONOFY_API_KEY")
+        .env_remove("CRONOFY_API_KEY_FILE")
         .env("RUST_LOG", "warn");
     command
 }
@@ -141,6 +143,53 @@ fn sign_output_is_accepted_by_verify_including_a_rotation() {
     );
 }
 
+/// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
+/// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
+/// a usage error that names the file.
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let old = write_temp(dir.path(), "old", b"old\n");
+    let new = write_temp(dir.path(), "new", b"  new\r\n");
+
+    let from_files = run(cli().arg("sign").arg("--secret-file").arg(&old).arg(&body));
+    assert_eq!(code(&from_files), 0);
+    let by_value = run(cli().args(["sign", "--secret", "old"]).arg(&body));
+    assert_eq!(
+        from_files.stdout, by_value.stdout,
+        "the line break is not signed with"
+    );
+
+    let rotation = run(cli()
+        .args(["sign", "--secret", "old", "--secret-file"])
+        .arg(&new)
+        .arg(&body));
+    let header = String::from_utf8(rotation.stdout).unwrap();
+    assert_eq!(header.trim().split(',').count(), 2, "{header}");
+    let verified = run(cli()
+        .args(["verify", "--signature", header.trim()])
+        .env("CRONOFY_CLIENT_SECRET_FILE", &new)
+        .arg(&body));
+    assert_eq!(
+        code(&verified),
+        0,
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    let missing = run(cli()
+        .args(["verify", "--signature", header.trim(), "--secret-file"])
+        .arg(dir.path().join("absent"))
+        .arg(&body));
+    assert_eq!(code(&missing), 2);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("cannot read the secret file") && stderr.contains("absent"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn verify_json_writes_the_model_with_cronofys_field_names() {
     let case = vectors::cases()
@@ -251,25 +300,29 @@ impl Drop for Serve {
 }
 
 fn serve(out: &Path) -> Serve {
+    serve_with(out, |command| {
+        command.args(["--secret", &vectors::secret("A")]);
+    })
+}
+
+/// `serve` on a free loopback port, with the secrets (and anything else) `configure` adds.
+fn serve_with(out: &Path, configure: impl FnOnce(&mut Command)) -> Serve {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
+    let mut command = cli();
+    command.args([
+        "serve",
+        "--listen",
+        &addr.to_string(),
+        "--allow-http",
+        "--out",
+    ]);
+    command.arg(out).stdout(Stdio::null());
+    configure(&mut command);
     let mut serve = Serve {
-        child: cli()
-            .args([
-                "serve",
-                "--listen",
-                &addr.to_string(),
-                "--secret",
-                &vectors::secret("A"),
-                "--allow-http",
-                "--out",
-            ])
-            .arg(out)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+        child: command.spawn().unwrap(),
         addr,
     };
     for _ in 0..500 {
@@ -398,6 +451,59 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "200 OK");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(fake.seen().len(), before);
+}
+
+/// `serve` as a service manager runs it: the client secret and the API key in files named by
+/// the environment, nothing secret on the command line.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_takes_its_secret_and_api_key_from_files() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let credentials = tempfile::tempdir().unwrap();
+    // Callbacks signed with B; downloads authorised with A, as two different credentials.
+    let secret = write_temp(
+        credentials.path(),
+        "secret",
+        format!("{}\n", vectors::secret("B")).as_bytes(),
+    );
+    let api_key = write_temp(
+        credentials.path(),
+        "api_key",
+        format!("{}\n", vectors::secret("A")).as_bytes(),
+    );
+    let serve = serve_with(out.path(), |command| {
+        command
+            .env("CRONOFY_CLIENT_SECRET_FILE", &secret)
+            .env("CRONOFY_API_KEY_FILE", &api_key)
+            .args(["--categories", "audio"]);
+    });
+
+    let forged = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
+    assert_eq!(code(&forged), 1, "signed with the wrong secret");
+    let base = format!("http://{}", fake.api_addr());
+    let complete = send(
+        &serve,
+        &vectors::secret("B"),
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            "agt_files",
+            "--resource-base",
+            &base,
+        ],
+    );
+    assert_eq!(code(&complete), 0);
+    let agent = out.path().join("agt_files");
+    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
+        &agent.join("manifest.json"),
+        1
+    )));
+    assert_eq!(
+        sha256_file(&agent.join("audio-voice.mp3")),
+        fake.sha256("audio")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -617,6 +723,30 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     assert!(String::from_utf8_lossy(&output.stdout).contains(&fake.sha256("audio")));
     assert_eq!(
         sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+
+    // The key from a file works the same; the file's line break is not part of it.
+    let keyed = tempfile::tempdir().unwrap();
+    let key_file = write_temp(
+        keyed.path(),
+        "key",
+        format!("{}\n", vectors::secret("A")).as_bytes(),
+    );
+    let output = run(cli()
+        .args(["download", "--allow-http", "--api-key-file"])
+        .arg(&key_file)
+        .arg("--out")
+        .arg(keyed.path())
+        .arg(&file));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        sha256_file(&keyed.path().join("agt_dl/audio-voice.mp3")),
         fake.sha256("audio")
     );
 
