@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use cronofy_notify_core::{ClientSecret, EventSubscription, ResourceCategory};
@@ -92,6 +92,10 @@ pub(crate) struct Inner {
     global: Arc<Semaphore>,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// One lock per meeting agent being downloaded, so that two calls for the same one (a
+    /// callback delivered twice at once) run one after the other. Entries die with their last
+    /// holder.
+    meetings: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl fmt::Debug for Inner {
@@ -156,6 +160,12 @@ impl Downloader {
     /// video by default), concurrently within the limits, and records each in the agent's
     /// manifest. Resources already complete are skipped.
     ///
+    /// Calls for the same meeting agent run one after the other on this downloader and its
+    /// clones, so a callback delivered twice at once is downloaded once: the second call finds
+    /// the first one's work in the manifest. A download that another process (or an unrelated
+    /// `Downloader`) is writing into the same folder is left alone: [`FileStorage`] locks its
+    /// `.part` file, and this call reports that resource [busy](DownloadError::is_busy).
+    ///
     /// # Errors
     /// Only for the meeting as a whole: [`DownloadError::NoAgentSub`] without a
     /// `meeting_agent.sub`, [`DownloadError::Storage`] when the manifest cannot be read or written.
@@ -183,6 +193,14 @@ impl Downloader {
             .ok_or(DownloadError::NoAgentSub)?
             .to_owned();
         let inner = &self.inner;
+        let meeting = self.meeting_lock(&sub);
+        let _meeting = match meeting.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                tracing::info!(%sub, "this meeting is being downloaded already; waiting for that to end");
+                meeting.lock_owned().await
+            }
+        };
         let manifest = inner
             .storage
             .load_manifest(&sub)
@@ -219,6 +237,10 @@ impl Downloader {
                     return Ok(done);
                 }
                 let report = self.fetch(key, url, cancel).await;
+                if report.error.as_ref().is_some_and(DownloadError::is_busy) {
+                    // The other download's outcome is the one to record, not this one's.
+                    return Ok(report);
+                }
                 let mut manifest = manifest.lock().await;
                 manifest.record(report.to_entry());
                 inner
@@ -235,6 +257,22 @@ impl Downloader {
             .into_iter()
             .collect::<Result<Vec<_>, DownloadError>>()?;
         Ok(MeetingReport { sub, resources })
+    }
+
+    /// The lock of one meeting agent's downloads, shared by every call for it in flight.
+    fn meeting_lock(&self, sub: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut meetings = self
+            .inner
+            .meetings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(lock) = meetings.get(sub).and_then(Weak::upgrade) {
+            return lock;
+        }
+        meetings.retain(|_, lock| lock.strong_count() > 0);
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        meetings.insert(sub.to_owned(), Arc::downgrade(&lock));
+        lock
     }
 
     async fn already_complete(
@@ -442,6 +480,7 @@ impl DownloaderBuilder {
                 global: Arc::new(Semaphore::new(self.concurrency)),
                 per_host: self.per_host,
                 hosts: Mutex::default(),
+                meetings: Mutex::default(),
             }),
         })
     }

@@ -164,6 +164,13 @@ impl DownloadError {
         matches!(self, Self::Cancelled { .. })
     }
 
+    /// Whether another download was writing the same resource to the same storage (another
+    /// process, or another `Downloader` on the same folder), so this one left it alone. A later
+    /// call finds that download's result in the manifest.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Storage(error) if error.kind() == std::io::ErrorKind::ResourceBusy)
+    }
+
     pub(crate) fn storage(error: std::io::Error) -> Self {
         Self::Storage(Arc::new(error))
     }

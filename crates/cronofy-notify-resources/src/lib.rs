@@ -36,8 +36,9 @@
 //!   for a whole body. A size limit is checked against `Content-Length` and while streaming.
 //! - The SHA-256 of each resource is computed as it streams and reported, with bytes, content type,
 //!   attempts and duration, in a [`ResourceReport`] and the agent's [`Manifest`].
-//! - A resource complete per the manifest is not fetched again; a cancelled download
-//!   ([`Downloader::download_with_cancel`]) keeps its partial file for a later resume.
+//! - A resource complete per the manifest is not fetched again, and two calls for the same
+//!   meeting at once run one after the other, so a duplicate callback costs nothing. A cancelled
+//!   download ([`Downloader::download_with_cancel`]) keeps its partial file for a later resume.
 //! - The API key never appears in logs, errors or `Debug` output; URLs in errors lose their query.
 //!
 //! # Features

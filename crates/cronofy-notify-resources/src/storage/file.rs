@@ -18,8 +18,10 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// extension taken from the content type (`json` for a transcript and `bin` for the rest when the
 /// type names no format, as `application/octet-stream` does), and `<root>/<sub>/manifest.json`.
 ///
-/// Bytes go to `<category>-<type>.part`, with a `.part.json` sidecar holding the ETag and length
-/// for a later resume; a finished file is fsynced, renamed into place, and its folder fsynced.
+/// Bytes go to `<category>-<type>.part`, locked while it is written (a second writer, in this
+/// process or another, gets an error rather than a share of the file), with a `.part.json`
+/// sidecar holding the ETag and length for a later resume; a finished file is fsynced, renamed
+/// into place, and its folder fsynced.
 /// Nothing half-written is ever at the final path. Every name taken from the payload or a server
 /// goes through [`safe_component`](crate::safe_component), so no `sub` can leave the root.
 #[derive(Clone, Debug)]
@@ -52,13 +54,13 @@ impl Storage for FileStorage {
             let name = ResourceName::new(key);
             let part = dir.join(format!("{}.part", name.stem()));
             let sidecar = dir.join(format!("{}.part.json", name.stem()));
+            // Locked before anything is read or cut: another process writing the same resource
+            // keeps its file, and this download stops with a clear error instead.
+            let mut file = open_locked(&part).await?;
             let partial = read_partial(&part, &sidecar).await?;
-            let mut file = fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(partial.is_none())
-                .open(&part)
-                .await?;
+            if partial.is_none() {
+                file.set_len(0).await?;
+            }
             file.seek(io::SeekFrom::End(0)).await?;
             Ok(Box::new(FileSink {
                 file: BufWriter::with_capacity(WRITE_BUFFER, file),
@@ -109,10 +111,46 @@ impl Storage for FileStorage {
     }
 }
 
+/// Opens (or creates) a `.part` file and takes an exclusive lock on it, held as long as the file
+/// is open. A lock held elsewhere (another process, or another `Downloader` in this one) is a
+/// [`io::ErrorKind::ResourceBusy`] error; a file system without locks is used without one.
+async fn open_locked(part: &Path) -> io::Result<fs::File> {
+    let path = part.to_path_buf();
+    let file = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "{} is being written by another download of the same resource",
+                    path.display()
+                ),
+            )),
+            Err(std::fs::TryLockError::Error(error))
+                if error.kind() == io::ErrorKind::Unsupported =>
+            {
+                Ok(file)
+            }
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    })
+    .await
+    .map_err(io::Error::other)??;
+    Ok(fs::File::from_std(file))
+}
+
 /// Writes `bytes` to `dir/name` through a temporary file: written, fsynced, renamed, folder
 /// fsynced. Readers see the old file or the new one, never a mix.
 pub(crate) async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> io::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique per write, so that two writers of the same name never share a temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let mut file = fs::File::create(&tmp).await?;
     file.write_all(&bytes).await?;
     file.sync_all().await?;
