@@ -59,7 +59,7 @@ pub(crate) enum Command {
     },
     /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
     /// Keeps each body under `OUT/<sub>/callbacks` (one per agent and interaction: a redelivery is answered 200) and files the recordings of completed
-    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start.
+    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start and every --retry-every.
     Serve {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
@@ -73,6 +73,10 @@ pub(crate) enum Command {
         out: PathBuf,
         #[command(flatten)]
         fetch: FetchOptions,
+        /// Every this many seconds, fetch again the recordings of completed meetings that are not
+        /// all stored (a failure that outlasted the downloader's retries); 0: only on start.
+        #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+        retry_every: u64,
     },
     /// Download the resources of a saved notification body, with progress bars; exit non-zero
     /// if any failed.

@@ -12,6 +12,7 @@ mod send;
 mod serve;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -79,13 +80,15 @@ fn run(command: Command) -> Result<u8, String> {
             api_key,
             out,
             fetch,
-        } => block_on(serve::run(
+            retry_every,
+        } => block_on(serve::run(serve::Options {
             listen,
-            secrets.resolve()?,
-            api_key.resolve()?,
+            secrets: secrets.resolve()?,
+            api_key: api_key.resolve()?,
             out,
             fetch,
-        )),
+            retry_every: Duration::from_secs(retry_every),
+        })),
         Command::Download {
             out,
             api_key,

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cronofy_notify_axum::CronofyCallback;
 use cronofy_notify_core::{InteractionType, Notification, VerifiedNotification, Verifier};
-use cronofy_notify_resources::{Downloader, safe_component};
+use cronofy_notify_resources::{Downloader, EntryStatus, Manifest, safe_component};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -41,13 +41,26 @@ impl FromRef<AppState> for Verifier {
     }
 }
 
-pub(crate) async fn run(
-    listen: SocketAddr,
-    secrets: Vec<String>,
-    api_key: Option<String>,
-    out: PathBuf,
-    fetch: FetchOptions,
-) -> u8 {
+/// What `serve` was asked to do.
+pub(crate) struct Options {
+    pub(crate) listen: SocketAddr,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) api_key: Option<String>,
+    pub(crate) out: PathBuf,
+    pub(crate) fetch: FetchOptions,
+    /// How often to look again at meetings not all stored; zero: only on start.
+    pub(crate) retry_every: Duration,
+}
+
+pub(crate) async fn run(options: Options) -> u8 {
+    let Options {
+        listen,
+        secrets,
+        api_key,
+        out,
+        fetch,
+        retry_every,
+    } = options;
     let verifier = match Verifier::new(&secrets) {
         Ok(verifier) => verifier,
         Err(error) => return fail(exit::USAGE, error),
@@ -74,7 +87,12 @@ pub(crate) async fn run(
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
     });
-    resume_unfinished(&app);
+    for notification in completed_meetings(&app.out, Which::All) {
+        spawn_download(&app, notification);
+    }
+    if !retry_every.is_zero() {
+        spawn_retries(&app, retry_every);
+    }
 
     let receive = post(receive);
     let router = Router::new()
@@ -251,14 +269,28 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
     });
 }
 
-/// On start, fetches again every completed meeting whose bodies are kept under `out`: the
-/// manifest makes finished resources cost nothing, and partial ones resume.
-fn resume_unfinished(app: &Arc<App>) {
-    let Ok(agents) = std::fs::read_dir(&app.out) else {
-        return;
+/// Which completed meetings [`completed_meetings`] gives.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    /// Every one (on start: the manifest makes finished resources cost nothing, and partial
+    /// ones resume).
+    All,
+    /// Those whose manifest is missing or lists a resource not stored.
+    Unfinished,
+}
+
+/// The `meeting_agent_complete` bodies kept under `out`. These were verified when they arrived.
+fn completed_meetings(out: &Path, which: Which) -> Vec<Notification> {
+    let mut found = Vec::new();
+    let Ok(agents) = std::fs::read_dir(out) else {
+        return found;
     };
     for agent in agents.flatten() {
-        let Ok(bodies) = std::fs::read_dir(agent.path().join("callbacks")) else {
+        let agent = agent.path();
+        if which == Which::Unfinished && all_stored(&agent) {
+            continue;
+        }
+        let Ok(bodies) = std::fs::read_dir(agent.join("callbacks")) else {
             continue;
         };
         for body in bodies.flatten() {
@@ -269,7 +301,6 @@ fn resume_unfinished(app: &Arc<App>) {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            // These bodies were verified when they arrived.
             let Ok(notification) = Notification::from_slice(&bytes) else {
                 continue;
             };
@@ -277,9 +308,47 @@ fn resume_unfinished(app: &Arc<App>) {
                 .as_event_subscription()
                 .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
             {
-                tracing::info!(body = %path.display(), "checking a completed meeting from an earlier run");
-                spawn_download(app, notification);
+                tracing::info!(body = %path.display(), "fetching the recordings of a completed meeting again");
+                found.push(notification);
             }
         }
     }
+    found
+}
+
+/// Whether an agent's manifest lists its resources, every one stored.
+fn all_stored(agent: &Path) -> bool {
+    std::fs::read(agent.join("manifest.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
+        .is_some_and(|manifest| {
+            !manifest.resources.is_empty()
+                && manifest
+                    .resources
+                    .iter()
+                    .all(|entry| entry.status == EntryStatus::Complete)
+        })
+}
+
+/// Every `interval`, until the server stops, fetches again the recordings of completed
+/// meetings that are not all stored: a failure that outlasted the downloader's own retries (a
+/// long outage, say) mends itself without a restart.
+fn spawn_retries(app: &Arc<App>, interval: Duration) {
+    let app_for_task = app.clone();
+    app.tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = app_for_task.stop.cancelled() => return,
+            }
+            let out = app_for_task.out.clone();
+            let unfinished =
+                tokio::task::spawn_blocking(move || completed_meetings(&out, Which::Unfinished))
+                    .await
+                    .unwrap_or_default();
+            for notification in unfinished {
+                spawn_download(&app_for_task, notification);
+            }
+        }
+    });
 }

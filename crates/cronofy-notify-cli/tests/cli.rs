@@ -506,6 +506,56 @@ async fn serve_takes_its_secret_and_api_key_from_files() {
     );
 }
 
+/// A download that failed for good (here the resource is missing at first, a 404 that is not
+/// retried) is tried again while `serve` runs, not only at its next start.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_fetches_failed_recordings_again_without_a_restart() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command.args([
+            "--secret",
+            &vectors::secret("A"),
+            "--categories",
+            "audio",
+            "--retry-every",
+            "1",
+        ]);
+    });
+    let base = format!("http://{}", fake.api_addr());
+    let complete = send(
+        &serve,
+        &vectors::secret("A"),
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            "agt_later",
+            "--resource-base",
+            &base,
+        ],
+    );
+    assert_eq!(code(&complete), 0);
+    let manifest = out.path().join("agt_later/manifest.json");
+    assert!(
+        wait_until(Duration::from_secs(30), || std::fs::read_to_string(
+            &manifest
+        )
+        .is_ok_and(|m| m.contains("\"failed\""))),
+        "the first attempt fails"
+    );
+
+    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    assert!(
+        wait_until(Duration::from_secs(30), || manifest_complete(&manifest, 1)),
+        "fetched again while serving"
+    );
+    assert_eq!(
+        sha256_file(&out.path().join("agt_later/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_body_is_answered_401_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
