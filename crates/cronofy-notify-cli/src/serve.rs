@@ -1,9 +1,10 @@
 //! `serve`: receive callbacks, keep their bodies, file the recordings; stop cleanly, resume on
 //! start.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
@@ -33,6 +34,8 @@ struct App {
     out: PathBuf,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// The agents whose recordings are being downloaded now: a periodic retry leaves them be.
+    downloading: Mutex<HashSet<String>>,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -86,8 +89,10 @@ pub(crate) async fn run(options: Options) -> u8 {
         out,
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
+        downloading: Mutex::default(),
     });
     for notification in completed_meetings(&app.out, Which::All) {
+        tracing::info!(sub = ?notification.meeting_agent().and_then(|a| a.sub.as_deref()), "checking the recordings of a meeting from an earlier run");
         spawn_download(&app, notification);
     }
     if !retry_every.is_zero() {
@@ -242,8 +247,16 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
 }
 
 fn spawn_download(app: &Arc<App>, notification: Notification) {
+    let Some(sub) = notification
+        .as_event_subscription()
+        .and_then(|c| c.agent_sub())
+    else {
+        return;
+    };
+    let downloading = Downloading::start(app, sub);
     let app_for_task = app.clone();
     app.tasks.spawn(async move {
+        let _downloading = downloading;
         let Some(callback) = notification.as_event_subscription() else {
             return;
         };
@@ -267,6 +280,36 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
             Err(error) => tracing::warn!(%error, "download failed"),
         }
     });
+}
+
+/// An agent marked as being downloaded, until this is dropped.
+struct Downloading {
+    app: Arc<App>,
+    sub: String,
+}
+
+impl Downloading {
+    fn start(app: &Arc<App>, sub: &str) -> Self {
+        app.downloads().insert(sub.to_owned());
+        Self {
+            app: app.clone(),
+            sub: sub.to_owned(),
+        }
+    }
+}
+
+impl Drop for Downloading {
+    fn drop(&mut self) {
+        self.app.downloads().remove(&self.sub);
+    }
+}
+
+impl App {
+    fn downloads(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.downloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Which completed meetings [`completed_meetings`] gives.
@@ -308,7 +351,6 @@ fn completed_meetings(out: &Path, which: Which) -> Vec<Notification> {
                 .as_event_subscription()
                 .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
             {
-                tracing::info!(body = %path.display(), "fetching the recordings of a completed meeting again");
                 found.push(notification);
             }
         }
@@ -347,7 +389,13 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
                     .await
                     .unwrap_or_default();
             for notification in unfinished {
-                spawn_download(&app_for_task, notification);
+                let Some(sub) = notification.meeting_agent().and_then(|a| a.sub.as_deref()) else {
+                    continue;
+                };
+                if !app_for_task.downloads().contains(sub) {
+                    tracing::info!(sub, "trying again the recordings not stored");
+                    spawn_download(&app_for_task, notification);
+                }
             }
         }
     });
