@@ -102,6 +102,8 @@ pub(crate) async fn run(options: Options) -> u8 {
     let receive = post(receive);
     let router = Router::new()
         .route("/", receive.clone())
+        // For load balancers and orchestrators; callbacks are still taken there by POST.
+        .route("/healthz", receive.clone().get(|| async { "ok" }))
         .route("/{*path}", receive)
         .with_state(AppState(app.clone()));
     match listener.local_addr() {

@@ -556,6 +556,46 @@ async fn serve_fetches_failed_recordings_again_without_a_restart() {
     );
 }
 
+/// `GET /healthz` answers 200 for load balancers; callbacks still arrive on any path by POST,
+/// that one included, and a GET anywhere else is no callback.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_a_health_check_and_takes_callbacks_on_any_path() {
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve(out.path());
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{}/healthz", serve.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let elsewhere = client
+        .get(format!("http://{}/hooks/cronofy", serve.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 405);
+
+    let sent = run(cli().args([
+        "send",
+        "--url",
+        &format!("http://{}/healthz", serve.addr),
+        "--secret",
+        &vectors::secret("A"),
+        "--sample",
+        "activated",
+        "--sub",
+        "agt_health",
+    ]));
+    assert_eq!(String::from_utf8_lossy(&sent.stdout).trim(), "202 Accepted");
+    assert!(
+        out.path()
+            .join("agt_health/callbacks/meeting_agent_activated.json")
+            .exists()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_body_is_answered_401_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
