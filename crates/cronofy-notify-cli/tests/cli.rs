@@ -347,6 +347,23 @@ fn send(serve: &Serve, secret: &str, args: &[&str]) -> Output {
         .args(args))
 }
 
+/// `send` of the sample `complete` callback for `sub`, its recordings served by `fake`.
+fn send_complete(serve: &Serve, secret: &str, sub: &str, fake: &FakeCronofy) -> Output {
+    let base = format!("http://{}", fake.api_addr());
+    send(
+        serve,
+        secret,
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            sub,
+            "--resource-base",
+            &base,
+        ],
+    )
+}
+
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let started = std::time::Instant::now();
     while started.elapsed() < limit {
@@ -382,7 +399,6 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
     fake.add("video", ResourceSpec::generated(6 << 20, "video/mp4"));
     let out = tempfile::tempdir().unwrap();
     let serve = serve(out.path());
-    let base = format!("http://{}", fake.api_addr());
 
     let activated = send(
         &serve,
@@ -394,18 +410,7 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
         String::from_utf8_lossy(&activated.stdout).trim(),
         "202 Accepted"
     );
-    let complete = send(
-        &serve,
-        &vectors::secret("A"),
-        &[
-            "--sample",
-            "complete",
-            "--sub",
-            "agt_cli",
-            "--resource-base",
-            &base,
-        ],
-    );
+    let complete = send_complete(&serve, &vectors::secret("A"), "agt_cli", &fake);
     assert_eq!(code(&complete), 0);
 
     let agent = out.path().join("agt_cli");
@@ -436,18 +441,7 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
 
     // A redelivery is answered 200 and fetches nothing.
     let before = fake.seen().len();
-    let again = send(
-        &serve,
-        &vectors::secret("A"),
-        &[
-            "--sample",
-            "complete",
-            "--sub",
-            "agt_cli",
-            "--resource-base",
-            &base,
-        ],
-    );
+    let again = send_complete(&serve, &vectors::secret("A"), "agt_cli", &fake);
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "200 OK");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(fake.seen().len(), before);
@@ -481,19 +475,7 @@ async fn serve_takes_its_secret_and_api_key_from_files() {
 
     let forged = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
     assert_eq!(code(&forged), 1, "signed with the wrong secret");
-    let base = format!("http://{}", fake.api_addr());
-    let complete = send(
-        &serve,
-        &vectors::secret("B"),
-        &[
-            "--sample",
-            "complete",
-            "--sub",
-            "agt_files",
-            "--resource-base",
-            &base,
-        ],
-    );
+    let complete = send_complete(&serve, &vectors::secret("B"), "agt_files", &fake);
     assert_eq!(code(&complete), 0);
     let agent = out.path().join("agt_files");
     assert!(wait_until(Duration::from_secs(30), || manifest_complete(
@@ -522,19 +504,7 @@ async fn serve_fetches_failed_recordings_again_without_a_restart() {
             "1",
         ]);
     });
-    let base = format!("http://{}", fake.api_addr());
-    let complete = send(
-        &serve,
-        &vectors::secret("A"),
-        &[
-            "--sample",
-            "complete",
-            "--sub",
-            "agt_later",
-            "--resource-base",
-            &base,
-        ],
-    );
+    let complete = send_complete(&serve, &vectors::secret("A"), "agt_later", &fake);
     assert_eq!(code(&complete), 0);
     let manifest = out.path().join("agt_later/manifest.json");
     assert!(
