@@ -128,6 +128,7 @@ fn status_hint(status: u16, on_redirect: bool) -> &'static str {
         403 if on_redirect => " (the pre-signed link may have expired)",
         403 => " (the API key may lack access to this meeting agent)",
         404 => " (the resource is gone or the URL is wrong)",
+        202 | 204 => " (no recording in it: not ready yet, will retry)",
         408 | 429 => " (will retry)",
         500..=599 => " (server error)",
         _ => "",
@@ -136,7 +137,8 @@ fn status_hint(status: u16, on_redirect: bool) -> &'static str {
 
 impl DownloadError {
     /// Whether another attempt may succeed: network errors, stalls, truncated bodies, 408, 429,
-    /// 5xx, and a 403 from the pre-signed storage link (which a new attempt renews).
+    /// 5xx, a 202 or 204 (an answer without the resource: not ready yet), and a 403 from the
+    /// pre-signed storage link (which a new attempt renews).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Network { .. } | Self::Idle { .. } | Self::Truncated { .. } => true,
@@ -145,7 +147,10 @@ impl DownloadError {
                 status,
                 on_redirect,
                 ..
-            } => matches!(status, 408 | 429 | 500..=599) || (*on_redirect && *status == 403),
+            } => {
+                matches!(status, 202 | 204 | 408 | 429 | 500..=599)
+                    || (*on_redirect && *status == 403)
+            }
             _ => false,
         }
     }

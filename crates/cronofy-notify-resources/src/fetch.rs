@@ -258,7 +258,8 @@ impl Fetch<'_> {
                 restart(sink, held, report).await?;
                 return Err(DownloadError::Changed.into());
             }
-            (status, _) if status.is_success() && status != StatusCode::PARTIAL_CONTENT => {
+            // The whole resource. Other 2xx carry none: 202 and 204 say "not ready yet".
+            (StatusCode::OK | StatusCode::NON_AUTHORITATIVE_INFORMATION, _) => {
                 if held.written > 0 {
                     // The server sent the whole body again (it ignored Range, or If-Range failed).
                     restart(sink, held, report).await?;

@@ -96,6 +96,66 @@ async fn transient_statuses_are_retried_until_success() {
     assert_eq!(report.resources[0].attempts, 7);
 }
 
+/// A 202 ("accepted, not ready yet") or a 204 carries no recording: it must not be stored as
+/// one. Both are waited out like a 503, and only a real body lands.
+#[tokio::test]
+async fn a_202_or_204_is_no_recording_and_is_tried_again() {
+    let server = MockServer::start().await;
+    for status in [202u16, 204] {
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_raw(r#"{"status":"processing"}"#, "application/json"),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("the recording", "audio/mpeg"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.resources[0].attempts, 3);
+    assert_eq!(
+        std::fs::read(root.path().join("agt_1/audio-voice.mp3")).unwrap(),
+        b"the recording"
+    );
+
+    // A resource that never gets past 202 fails with a clear error and leaves nothing.
+    let never = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&never)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("video", "conference", format!("{}/v", never.uri()))]);
+    let report = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    let error = report.resources[0].error.as_ref().expect("no recording");
+    assert_eq!(error.status(), Some(202), "{error}");
+    assert!(error.to_string().contains("not ready"), "{error}");
+    assert!(
+        common::files_below(root.path())
+            .iter()
+            .all(|f| !f.ends_with(".mp4"))
+    );
+}
+
 #[tokio::test]
 async fn retry_after_sets_the_wait_before_the_next_attempt() {
     let server = MockServer::start().await;
