@@ -27,8 +27,9 @@
 //! - `GET` with `Authorization: Bearer <api key>` and `Accept-Encoding: identity`; the `302` to the
 //!   pre-signed storage link is followed **without** the key.
 //! - Transient failures (connect errors, stalls, `408`, `429`, `5xx`, a body cut off, a `403` from
-//!   an expired storage link, a `202` or `204`, which carry no recording) are retried with exponential backoff and full jitter, honouring
-//!   `Retry-After`; see [`RetryPolicy`]. Every attempt starts again from the Cronofy URL.
+//!   an expired storage link, a `202` or `204`, which carry no recording) are retried with
+//!   exponential backoff and full jitter, honouring `Retry-After`; see [`RetryPolicy`]. Every
+//!   attempt starts again from the Cronofy URL.
 //! - A retry resumes: `Range` from the bytes held, `If-Range` with the strong `ETag`; only a `206`
 //!   starting at that offset is accepted, a `200` starts over cleanly, and a `416` whose total is
 //!   what is held means done.
