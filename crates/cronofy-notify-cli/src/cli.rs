@@ -88,6 +88,11 @@ pub(crate) enum Command {
         api_key: ApiKey,
         #[command(flatten)]
         fetch: FetchOptions,
+        /// Another host the API key may be sent to, beside cronofy.com and its subdomains
+        /// (repeatable). The saved body is not verified here, so whoever wrote it would choose
+        /// where the key goes; --allow-http, for local tests, allows any host.
+        #[arg(long = "api-host", value_name = "HOST")]
+        api_hosts: Vec<String>,
         /// The saved `meeting_agent_complete` body.
         file: PathBuf,
     },

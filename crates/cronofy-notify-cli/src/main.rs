@@ -93,8 +93,15 @@ fn run(command: Command) -> Result<u8, String> {
             out,
             api_key,
             fetch,
+            api_hosts,
             file,
-        } => block_on(download::run(out, api_key.resolve()?, fetch, &file)),
+        } => block_on(download::run(
+            out,
+            api_key.resolve()?,
+            fetch,
+            api_hosts,
+            &file,
+        )),
     })
 }
 

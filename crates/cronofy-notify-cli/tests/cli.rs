@@ -833,6 +833,36 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     assert!(logged[0].contains("agt_dl/audio"), "{stderr}");
 }
 
+/// `download` reads a body nobody verified: its resource URLs could point anywhere, and the
+/// API key goes with the request. Hosts other than Cronofy's are refused before anything is
+/// sent (the library's `the_key_goes_only_to_the_api_hosts_allowed` shows a host allowed).
+#[test]
+fn download_sends_the_key_to_cronofy_hosts_only() {
+    let out = tempfile::tempdir().unwrap();
+    let body = serde_json::json!({
+        "notification": {"type": "event_subscription",
+                         "interactions": [{"type": "meeting_agent_complete"}]},
+        "meeting_agent": {"sub": "agt_elsewhere", "resources": [
+            {"category": "audio", "type": "voice",
+             "url": "https://recordings.attacker.invalid/v1/audio"}]}
+    });
+    let file = write_temp(out.path(), "body.json", body.to_string().as_bytes());
+    let output = run(cli()
+        .args(["download", "--api-key", "CRN_key", "--out"])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(code(&output), 1);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("refusing to send the API key to recordings.attacker.invalid"),
+        "{said}"
+    );
+}
+
 #[test]
 fn download_says_when_a_callback_lists_nothing_to_fetch() {
     let out = tempfile::tempdir().unwrap();

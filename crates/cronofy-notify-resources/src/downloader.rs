@@ -86,6 +86,8 @@ pub(crate) struct Inner {
     pub(crate) max_size: Option<u64>,
     pub(crate) categories: Vec<ResourceCategory>,
     pub(crate) allow_http: bool,
+    /// The hosts (and their subdomains) the API key may go to; `None`: any.
+    pub(crate) api_hosts: Option<Vec<String>>,
     pub(crate) max_redirects: usize,
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) progress_interval: Duration,
@@ -126,6 +128,7 @@ pub struct DownloaderBuilder {
     max_size: Option<u64>,
     categories: Vec<ResourceCategory>,
     allow_http: bool,
+    api_hosts: Option<Vec<String>>,
     max_redirects: usize,
     concurrency: usize,
     per_host: usize,
@@ -148,6 +151,7 @@ impl Downloader {
             max_size: None,
             categories: ResourceCategory::DOWNLOADABLE.to_vec(),
             allow_http: false,
+            api_hosts: None,
             max_redirects: 5,
             concurrency: 4,
             per_host: 4,
@@ -404,6 +408,35 @@ impl DownloaderBuilder {
         self
     }
 
+    /// Sends the API key only to these hosts and their subdomains: `cronofy.com` covers every
+    /// Cronofy data centre (`api.cronofy.com`, `api-de.cronofy.com`...). A resource whose URL
+    /// is elsewhere fails at once with [`DownloadError::UntrustedHost`], before any request.
+    ///
+    /// Unset, the key goes to whatever host a callback names: a verified callback's URLs are
+    /// Cronofy's. Set it when a body may come from elsewhere (a file someone sent you), since
+    /// whoever wrote the body chooses where the key goes.
+    ///
+    /// ```
+    /// use cronofy_notify_resources::Downloader;
+    ///
+    /// let downloader = Downloader::builder("CRN_key").api_hosts(["cronofy.com"]).build()?;
+    /// # Ok::<(), cronofy_notify_resources::BuildError>(())
+    /// ```
+    pub fn api_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.api_hosts = Some(
+            hosts
+                .into_iter()
+                .map(|host| host.into().trim().trim_matches('.').to_ascii_lowercase())
+                .filter(|host| !host.is_empty())
+                .collect(),
+        );
+        self
+    }
+
     /// How many redirects to follow per attempt (default 5).
     pub fn max_redirects(mut self, redirects: usize) -> Self {
         self.max_redirects = redirects;
@@ -474,6 +507,7 @@ impl DownloaderBuilder {
                 max_size: self.max_size,
                 categories: self.categories,
                 allow_http: self.allow_http,
+                api_hosts: self.api_hosts,
                 max_redirects: self.max_redirects,
                 progress: self.progress,
                 progress_interval: self.progress_interval,

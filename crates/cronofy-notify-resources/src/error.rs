@@ -18,6 +18,17 @@ pub enum DownloadError {
         /// The URL, without its query.
         url: String,
     },
+    /// The resource URL's host is not one the API key may be sent to
+    /// ([`DownloaderBuilder::api_hosts`](crate::DownloaderBuilder::api_hosts)); nothing was sent.
+    #[error(
+        "refusing to send the API key to {host} ({url}): it is not one of the API hosts allowed"
+    )]
+    UntrustedHost {
+        /// The host.
+        host: String,
+        /// The URL, without its query.
+        url: String,
+    },
     /// The resource URL could not be parsed.
     #[error("the resource URL {url:?} is not valid: {reason}")]
     InvalidUrl {

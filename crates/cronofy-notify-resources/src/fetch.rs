@@ -90,6 +90,7 @@ impl Fetch<'_> {
 
     async fn run(&self, report: &mut ResourceReport) -> Result<(), DownloadError> {
         let url = self.checked_url(self.url)?;
+        self.check_api_host(&url)?;
         let policy = &self.inner.retry;
         let deadline = Instant::now() + policy.overall_deadline();
         let mut sink = self
@@ -389,6 +390,22 @@ impl Fetch<'_> {
         .into())
     }
 
+    /// The API key goes only to the hosts allowed, when they are set.
+    fn check_api_host(&self, url: &Url) -> Result<(), DownloadError> {
+        let Some(allowed) = &self.inner.api_hosts else {
+            return Ok(());
+        };
+        let host = url.host_str().unwrap_or_default().trim_end_matches('.');
+        if allowed.iter().any(|allowed| within(host, allowed)) {
+            Ok(())
+        } else {
+            Err(DownloadError::UntrustedHost {
+                host: host.to_owned(),
+                url: redact(url),
+            })
+        }
+    }
+
     fn checked_url(&self, url: &str) -> Result<Url, DownloadError> {
         let parsed = Url::parse(url).map_err(|e| DownloadError::InvalidUrl {
             url: url.split('?').next().unwrap_or_default().to_owned(),
@@ -417,6 +434,14 @@ impl Fetch<'_> {
             }),
         }
     }
+}
+
+/// Whether `host` is `allowed` or one of its subdomains.
+fn within(host: &str, allowed: &str) -> bool {
+    host == allowed
+        || host
+            .strip_suffix(allowed)
+            .is_some_and(|subdomain| subdomain.ends_with('.'))
 }
 
 /// Whether `domain` (as the URL parser gives it: lower case, internationalised names already
@@ -490,6 +515,17 @@ fn unsatisfied_total(value: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_allowed_host_covers_itself_and_its_subdomains_only() {
+        assert!(within("cronofy.com", "cronofy.com"));
+        assert!(within("api.cronofy.com", "cronofy.com"));
+        assert!(within("api-de.cronofy.com", "cronofy.com"));
+        assert!(!within("evilcronofy.com", "cronofy.com"));
+        assert!(!within("cronofy.com.evil.example", "cronofy.com"));
+        assert!(!within("com", "cronofy.com"));
+        assert!(!within("", "cronofy.com"));
+    }
 
     #[test]
     fn content_ranges_are_read_strictly() {

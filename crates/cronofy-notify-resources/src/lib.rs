@@ -41,6 +41,8 @@
 //!   meeting at once run one after the other, so a duplicate callback costs nothing. A cancelled
 //!   download ([`Downloader::download_with_cancel`]) keeps its partial file for a later resume.
 //! - The API key never appears in logs, errors or `Debug` output; URLs in errors lose their query.
+//!   For bodies that were not verified, [`DownloaderBuilder::api_hosts`] keeps the key to
+//!   Cronofy's hosts.
 //!
 //! # Features
 //!

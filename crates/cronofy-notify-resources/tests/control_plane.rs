@@ -350,6 +350,48 @@ async fn plain_http_is_refused_unless_allowed_and_nothing_is_sent() {
     );
 }
 
+/// With `api_hosts` set, a body that names another host (a file from elsewhere, say) does
+/// not get the key: refused before any request, whatever the scheme allows.
+#[tokio::test]
+async fn the_key_goes_only_to_the_api_hosts_allowed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("x", "audio/mpeg"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
+    let report = builder(root.path())
+        .api_hosts(["cronofy.com"])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    let error = report.resources[0].error.as_ref().expect("refused");
+    assert!(
+        matches!(error, DownloadError::UntrustedHost { host, .. } if host == "127.0.0.1"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("refusing to send the API key to 127.0.0.1"),
+        "{error}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // Allowed, the same body downloads.
+    let report = builder(root.path())
+        .api_hosts(["cronofy.com", "127.0.0.1"])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
 #[tokio::test]
 async fn urls_that_are_not_http_are_refused() {
     let root = tempfile::tempdir().unwrap();
