@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use cronofy_notify_core::ResourceCategory;
 
 use crate::credentials::{ApiKey, Secrets};
 
@@ -115,6 +116,16 @@ pub(crate) struct FetchOptions {
     /// Allow plain-http resource URLs (the API key would travel unencrypted: local tests only).
     #[arg(long)]
     pub(crate) allow_http: bool,
+}
+
+impl FetchOptions {
+    /// The categories, as the model names them.
+    pub(crate) fn categories(&self) -> Vec<ResourceCategory> {
+        self.categories
+            .iter()
+            .map(|c| ResourceCategory::from(c.trim()))
+            .collect()
+    }
 }
 
 /// A transcript format.

@@ -4,7 +4,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cronofy_notify_core::{Notification, ResourceCategory};
+use cronofy_notify_core::Notification;
 use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, ProgressEvent};
 
 use crate::cli::FetchOptions;
@@ -27,12 +27,10 @@ pub(crate) fn downloader(
     if let Some(hosts) = api_hosts {
         builder = builder.api_hosts(hosts);
     }
-    let builder = builder.root(out).allow_http(fetch.allow_http).categories(
-        fetch
-            .categories
-            .iter()
-            .map(|c| ResourceCategory::from(c.trim())),
-    );
+    let builder = builder
+        .root(out)
+        .allow_http(fetch.allow_http)
+        .categories(fetch.categories());
     let builder = if std::io::stderr().is_terminal() {
         let bars = IndicatifProgress::new(indicatif::MultiProgress::new());
         builder.on_progress(bars.handler())

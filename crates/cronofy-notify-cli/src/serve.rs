@@ -13,7 +13,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cronofy_notify_axum::CronofyCallback;
-use cronofy_notify_core::{InteractionType, Notification, VerifiedNotification, Verifier};
+use cronofy_notify_core::{
+    EventSubscription, InteractionType, Notification, ResourceCategory, VerifiedNotification,
+    Verifier,
+};
 use cronofy_notify_resources::{Downloader, EntryStatus, Manifest, safe_component};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -36,6 +39,8 @@ struct App {
     tasks: TaskTracker,
     /// The agents whose recordings are being downloaded now: a periodic retry leaves them be.
     downloading: Mutex<HashSet<String>>,
+    /// The categories fetched.
+    categories: Vec<ResourceCategory>,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -91,6 +96,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
         downloading: Mutex::default(),
+        categories: fetch.categories(),
     });
     for notification in completed_meetings(&app.out, Which::All) {
         tracing::info!(sub = ?notification.meeting_agent().and_then(|a| a.sub.as_deref()), "checking the recordings of a meeting from an earlier run");
@@ -316,26 +322,23 @@ impl App {
 }
 
 /// Which completed meetings [`completed_meetings`] gives.
-#[derive(Clone, Copy, PartialEq)]
-enum Which {
+#[derive(Clone, Copy)]
+enum Which<'a> {
     /// Every one (on start: the manifest makes finished resources cost nothing, and partial
     /// ones resume).
     All,
-    /// Those whose manifest is missing or lists a resource not stored.
-    Unfinished,
+    /// Those with a resource of these categories that the manifest does not list as stored.
+    Unfinished(&'a [ResourceCategory]),
 }
 
 /// The `meeting_agent_complete` bodies kept under `out`. These were verified when they arrived.
-fn completed_meetings(out: &Path, which: Which) -> Vec<Notification> {
+fn completed_meetings(out: &Path, which: Which<'_>) -> Vec<Notification> {
     let mut found = Vec::new();
     let Ok(agents) = std::fs::read_dir(out) else {
         return found;
     };
     for agent in agents.flatten() {
         let agent = agent.path();
-        if which == Which::Unfinished && all_stored(&agent) {
-            continue;
-        }
         let Ok(bodies) = std::fs::read_dir(agent.join("callbacks")) else {
             continue;
         };
@@ -350,10 +353,14 @@ fn completed_meetings(out: &Path, which: Which) -> Vec<Notification> {
             let Ok(notification) = Notification::from_slice(&bytes) else {
                 continue;
             };
-            if notification
-                .as_event_subscription()
-                .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
-            {
+            let Some(callback) = notification.as_event_subscription() else {
+                continue;
+            };
+            let wanted = match which {
+                Which::All => true,
+                Which::Unfinished(categories) => !all_stored(&agent, callback, categories),
+            };
+            if wanted && callback.has_interaction(&InteractionType::MeetingAgentComplete) {
                 found.push(notification);
             }
         }
@@ -361,17 +368,20 @@ fn completed_meetings(out: &Path, which: Which) -> Vec<Notification> {
     found
 }
 
-/// Whether an agent's manifest lists its resources, every one stored.
-fn all_stored(agent: &Path) -> bool {
-    std::fs::read(agent.join("manifest.json"))
+/// Whether the agent's manifest lists as stored every resource of `callback` in `categories`
+/// (true when there are none: nothing is left to fetch).
+fn all_stored(agent: &Path, callback: &EventSubscription, categories: &[ResourceCategory]) -> bool {
+    let manifest = std::fs::read(agent.join("manifest.json"))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
-        .is_some_and(|manifest| {
-            !manifest.resources.is_empty()
-                && manifest
-                    .resources
-                    .iter()
-                    .all(|entry| entry.status == EntryStatus::Complete)
+        .unwrap_or_default();
+    callback
+        .downloadable_resources()
+        .filter(|resource| categories.contains(resource.category))
+        .all(|resource| {
+            manifest
+                .entry(resource.category, resource.kind)
+                .is_some_and(|entry| entry.status == EntryStatus::Complete)
         })
 }
 
@@ -386,11 +396,12 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
                 () = tokio::time::sleep(interval) => {}
                 () = app_for_task.stop.cancelled() => return,
             }
-            let out = app_for_task.out.clone();
-            let unfinished =
-                tokio::task::spawn_blocking(move || completed_meetings(&out, Which::Unfinished))
-                    .await
-                    .unwrap_or_default();
+            let app = app_for_task.clone();
+            let unfinished = tokio::task::spawn_blocking(move || {
+                completed_meetings(&app.out, Which::Unfinished(&app.categories))
+            })
+            .await
+            .unwrap_or_default();
             for notification in unfinished {
                 let Some(sub) = notification.meeting_agent().and_then(|a| a.sub.as_deref()) else {
                     continue;

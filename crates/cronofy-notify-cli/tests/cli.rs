@@ -566,6 +566,36 @@ async fn serve_answers_a_health_check_and_takes_callbacks_on_any_path() {
     );
 }
 
+/// A completed meeting with nothing to fetch (no recording among the categories asked for) is
+/// done: the periodic retry does not take it up again and again.
+#[test]
+fn serve_does_not_retry_a_meeting_with_nothing_to_fetch() {
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A"), "--retry-every", "1"])
+            .args(["--categories", "transcript"])
+            .env("RUST_LOG", "info")
+            .stderr(log.reopen().unwrap());
+    });
+    let body = serde_json::json!({
+        "notification": {"type": "event_subscription",
+                         "interactions": [{"type": "meeting_agent_complete"}]},
+        "meeting_agent": {"sub": "agt_nothing", "state": "complete", "resources": [
+            {"category": "cronofy", "type": "dashboard", "url": "https://app.cronofy.com/x"},
+            {"category": "video", "type": "conference", "url": "https://api.cronofy.com/v"}]}
+    });
+    let file = write_temp(out.path(), "body.json", body.to_string().as_bytes());
+    let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
+    assert_eq!(code(&sent), 0);
+    // Three sweeps' worth of time.
+    std::thread::sleep(Duration::from_millis(3500));
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("genuine callback"), "{logged}");
+    assert!(!logged.contains("trying again"), "{logged}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_body_is_answered_401_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
