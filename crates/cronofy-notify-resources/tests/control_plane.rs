@@ -9,6 +9,28 @@ use cronofy_notify_resources::{BuildError, DownloadError, Downloader, ProgressEv
 use wiremock::matchers::{header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// A server that answers GETs with `first`, one each in turn, then with `then` for good.
+async fn answer_in_turn(
+    first: impl IntoIterator<Item = ResponseTemplate>,
+    then: ResponseTemplate,
+) -> MockServer {
+    let server = MockServer::start().await;
+    for answer in first {
+        Mock::given(method("GET"))
+            .respond_with(answer)
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .respond_with(then)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
 fn body_for(urls: &[(&str, &str, String)]) -> Vec<u8> {
     let resources: Vec<_> = urls
         .iter()
@@ -69,20 +91,11 @@ async fn client_errors_fail_at_once_with_a_clear_error() {
 
 #[tokio::test]
 async fn transient_statuses_are_retried_until_success() {
-    let server = MockServer::start().await;
-    for status in [500u16, 502, 503, 504, 408, 429] {
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(status))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("ok", "text/plain"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let server = answer_in_turn(
+        [500, 502, 503, 504, 408, 429].map(ResponseTemplate::new),
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
     let report = builder(root.path())
@@ -100,23 +113,14 @@ async fn transient_statuses_are_retried_until_success() {
 /// one. Both are waited out like a 503, and only a real body lands.
 #[tokio::test]
 async fn a_202_or_204_is_no_recording_and_is_tried_again() {
-    let server = MockServer::start().await;
-    for status in [202u16, 204] {
-        Mock::given(method("GET"))
-            .respond_with(
-                ResponseTemplate::new(status)
-                    .set_body_raw(r#"{"status":"processing"}"#, "application/json"),
-            )
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("the recording", "audio/mpeg"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let server = answer_in_turn(
+        [202, 204].map(|status| {
+            ResponseTemplate::new(status)
+                .set_body_raw(r#"{"status":"processing"}"#, "application/json")
+        }),
+        ResponseTemplate::new(200).set_body_raw("the recording", "audio/mpeg"),
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
     let report = builder(root.path())
@@ -133,11 +137,7 @@ async fn a_202_or_204_is_no_recording_and_is_tried_again() {
     );
 
     // A resource that never gets past 202 fails with a clear error and leaves nothing.
-    let never = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&never)
-        .await;
+    let never = answer_in_turn([], ResponseTemplate::new(202)).await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("video", "conference", format!("{}/v", never.uri()))]);
     let report = builder(root.path())
@@ -158,18 +158,11 @@ async fn a_202_or_204_is_no_recording_and_is_tried_again() {
 
 #[tokio::test]
 async fn retry_after_sets_the_wait_before_the_next_attempt() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("ok", "text/plain"))
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    let server = answer_in_turn(
+        [ResponseTemplate::new(429).insert_header("retry-after", "1")],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
     let events = Events::default();
     let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
