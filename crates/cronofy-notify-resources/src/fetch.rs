@@ -92,7 +92,8 @@ impl Fetch<'_> {
         let url = self.checked_url(self.url)?;
         self.check_api_host(&url)?;
         let policy = &self.inner.retry;
-        let deadline = Instant::now() + policy.overall_deadline();
+        // None: a deadline too far away to be a time, which is to say none.
+        let deadline = Instant::now().checked_add(policy.overall_deadline());
         let mut sink = self
             .inner
             .storage
@@ -160,7 +161,12 @@ impl Fetch<'_> {
                 });
             }
             let delay = policy.delay(failures, failure.retry_after);
-            if Instant::now() + delay >= deadline {
+            let past_deadline = deadline.is_some_and(|deadline| {
+                Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|retry_at| retry_at >= deadline)
+            });
+            if past_deadline {
                 let _ = sink.suspend().await;
                 return Err(DownloadError::DeadlineExceeded {
                     deadline: policy.overall_deadline(),

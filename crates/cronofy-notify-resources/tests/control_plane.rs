@@ -462,6 +462,35 @@ fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() 
     assert!(!format!("{error} {error:?}").contains("CRN_secret"));
 }
 
+/// `Duration::MAX` is how a caller says "no limit": as the deadline, the longest backoff or the
+/// longest Retry-After honoured, it must mean that, not a panic on adding it to the clock.
+#[tokio::test]
+async fn unbounded_retry_settings_mean_no_limit_and_never_panic() {
+    let server = answer_in_turn(
+        [ResponseTemplate::new(503).insert_header("retry-after", "0")],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::MAX)
+                .max_retry_after(Duration::MAX)
+                .deadline(Duration::MAX),
+        )
+        .idle_timeout(Duration::MAX)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.resources[0].attempts, 2);
+}
+
 /// Backoff timing, on tokio's paused clock: the connection is refused at once (nothing listens),
 /// so every wait is a backoff, and the clock shows their exact sum.
 #[tokio::test(start_paused = true)]
