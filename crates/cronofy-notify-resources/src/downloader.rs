@@ -443,15 +443,16 @@ impl DownloaderBuilder {
         self
     }
 
-    /// How many resources download at once, in all (default 4).
+    /// How many resources download at once, in all (default 4; `usize::MAX` for no limit).
     pub fn concurrency(mut self, resources: usize) -> Self {
-        self.concurrency = resources;
+        self.concurrency = resources.min(Semaphore::MAX_PERMITS);
         self
     }
 
-    /// How many resources download at once from one host (default 4).
+    /// How many resources download at once from one host (default 4; `usize::MAX` for no
+    /// limit).
     pub fn per_host_concurrency(mut self, resources: usize) -> Self {
-        self.per_host = resources;
+        self.per_host = resources.min(Semaphore::MAX_PERMITS);
         self
     }
 

@@ -491,6 +491,28 @@ async fn unbounded_retry_settings_mean_no_limit_and_never_panic() {
     assert_eq!(report.resources[0].attempts, 2);
 }
 
+/// `usize::MAX` is how a caller says "no limit" to the concurrency settings: taken as the
+/// largest limit there is, not a panic when the semaphores are made.
+#[tokio::test]
+async fn unbounded_concurrency_means_no_limit_and_never_panics() {
+    let server = answer_in_turn(
+        [],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .concurrency(usize::MAX)
+        .per_host_concurrency(usize::MAX)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
 /// Backoff timing, on tokio's paused clock: the connection is refused at once (nothing listens),
 /// so every wait is a backoff, and the clock shows their exact sum.
 #[tokio::test(start_paused = true)]
