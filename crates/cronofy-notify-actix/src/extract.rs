@@ -70,6 +70,9 @@ impl FromRequest for CronofyCallback {
     }
 }
 
+/// The most memory reserved for a body before its bytes arrive.
+const RESERVE_AT_MOST: usize = 64 * 1024;
+
 async fn read_limited(
     mut payload: Payload,
     declared: Option<u64>,
@@ -78,7 +81,12 @@ async fn read_limited(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(Error::TooLarge { limit }.into());
     }
-    let mut body = BytesMut::with_capacity(declared.map_or(8 * 1024, |l| l as usize));
+    // Room for what was declared, but never more than a callback needs up front: the length is
+    // the client's word, and with the limit lifted it could ask for any amount of memory.
+    let reserve = declared.map_or(8 * 1024, |length| {
+        length.min(RESERVE_AT_MOST as u64) as usize
+    });
+    let mut body = BytesMut::with_capacity(reserve);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| CallbackRejection::Unreadable(e.to_string()))?;
         if body.len() + chunk.len() > limit {

@@ -279,3 +279,33 @@ async fn rejections_say_little_and_never_the_signature() {
     assert_eq!(text, "missing or invalid Cronofy-HMAC-SHA256 signature");
     assert!(!text.contains(&expected) && !text.contains(&secret));
 }
+
+/// With the body limit lifted (`usize::MAX`, and axum's own limit off), a request that declares
+/// an absurd length must not make the extractor reserve that much memory before reading: the
+/// allocation would abort the whole process, a denial of service in one request.
+#[tokio::test]
+async fn a_huge_declared_length_reserves_no_memory_up_front() {
+    async fn handler(CronofyCallback(_verified): CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let verifier = Verifier::new([vectors::secret("A")])
+        .unwrap()
+        .with_body_limit(usize::MAX);
+    let app = any_path(post(handler))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(verifier);
+    let addr = serve(app).await;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000000000000\r\n\
+          Cronofy-HMAC-SHA256: AAAA\r\n\r\n{\"notification\":",
+    )
+    .unwrap();
+    // Time for the extractor to start on the request, then the client goes away mid-body.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(stream);
+
+    let case = http_cases::signed(vectors::seed_body("complete"), 204);
+    assert_eq!(http_cases::send(addr, &case).await, 204, "still serving");
+}
