@@ -1,7 +1,7 @@
 //! `serve`: receive callbacks, keep their bodies, file the recordings; stop cleanly, resume on
 //! start.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use cronofy_notify_axum::CronofyCallback;
-use cronofy_notify_core::{
-    EventSubscription, InteractionType, Notification, ResourceCategory, VerifiedNotification,
-    Verifier,
-};
-use cronofy_notify_resources::{Downloader, EntryStatus, Manifest, safe_component};
+use cronofy_notify_core::{InteractionType, Notification, VerifiedNotification, Verifier};
+use cronofy_notify_resources::{Downloader, safe_component};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -37,10 +34,9 @@ struct App {
     out: PathBuf,
     stop: CancellationToken,
     tasks: TaskTracker,
-    /// The agents whose recordings are being downloaded now: a periodic retry leaves them be.
-    downloading: Mutex<HashSet<String>>,
-    /// The categories fetched.
-    categories: Vec<ResourceCategory>,
+    /// The completed meetings whose last download left recordings not stored, by agent: what
+    /// the periodic retry takes up.
+    unfinished: Mutex<HashMap<String, Notification>>,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -95,10 +91,9 @@ pub(crate) async fn run(options: Options) -> u8 {
         out,
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        downloading: Mutex::default(),
-        categories: fetch.categories(),
+        unfinished: Mutex::default(),
     });
-    for notification in completed_meetings(&app.out, Which::All) {
+    for notification in completed_meetings(&app.out) {
         tracing::info!(sub = ?notification.meeting_agent().and_then(|a| a.sub.as_deref()), "checking the recordings of a meeting from an earlier run");
         spawn_download(&app, notification);
     }
@@ -259,17 +254,16 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
     let Some(sub) = notification
         .as_event_subscription()
         .and_then(|c| c.agent_sub())
+        .map(str::to_owned)
     else {
         return;
     };
-    let downloading = Downloading::start(app, sub);
     let app_for_task = app.clone();
     app.tasks.spawn(async move {
-        let _downloading = downloading;
         let Some(callback) = notification.as_event_subscription() else {
             return;
         };
-        match app_for_task
+        let stored = match app_for_task
             .downloader
             .download_with_cancel(callback, app_for_task.stop.clone())
             .await
@@ -277,69 +271,49 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
             Ok(report) if report.is_success() => {
                 tracing::info!(sub = %report.sub, "recordings stored");
                 print_report(&report);
+                true
             }
             Ok(report) if app_for_task.stop.is_cancelled() => {
                 tracing::info!(sub = %report.sub, "download checkpointed; it resumes on the next start");
+                return;
             }
             Ok(report) => {
                 // The downloader has logged each failure, with its resource and reason.
                 let failed = report.failures().count();
                 tracing::warn!(sub = %report.sub, failed, "some recordings were not stored");
+                false
             }
-            Err(error) => tracing::warn!(%error, "download failed"),
+            Err(error) => {
+                tracing::warn!(%error, "download failed");
+                false
+            }
+        };
+        let mut to_retry = app_for_task.to_retry();
+        if stored {
+            to_retry.remove(&sub);
+        } else {
+            to_retry.insert(sub, notification);
         }
     });
 }
 
-/// An agent marked as being downloaded, until this is dropped.
-struct Downloading {
-    app: Arc<App>,
-    sub: String,
-}
-
-impl Downloading {
-    fn start(app: &Arc<App>, sub: &str) -> Self {
-        app.downloads().insert(sub.to_owned());
-        Self {
-            app: app.clone(),
-            sub: sub.to_owned(),
-        }
-    }
-}
-
-impl Drop for Downloading {
-    fn drop(&mut self) {
-        self.app.downloads().remove(&self.sub);
-    }
-}
-
 impl App {
-    fn downloads(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.downloading
+    /// The completed meetings whose last download left recordings not stored, by agent.
+    fn to_retry(&self) -> std::sync::MutexGuard<'_, HashMap<String, Notification>> {
+        self.unfinished
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-/// Which completed meetings [`completed_meetings`] gives.
-#[derive(Clone, Copy)]
-enum Which<'a> {
-    /// Every one (on start: the manifest makes finished resources cost nothing, and partial
-    /// ones resume).
-    All,
-    /// Those with a resource of these categories that the manifest does not list as stored.
-    Unfinished(&'a [ResourceCategory]),
-}
-
 /// The `meeting_agent_complete` bodies kept under `out`. These were verified when they arrived.
-fn completed_meetings(out: &Path, which: Which<'_>) -> Vec<Notification> {
+fn completed_meetings(out: &Path) -> Vec<Notification> {
     let mut found = Vec::new();
     let Ok(agents) = std::fs::read_dir(out) else {
         return found;
     };
     for agent in agents.flatten() {
-        let agent = agent.path();
-        let Ok(bodies) = std::fs::read_dir(agent.join("callbacks")) else {
+        let Ok(bodies) = std::fs::read_dir(agent.path().join("callbacks")) else {
             continue;
         };
         for body in bodies.flatten() {
@@ -353,14 +327,10 @@ fn completed_meetings(out: &Path, which: Which<'_>) -> Vec<Notification> {
             let Ok(notification) = Notification::from_slice(&bytes) else {
                 continue;
             };
-            let Some(callback) = notification.as_event_subscription() else {
-                continue;
-            };
-            let wanted = match which {
-                Which::All => true,
-                Which::Unfinished(categories) => !all_stored(&agent, callback, categories),
-            };
-            if wanted && callback.has_interaction(&InteractionType::MeetingAgentComplete) {
+            if notification
+                .as_event_subscription()
+                .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
+            {
                 found.push(notification);
             }
         }
@@ -368,26 +338,9 @@ fn completed_meetings(out: &Path, which: Which<'_>) -> Vec<Notification> {
     found
 }
 
-/// Whether the agent's manifest lists as stored every resource of `callback` in `categories`
-/// (true when there are none: nothing is left to fetch).
-fn all_stored(agent: &Path, callback: &EventSubscription, categories: &[ResourceCategory]) -> bool {
-    let manifest = std::fs::read(agent.join("manifest.json"))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok())
-        .unwrap_or_default();
-    callback
-        .downloadable_resources()
-        .filter(|resource| categories.contains(resource.category))
-        .all(|resource| {
-            manifest
-                .entry(resource.category, resource.kind)
-                .is_some_and(|entry| entry.status == EntryStatus::Complete)
-        })
-}
-
-/// Every `interval`, until the server stops, fetches again the recordings of completed
-/// meetings that are not all stored: a failure that outlasted the downloader's own retries (a
-/// long outage, say) mends itself without a restart.
+/// Every `interval`, until the server stops, downloads again the meetings whose last download
+/// left recordings not stored: a failure that outlasted the downloader's own retries (a long
+/// outage, say) mends itself without a restart.
 fn spawn_retries(app: &Arc<App>, interval: Duration) {
     let app_for_task = app.clone();
     app.tasks.spawn(async move {
@@ -396,20 +349,10 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
                 () = tokio::time::sleep(interval) => {}
                 () = app_for_task.stop.cancelled() => return,
             }
-            let app = app_for_task.clone();
-            let unfinished = tokio::task::spawn_blocking(move || {
-                completed_meetings(&app.out, Which::Unfinished(&app.categories))
-            })
-            .await
-            .unwrap_or_default();
-            for notification in unfinished {
-                let Some(sub) = notification.meeting_agent().and_then(|a| a.sub.as_deref()) else {
-                    continue;
-                };
-                if !app_for_task.downloads().contains(sub) {
-                    tracing::info!(sub, "trying again the recordings not stored");
-                    spawn_download(&app_for_task, notification);
-                }
+            let due: Vec<_> = app_for_task.to_retry().drain().collect();
+            for (sub, notification) in due {
+                tracing::info!(%sub, "trying again the recordings not stored");
+                spawn_download(&app_for_task, notification);
             }
         }
     });
