@@ -78,6 +78,9 @@ pub(crate) enum Command {
         /// all stored (a failure that outlasted the downloader's retries); 0: only on start.
         #[arg(long, value_name = "SECONDS", default_value_t = 900)]
         retry_every: u64,
+        /// How long a callback's body may take to arrive before the answer is 408.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        read_timeout: u64,
     },
     /// Download the resources of a saved notification body, with progress bars; exit non-zero
     /// if any failed.

@@ -81,6 +81,7 @@ fn run(command: Command) -> Result<u8, String> {
             out,
             fetch,
             retry_every,
+            read_timeout,
         } => block_on(serve::run(serve::Options {
             listen,
             secrets: secrets.resolve()?,
@@ -88,6 +89,7 @@ fn run(command: Command) -> Result<u8, String> {
             out,
             fetch,
             retry_every: Duration::from_secs(retry_every),
+            read_timeout: Duration::from_secs(read_timeout),
         })),
         Command::Download {
             out,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::{FromRef, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -37,6 +37,8 @@ struct App {
     /// The completed meetings whose last download left recordings not stored, by agent: what
     /// the periodic retry takes up.
     unfinished: Mutex<HashMap<String, Notification>>,
+    /// How long a callback's body may take to arrive.
+    read_timeout: Duration,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -54,6 +56,8 @@ pub(crate) struct Options {
     pub(crate) fetch: FetchOptions,
     /// How often to look again at meetings not all stored; zero: only on start.
     pub(crate) retry_every: Duration,
+    /// How long a callback's body may take to arrive.
+    pub(crate) read_timeout: Duration,
 }
 
 pub(crate) async fn run(options: Options) -> u8 {
@@ -64,6 +68,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         out,
         fetch,
         retry_every,
+        read_timeout,
     } = options;
     let verifier = match Verifier::new(&secrets) {
         Ok(verifier) => verifier,
@@ -92,6 +97,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
         unfinished: Mutex::default(),
+        read_timeout,
     });
     for notification in completed_meetings(&app.out) {
         tracing::info!(sub = ?notification.meeting_agent().and_then(|a| a.sub.as_deref()), "checking the recordings of a meeting from an earlier run");
@@ -155,10 +161,24 @@ async fn wait_for_signal() {
 }
 
 /// Keeps the body, then answers: 202 once it is safely on disk, 200 for a redelivery.
-async fn receive(
-    State(AppState(app)): State<AppState>,
-    CronofyCallback(verified): CronofyCallback,
-) -> Response {
+async fn receive(State(state): State<AppState>, request: Request) -> Response {
+    // Reading and checking are bounded in time: Cronofy sends its 1-2 KiB at once, and a client
+    // that trickles a body must not hold a connection for ever. Keeping the body is not: once
+    // it is being written, it is written whole.
+    let app = state.0.clone();
+    let verified = match tokio::time::timeout(
+        app.read_timeout,
+        CronofyCallback::from_request(request, &state),
+    )
+    .await
+    {
+        Ok(Ok(CronofyCallback(verified))) => verified,
+        Ok(Err(rejection)) => return rejection.into_response(),
+        Err(_) => {
+            tracing::debug!(timeout = ?app.read_timeout, "request body too slow; answered 408");
+            return (StatusCode::REQUEST_TIMEOUT, "request body too slow").into_response();
+        }
+    };
     match keep_body(&app.out, &verified).await {
         Ok(Kept::Duplicate) => {
             return (StatusCode::OK, "duplicate callback, already handled").into_response();

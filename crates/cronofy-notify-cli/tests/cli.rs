@@ -596,6 +596,36 @@ fn serve_does_not_retry_a_meeting_with_nothing_to_fetch() {
     assert!(!logged.contains("trying again"), "{logged}");
 }
 
+/// A client that trickles its body is cut off with 408 after --read-timeout, instead of holding
+/// its connection (and a file descriptor) for as long as it likes.
+#[test]
+fn serve_answers_408_to_a_body_that_does_not_arrive() {
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command.args(["--secret", &vectors::secret("A"), "--read-timeout", "1"]);
+    });
+    let mut stream = std::net::TcpStream::connect(serve.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"POST /cronofy HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"notif",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = [0u8; 64];
+    let read = std::io::Read::read(&mut stream, &mut answer).unwrap();
+    let status_line = String::from_utf8_lossy(&answer[..read]);
+    assert!(status_line.starts_with("HTTP/1.1 408"), "{status_line}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing kept"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tampered_body_is_answered_401_and_nothing_is_written() {
     let out = tempfile::tempdir().unwrap();
