@@ -179,6 +179,25 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
             return (StatusCode::REQUEST_TIMEOUT, "request body too slow").into_response();
         }
     };
+    // Keeping the body and starting its download run on a task of their own: should the
+    // client hang up meanwhile (which drops this handler), a body kept is never left without
+    // its download, nor a temporary file behind.
+    let app_for_task = app.clone();
+    app.tasks
+        .spawn(async move { keep_and_start(&app_for_task, verified).await })
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!("keeping a callback failed unexpectedly; asking Cronofy to retry");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "could not store the callback",
+            )
+                .into_response()
+        })
+}
+
+/// Keeps a verified body and, for a new completed meeting, starts its download.
+async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Response {
     match keep_body(&app.out, &verified).await {
         Ok(Kept::Duplicate) => {
             return (StatusCode::OK, "duplicate callback, already handled").into_response();
@@ -198,7 +217,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
         .as_event_subscription()
         .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
     {
-        spawn_download(&app, verified.notification().clone());
+        spawn_download(app, verified.notification().clone());
     }
     (StatusCode::ACCEPTED, "accepted").into_response()
 }
@@ -250,10 +269,17 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
     }
     let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-    let mut file = tokio::fs::File::create(&tmp).await?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, verified.body()).await?;
-    file.sync_all().await?;
-    drop(file);
+    let written = async {
+        let mut file = tokio::fs::File::create(&tmp).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, verified.body()).await?;
+        file.sync_all().await
+    }
+    .await;
+    if let Err(error) = written {
+        // A full disk, say: leave no partial temporary file to make it fuller.
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(error);
+    }
     // A hard link fails if the name exists: of two deliveries racing, exactly one is new.
     let linked = tokio::fs::hard_link(&tmp, &path).await;
     tokio::fs::remove_file(&tmp).await?;

@@ -151,11 +151,19 @@ pub(crate) async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> 
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let mut file = fs::File::create(&tmp).await?;
-    file.write_all(&bytes).await?;
-    file.sync_all().await?;
-    drop(file);
-    fs::rename(&tmp, dir.join(name)).await?;
+    let written = async {
+        let mut file = fs::File::create(&tmp).await?;
+        file.write_all(&bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        fs::rename(&tmp, dir.join(name)).await
+    }
+    .await;
+    if let Err(error) = written {
+        // A full disk, say: leave no partial temporary file to make it fuller.
+        let _ = fs::remove_file(&tmp).await;
+        return Err(error);
+    }
     sync_dir(dir).await
 }
 
