@@ -136,34 +136,49 @@ where
     /// duplicate, or 503 when the duplicate guard's store cannot say (Cronofy then delivers the
     /// callback again). For use from a handler of your own.
     pub async fn accept(&self, verified: VerifiedNotification) -> HttpResponse {
-        let claim = match self.dedup.admit(&verified).await {
-            Ok(Some(claim)) => claim,
-            Ok(None) => {
-                tracing::debug!(target: "cronofy_notify_actix", key = ?verified.idempotency_key(), "duplicate callback; not run again");
-                return HttpResponse::Ok().body("duplicate callback, already handled");
-            }
-            Err(error) => {
-                tracing::warn!(target: "cronofy_notify_actix", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
-                return HttpResponse::ServiceUnavailable().body("try again later");
-            }
-        };
-        let span = tracing::info_span!(
-            "cronofy_callback",
-            kind = %verified.notification_type(),
-            key = claim.key().unwrap_or(""),
-        );
+        // Admission and run happen on a task of their own, and this only waits for the
+        // answer: should the sender hang up meanwhile (dropping this future), a callback whose
+        // key the guard has claimed still runs, or no redelivery (a duplicate) ever would.
+        let (answer, answered) = futures::channel::oneshot::channel();
+        let dedup = self.dedup.clone();
         let handler = self.handler.clone();
-        actix_web::rt::spawn(
-            self.tasks.track_future(
-                async move {
-                    if let Err(reason) = claim.run(handler(verified)).await {
-                        tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
-                    }
+        actix_web::rt::spawn(self.tasks.track_future(async move {
+            let claim = match dedup.admit(&verified).await {
+                Ok(Some(claim)) => claim,
+                Ok(None) => {
+                    tracing::debug!(target: "cronofy_notify_actix", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+                    let _ = answer.send(Admission::Duplicate);
+                    return;
                 }
-                .instrument(span),
-            ),
-        );
-        HttpResponse::Accepted().body("accepted")
+                Err(error) => {
+                    tracing::warn!(target: "cronofy_notify_actix", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
+                    let _ = answer.send(Admission::Unknown);
+                    return;
+                }
+            };
+            let _ = answer.send(Admission::Accepted);
+            let span = tracing::info_span!(
+                "cronofy_callback",
+                kind = %verified.notification_type(),
+                key = claim.key().unwrap_or(""),
+            );
+            async move {
+                if let Err(reason) = claim.run(handler(verified)).await {
+                    tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");
+                }
+            }
+            .instrument(span)
+            .await;
+        }));
+        match answered.await {
+            Ok(Admission::Accepted) => HttpResponse::Accepted().body("accepted"),
+            Ok(Admission::Duplicate) => {
+                HttpResponse::Ok().body("duplicate callback, already handled")
+            }
+            Ok(Admission::Unknown) | Err(_) => {
+                HttpResponse::ServiceUnavailable().body("try again later")
+            }
+        }
     }
 }
 
@@ -180,4 +195,11 @@ where
         let this = self.clone();
         Box::pin(async move { this.accept(verified).await })
     }
+}
+
+/// What the guard said of a callback, sent back from its task to the request waiting to answer.
+enum Admission {
+    Accepted,
+    Duplicate,
+    Unknown,
 }

@@ -268,3 +268,69 @@ async fn a_huge_declared_length_reserves_no_memory_up_front() {
     let case = http_cases::signed(vectors::seed_body("complete"), 204);
     assert_eq!(http_cases::send(addr, &case).await, 204, "still serving");
 }
+
+/// A shared store slow to answer a new claim, which it makes at once, as a remote store commits
+/// it before its answer arrives.
+#[derive(Debug, Default)]
+struct SlowStore {
+    claimed: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl DuplicateGuard for SlowStore {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+        let first = self.claimed.lock().unwrap().insert(key.to_owned());
+        Box::pin(async move {
+            if first {
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            Ok(first)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+        self.claimed.lock().unwrap().remove(key);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A handler of one's own that gives up on `accept` (a timeout around it, say) while the shared
+/// store answers drops it mid-admission. The store has the claim by then, so every redelivery is
+/// a duplicate: the callback must run all the same, or it is lost. (actix-web itself finishes a
+/// handler whose sender hung up; the timeout is what drops it here.)
+#[actix_web::test]
+async fn a_callback_claimed_while_its_answer_is_given_up_on_still_runs() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .deduplicate_with(SlowStore::default());
+    let addr = common::serve(
+        Some(Verifier::new([vectors::secret("A")]).unwrap()),
+        move || {
+            let background = background.clone();
+            web::post().to(move |CronofyCallback(verified): CronofyCallback| {
+                let background = background.clone();
+                async move {
+                    let answer = background.accept(verified);
+                    actix_web::rt::time::timeout(std::time::Duration::from_millis(100), answer)
+                        .await
+                        .unwrap_or_else(|_| HttpResponse::GatewayTimeout().finish())
+                }
+            })
+        },
+    );
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    assert_eq!(http_cases::send(addr, &case).await, 504, "given up on");
+    assert_eq!(
+        http_cases::send(addr, &case).await,
+        200,
+        "the redelivery is a duplicate"
+    );
+    assert_eq!(
+        http_cases::wait_for_count(&runs, 1).await,
+        1,
+        "and the first one ran"
+    );
+}

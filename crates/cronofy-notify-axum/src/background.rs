@@ -129,32 +129,49 @@ where
     /// duplicate, or 503 when the duplicate guard's store cannot say (Cronofy then delivers the
     /// callback again). For use from a handler of your own.
     pub async fn accept(&self, verified: VerifiedNotification) -> Response {
-        let claim = match self.dedup.admit(&verified).await {
-            Ok(Some(claim)) => claim,
-            Ok(None) => {
-                tracing::debug!(target: "cronofy_notify_axum", key = ?verified.idempotency_key(), "duplicate callback; not run again");
-                return (StatusCode::OK, "duplicate callback, already handled").into_response();
-            }
-            Err(error) => {
-                tracing::warn!(target: "cronofy_notify_axum", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
-                return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
-            }
-        };
-        let span = tracing::info_span!(
-            "cronofy_callback",
-            kind = %verified.notification_type(),
-            key = claim.key().unwrap_or(""),
-        );
+        // Admission and run happen on a task of their own, and this only waits for the
+        // answer: should the sender hang up meanwhile (dropping this future), a callback whose
+        // key the guard has claimed still runs, or no redelivery (a duplicate) ever would.
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let dedup = self.dedup.clone();
         let handler = self.handler.clone();
-        self.tasks.spawn(
+        self.tasks.spawn(async move {
+            let claim = match dedup.admit(&verified).await {
+                Ok(Some(claim)) => claim,
+                Ok(None) => {
+                    tracing::debug!(target: "cronofy_notify_axum", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+                    let _ = answer.send(Admission::Duplicate);
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(target: "cronofy_notify_axum", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
+                    let _ = answer.send(Admission::Unknown);
+                    return;
+                }
+            };
+            let _ = answer.send(Admission::Accepted);
+            let span = tracing::info_span!(
+                "cronofy_callback",
+                kind = %verified.notification_type(),
+                key = claim.key().unwrap_or(""),
+            );
             async move {
                 if let Err(reason) = claim.run(handler(verified)).await {
                     tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
                 }
             }
-            .instrument(span),
-        );
-        (StatusCode::ACCEPTED, "accepted").into_response()
+            .instrument(span)
+            .await;
+        });
+        match answered.await {
+            Ok(Admission::Accepted) => (StatusCode::ACCEPTED, "accepted").into_response(),
+            Ok(Admission::Duplicate) => {
+                (StatusCode::OK, "duplicate callback, already handled").into_response()
+            }
+            Ok(Admission::Unknown) | Err(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
+            }
+        }
     }
 }
 
@@ -176,4 +193,11 @@ where
             }
         })
     }
+}
+
+/// What the guard said of a callback, sent back from its task to the request waiting to answer.
+enum Admission {
+    Accepted,
+    Duplicate,
+    Unknown,
 }

@@ -309,3 +309,58 @@ async fn a_huge_declared_length_reserves_no_memory_up_front() {
     let case = http_cases::signed(vectors::seed_body("complete"), 204);
     assert_eq!(http_cases::send(addr, &case).await, 204, "still serving");
 }
+
+/// A shared store slow to answer a new claim, which it makes at once, as a remote store commits
+/// it before its answer arrives.
+#[derive(Debug, Default)]
+struct SlowStore {
+    claimed: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl DuplicateGuard for SlowStore {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+        let first = self.claimed.lock().unwrap().insert(key.to_owned());
+        Box::pin(async move {
+            if first {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            Ok(first)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+        self.claimed.lock().unwrap().remove(key);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A sender that hangs up while the shared store answers drops the request's handler. The
+/// store has the claim by then, so every redelivery is a duplicate: the handler must run all the
+/// same, or the callback is lost.
+#[tokio::test]
+async fn a_callback_claimed_while_its_sender_hangs_up_still_runs() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .deduplicate_with(SlowStore::default());
+    let addr = serve(
+        any_path(post(background.clone()))
+            .with_state(Verifier::new([vectors::secret("A")]).unwrap()),
+    )
+    .await;
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    http_cases::send_and_hang_up(addr, &case, std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        http_cases::send(addr, &case).await,
+        200,
+        "the redelivery is a duplicate"
+    );
+    assert_eq!(
+        http_cases::wait_for_count(&runs, 1).await,
+        1,
+        "and the first one ran"
+    );
+}

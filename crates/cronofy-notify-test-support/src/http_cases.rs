@@ -351,6 +351,24 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
     status
 }
 
+/// Sends `case` (framed by its length) and hangs up `after` that, without waiting for an answer:
+/// a sender that gave up, which drops the server's handler wherever it is.
+pub async fn send_and_hang_up(addr: SocketAddr, case: &HttpCase, after: Duration) {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return;
+    };
+    let mut request = format!("{} {} HTTP/1.1\r\nHost: {addr}\r\n", case.method, case.path);
+    for (name, value) in &case.headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", case.body.len()));
+    let mut request = request.into_bytes();
+    request.extend_from_slice(&case.body);
+    let _ = stream.write_all(&request).await;
+    tokio::time::sleep(after).await;
+    drop(stream);
+}
+
 /// Reads one HTTP/1.1 response from a keep-alive connection, its head and its
 /// `Content-Length` body, and returns the status; `None` when the connection ends first.
 pub async fn read_response<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> Option<u16> {
