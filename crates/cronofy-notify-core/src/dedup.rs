@@ -179,6 +179,12 @@ impl Deduplicator {
     /// notifications without a meeting agent are never taken for duplicates), `None` for a
     /// duplicate.
     ///
+    /// With a shared guard this is a round trip, and the store may have made the claim before
+    /// its answer arrives: if the future can be dropped midway (a web handler whose client hangs
+    /// up, a timeout), admit and run the work on one task of its own and only wait for the
+    /// answer there, or the key stays claimed with nothing run (the adapters' `Background`
+    /// does this).
+    ///
     /// # Errors
     /// When the guard's store cannot say: answer 503, so that Cronofy delivers it again.
     pub async fn admit(&self, notification: &Notification) -> Result<Option<Claim>, GuardError> {
