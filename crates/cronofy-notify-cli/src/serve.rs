@@ -100,7 +100,11 @@ pub(crate) async fn run(options: Options) -> u8 {
         read_timeout,
     });
     for notification in completed_meetings(&app.out) {
-        tracing::info!(sub = ?notification.meeting_agent().and_then(|a| a.sub.as_deref()), "checking the recordings of a meeting from an earlier run");
+        let sub = notification.meeting_agent().and_then(|a| a.sub.as_deref());
+        tracing::info!(
+            ?sub,
+            "checking the recordings of a meeting from an earlier run"
+        );
         spawn_download(&app, notification);
     }
     if !retry_every.is_zero() {
