@@ -22,7 +22,13 @@ const PART_SIZE: usize = 8 << 20;
 /// Bytes are sent as a multipart upload in 8 MiB parts, so memory stays bounded whatever the size;
 /// the object appears only when the upload completes, and a failed download aborts the upload.
 /// A restart within one download starts a new upload; a download interrupted by the process
-/// ending starts over next time (object stores keep no partial object to resume from).
+/// ending starts over next time (object stores keep no partial object to resume from). Stop a
+/// download through its cancellation token ([`Downloader::download_with_cancel`]) rather than by
+/// dropping its future: a dropped future cannot abort its upload, whose parts the store then
+/// keeps until its own clean-up removes them (on S3, a lifecycle rule with
+/// `AbortIncompleteMultipartUpload`).
+///
+/// [`Downloader::download_with_cancel`]: crate::Downloader::download_with_cancel
 ///
 /// ```
 /// use std::sync::Arc;
