@@ -123,12 +123,7 @@ async fn a_202_or_204_is_no_recording_and_is_tried_again() {
     .await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources[0].attempts, 3);
     assert_eq!(
@@ -140,12 +135,7 @@ async fn a_202_or_204_is_no_recording_and_is_tried_again() {
     let never = answer_in_turn([], ResponseTemplate::new(202)).await;
     let root = tempfile::tempdir().unwrap();
     let body = body_for(&[("video", "conference", format!("{}/v", never.uri()))]);
-    let report = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let report = common::download(root.path(), &body).await;
     let error = report.resources[0].error.as_ref().expect("no recording");
     assert_eq!(error.status(), Some(202), "{error}");
     assert!(error.to_string().contains("not ready"), "{error}");

@@ -625,12 +625,7 @@ async fn a_second_process_on_the_same_folder_leaves_a_download_under_way_alone()
     );
     // The manifest records the download that happened; a third call fetches nothing.
     let requests = fake.seen().len();
-    let third = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+    let third = common::download(root.path(), &body).await;
     assert!(third.resources[0].skipped, "{third:?}");
     assert_eq!(fake.seen().len(), requests);
 }
