@@ -11,12 +11,11 @@ use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
 use crate::{exit, fail, input};
 
-/// The downloader both commands use: files under `out`, progress bars on a terminal, log lines
-/// otherwise.
-/// The hosts the API key goes to from a body that was not verified: Cronofy's, and those named.
-pub(crate) const CRONOFY_API_DOMAIN: &str = "cronofy.com";
+/// Where the API key may go from a body that was not verified: Cronofy's hosts (and any named).
+const CRONOFY_API_DOMAIN: &str = "cronofy.com";
 
-/// A downloader into `out`; with `api_hosts`, the API key goes to those hosts only.
+/// The downloader both commands use: files under `out`, progress bars on a terminal, log lines
+/// otherwise; with `api_hosts`, the API key goes to those hosts only.
 pub(crate) fn downloader(
     out: &Path,
     api_key: String,
