@@ -66,11 +66,7 @@ fn log_progress(event: ProgressEvent) {
 /// Prints one line per resource to standard output.
 pub(crate) fn print_report(report: &MeetingReport) {
     for resource in &report.resources {
-        let name = format!(
-            "{}-{}",
-            resource.category,
-            resource.kind.as_ref().map_or("", |k| k.as_str())
-        );
+        let name = resource.label();
         match (&resource.error, &resource.location) {
             (None, Some(location)) => println!(
                 "{name:<24} {:>14} bytes  sha256 {}  {location}{}",

@@ -1,6 +1,6 @@
 //! The [`Downloader`]: built once, shared, used for every completed meeting.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -213,23 +213,7 @@ impl Downloader {
             .unwrap_or_else(|| Manifest::new(&sub));
         let manifest = tokio::sync::Mutex::new(manifest);
 
-        let wanted: Vec<_> = callback
-            .resources()
-            .iter()
-            .filter_map(|resource| {
-                let category = resource.category.as_ref()?;
-                let url = resource.url.as_deref().filter(|u| !u.trim().is_empty())?;
-                let wanted =
-                    inner.categories.contains(category) && *category != ResourceCategory::Cronofy;
-                wanted.then(|| {
-                    (
-                        ResourceKey::new(&sub, category.clone(), resource.kind.clone()),
-                        url,
-                    )
-                })
-            })
-            .collect();
-
+        let wanted = self.wanted(&sub, callback);
         let jobs = wanted.into_iter().map(|(key, url)| {
             let manifest = &manifest;
             let cancel = cancel.clone();
@@ -263,6 +247,41 @@ impl Downloader {
         Ok(MeetingReport { sub, resources })
     }
 
+    /// The resources of `callback` to fetch, each with a key whose name no other one shares: a
+    /// second resource of the same category and type (two videos) is its second occurrence, and
+    /// one listed twice under the same URL is fetched once.
+    fn wanted<'c>(
+        &self,
+        sub: &str,
+        callback: &'c EventSubscription,
+    ) -> Vec<(ResourceKey, &'c str)> {
+        let mut listed = HashSet::new();
+        let mut stems = HashSet::new();
+        let mut wanted = Vec::new();
+        for resource in callback.resources() {
+            let Some(category) = resource.category.as_ref() else {
+                continue;
+            };
+            let Some(url) = resource.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+                continue;
+            };
+            if !self.inner.categories.contains(category)
+                || *category == ResourceCategory::Cronofy
+                || !listed.insert((category, &resource.kind, url))
+            {
+                continue;
+            }
+            let mut key = ResourceKey::new(sub, category.clone(), resource.kind.clone());
+            // Names are sanitised, so two types can meet in one name (`conference-2` and the
+            // second `conference`): take the next occurrence until the name is free.
+            while !stems.insert(key.stem()) {
+                key.occurrence += 1;
+            }
+            wanted.push((key, url));
+        }
+        wanted
+    }
+
     /// The lock of one meeting agent's downloads, shared by every call for it in flight.
     fn meeting_lock(&self, sub: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut meetings = self
@@ -285,7 +304,7 @@ impl Downloader {
         key: &ResourceKey,
     ) -> Option<ResourceReport> {
         let entry = manifest
-            .entry(&key.category, key.kind.as_ref())
+            .entry_for(key)
             .filter(|e| e.status == crate::EntryStatus::Complete)?;
         let location = entry.location.as_ref()?;
         self.inner

@@ -63,6 +63,7 @@ pub(crate) async fn fetch_resource(fetch: Fetch<'_>) -> ResourceReport {
     let mut report = ResourceReport {
         category: fetch.key.category.clone(),
         kind: fetch.key.kind.clone(),
+        occurrence: fetch.key.occurrence,
         source_url: fetch.url.to_owned(),
         location: None,
         bytes: 0,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cronofy_notify_core::{ResourceCategory, ResourceType};
 use serde::{Deserialize, Serialize};
 
-use crate::{DownloadError, Location};
+use crate::{DownloadError, Location, ResourceKey};
 
 /// The manifest of one meeting agent: one entry per resource, written (atomically) after each
 /// resource ends, as `manifest.json` beside the files with [`FileStorage`](crate::FileStorage).
@@ -27,6 +27,10 @@ pub struct ManifestEntry {
     /// The type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<ResourceType>,
+    /// Which resource of this category and type in the callback (see
+    /// [`ResourceKey::occurrence`](crate::ResourceKey::occurrence)); written only after the first.
+    #[serde(default = "first", skip_serializing_if = "is_first")]
+    pub occurrence: u32,
     /// The Cronofy URL it was fetched from.
     pub source_url: String,
     /// `complete` or `failed`.
@@ -53,6 +57,21 @@ pub struct ManifestEntry {
     pub error: Option<String>,
 }
 
+impl ManifestEntry {
+    fn is_for(&self, key: &ResourceKey) -> bool {
+        self.category == key.category && self.kind == key.kind && self.occurrence == key.occurrence
+    }
+}
+
+fn first() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_first(occurrence: &u32) -> bool {
+    *occurrence == 1
+}
+
 /// Whether a manifest entry finished.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,6 +91,9 @@ pub struct ResourceReport {
     pub category: ResourceCategory,
     /// The type.
     pub kind: Option<ResourceType>,
+    /// Which resource of this category and type in the callback, counting from 1 (see
+    /// [`ResourceKey::occurrence`](crate::ResourceKey::occurrence)).
+    pub occurrence: u32,
     /// The Cronofy URL.
     pub source_url: String,
     /// Where it went, when it succeeded.
@@ -100,10 +122,16 @@ impl ResourceReport {
         self.error.is_none()
     }
 
+    /// A short name for people: `video-conference`, `video-conference #2`.
+    pub fn label(&self) -> String {
+        crate::storage::label(&self.category, self.kind.as_ref(), self.occurrence)
+    }
+
     pub(crate) fn to_entry(&self) -> ManifestEntry {
         ManifestEntry {
             category: self.category.clone(),
             kind: self.kind.clone(),
+            occurrence: self.occurrence,
             source_url: self.source_url.clone(),
             status: if self.is_success() {
                 EntryStatus::Complete
@@ -125,6 +153,7 @@ impl ResourceReport {
         Self {
             category: entry.category.clone(),
             kind: entry.kind.clone(),
+            occurrence: entry.occurrence,
             source_url: entry.source_url.clone(),
             location: entry.location.clone(),
             bytes: entry.bytes,
@@ -170,7 +199,7 @@ impl Manifest {
         }
     }
 
-    /// The entry for a category and type.
+    /// The entry of the first (usually the only) resource of a category and type.
     pub fn entry(
         &self,
         category: &ResourceCategory,
@@ -178,16 +207,19 @@ impl Manifest {
     ) -> Option<&ManifestEntry> {
         self.resources
             .iter()
-            .find(|e| &e.category == category && e.kind.as_ref() == kind)
+            .find(|e| &e.category == category && e.kind.as_ref() == kind && e.occurrence == 1)
     }
 
-    /// Records an entry, replacing the one for the same category and type.
+    /// The entry of the resource a key names (its category, type and occurrence).
+    pub fn entry_for(&self, key: &ResourceKey) -> Option<&ManifestEntry> {
+        self.resources.iter().find(|e| e.is_for(key))
+    }
+
+    /// Records an entry, replacing the one for the same category, type and occurrence.
     pub fn record(&mut self, entry: ManifestEntry) {
-        match self
-            .resources
-            .iter_mut()
-            .find(|e| e.category == entry.category && e.kind == entry.kind)
-        {
+        match self.resources.iter_mut().find(|e| {
+            e.category == entry.category && e.kind == entry.kind && e.occurrence == entry.occurrence
+        }) {
             Some(existing) => *existing = entry,
             None => self.resources.push(entry),
         }

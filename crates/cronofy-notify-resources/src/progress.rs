@@ -144,11 +144,7 @@ mod bars {
                         )
                         .expect("the template is valid"),
                     );
-                    bar.set_prefix(format!(
-                        "{}-{}",
-                        resource.category,
-                        resource.kind.as_ref().map_or("", |k| k.as_str())
-                    ));
+                    bar.set_prefix(resource.label());
                     bar
                 })
                 .clone()

@@ -35,10 +35,14 @@ pub struct ResourceKey {
     pub category: ResourceCategory,
     /// The resource's type, when given.
     pub kind: Option<ResourceType>,
+    /// Which resource of this category and type it is, counting from 1 in the callback's order.
+    /// A callback may list more than one (two video recordings of one meeting); the second and
+    /// later get names of their own (`video-conference-2`), so none overwrites another.
+    pub occurrence: u32,
 }
 
 impl ResourceKey {
-    /// A key for one resource of one agent.
+    /// A key for the first (usually the only) resource of a category and type of one agent.
     pub fn new(
         sub: impl Into<String>,
         category: ResourceCategory,
@@ -48,24 +52,57 @@ impl ResourceKey {
             sub: sub.into(),
             category,
             kind,
+            occurrence: 1,
         }
     }
 
-    /// `<category>-<type>`, sanitised: the file or object name without extension.
+    /// The same key for the `occurrence`th resource of its category and type (counting from 1).
+    #[must_use]
+    pub fn with_occurrence(mut self, occurrence: u32) -> Self {
+        self.occurrence = occurrence;
+        self
+    }
+
+    /// `<category>-<type>`, sanitised, then `-<occurrence>` after the first: the file or object
+    /// name without extension.
     pub fn stem(&self) -> String {
         let kind = self.kind.as_ref().map_or("resource", ResourceType::as_str);
-        crate::safe_component(&format!("{}-{kind}", self.category.as_str()))
+        let mut stem = crate::safe_component(&format!("{}-{kind}", self.category.as_str()));
+        if self.occurrence > 1 {
+            stem.push_str(&format!("-{}", self.occurrence));
+        }
+        stem
+    }
+}
+
+impl ResourceKey {
+    /// A short name for people, without the agent: `video-conference`, `video-conference #2`.
+    pub fn label(&self) -> String {
+        label(&self.category, self.kind.as_ref(), self.occurrence)
     }
 }
 
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.sub, self.category)?;
-        if let Some(kind) = &self.kind {
-            write!(f, "-{kind}")?;
-        }
-        Ok(())
+        write!(f, "{}/{}", self.sub, self.label())
     }
+}
+
+/// `<category>-<type>`, then ` #<occurrence>` after the first.
+pub(crate) fn label(
+    category: &ResourceCategory,
+    kind: Option<&ResourceType>,
+    occurrence: u32,
+) -> String {
+    let mut label = category.to_string();
+    if let Some(kind) = kind {
+        label.push('-');
+        label.push_str(kind.as_str());
+    }
+    if occurrence > 1 {
+        label.push_str(&format!(" #{occurrence}"));
+    }
+    label
 }
 
 /// Where a finished resource went.
