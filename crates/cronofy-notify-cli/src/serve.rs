@@ -306,6 +306,10 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
         .and_then(|c| c.agent_sub())
         .map(str::to_owned)
     else {
+        tracing::warn!(
+            "a completed meeting without meeting_agent.sub: its recordings have nowhere to go \
+             and are not downloaded; the body is kept under _no_agent"
+        );
         return;
     };
     let app_for_task = app.clone();
@@ -318,6 +322,10 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
             .download_with_cancel(callback, app_for_task.stop.clone())
             .await
         {
+            Ok(report) if report.resources.is_empty() => {
+                tracing::info!(sub = %report.sub, "the callback lists no recordings to store");
+                true
+            }
             Ok(report) if report.is_success() => {
                 tracing::info!(sub = %report.sub, "recordings stored");
                 print_report(&report);

@@ -569,7 +569,7 @@ async fn serve_answers_a_health_check_and_takes_callbacks_on_any_path() {
 /// A completed meeting with nothing to fetch (no recording among the categories asked for) is
 /// done: the periodic retry does not take it up again and again.
 #[test]
-fn serve_does_not_retry_a_meeting_with_nothing_to_fetch() {
+fn serve_says_what_it_cannot_fetch_and_does_not_retry_it() {
     let out = tempfile::tempdir().unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
     let serve = serve_with(out.path(), |command| {
@@ -589,11 +589,23 @@ fn serve_does_not_retry_a_meeting_with_nothing_to_fetch() {
     let file = write_temp(out.path(), "body.json", body.to_string().as_bytes());
     let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
     assert_eq!(code(&sent), 0);
+    let no_agent = serde_json::json!({
+        "notification": {"type": "event_subscription",
+                         "interactions": [{"type": "meeting_agent_complete"}]},
+        "meeting_agent": {"resources": [
+            {"category": "video", "type": "conference", "url": "https://api.cronofy.com/v"}]}
+    });
+    let file = write_temp(out.path(), "no-agent.json", no_agent.to_string().as_bytes());
+    let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
+    assert_eq!(code(&sent), 0);
     // Three sweeps' worth of time.
     std::thread::sleep(Duration::from_millis(3500));
     let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(logged.contains("genuine callback"), "{logged}");
+    assert!(logged.contains("lists no recordings to store"), "{logged}");
+    assert!(logged.contains("without meeting_agent.sub"), "{logged}");
     assert!(!logged.contains("trying again"), "{logged}");
+    assert!(!logged.contains("recordings stored"), "{logged}");
 }
 
 /// A client that trickles its body is cut off with 408 after --read-timeout, instead of holding
