@@ -1,0 +1,132 @@
+//! `download` of a saved callback body.
+
+use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
+use cronofy_notify_test_support::vectors;
+
+use crate::{cli, code, run, sha256_file, write_temp};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_fetches_a_saved_body_and_fails_loudly() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_dl", &[("audio", "voice", "audio")]);
+    let file = write_temp(out.path(), "body.json", &body);
+    let output = run(cli()
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+            "--out",
+        ])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&fake.sha256("audio")));
+    assert_eq!(
+        sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+
+    // The key from a file works the same; the file's line break is not part of it.
+    let keyed = tempfile::tempdir().unwrap();
+    let key_file = write_temp(
+        keyed.path(),
+        "key",
+        format!("{}\n", vectors::secret("A")).as_bytes(),
+    );
+    let output = run(cli()
+        .args(["download", "--allow-http", "--api-key-file"])
+        .arg(&key_file)
+        .arg("--out")
+        .arg(keyed.path())
+        .arg(&file));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        sha256_file(&keyed.path().join("agt_dl/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+
+    // Without --allow-http the plain-http URL is refused, and the exit code says so.
+    let other = tempfile::tempdir().unwrap();
+    let refused = run(cli()
+        .args(["download", "--api-key", "k", "--out"])
+        .arg(other.path())
+        .arg(&file));
+    assert_eq!(code(&refused), 1);
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("only https is allowed"));
+    // A wrong API key is a clear failure too.
+    let wrong = run(cli()
+        .args(["download", "--allow-http", "--api-key", "wrong", "--out"])
+        .arg(other.path())
+        .arg(&file));
+    assert_eq!(code(&wrong), 1);
+    assert!(String::from_utf8_lossy(&wrong.stdout).contains("401"));
+    // Each failure is logged once (by the downloader, naming the resource's URL), not once
+    // more by the command's own progress log.
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    let logged: Vec<_> = stderr.lines().filter(|line| line.contains("401")).collect();
+    assert_eq!(logged.len(), 1, "{stderr}");
+    assert!(logged[0].contains("agt_dl/audio"), "{stderr}");
+}
+
+/// `download` reads a body nobody verified: its resource URLs could point anywhere, and the
+/// API key goes with the request. Hosts other than Cronofy's are refused before anything is
+/// sent (the library's `the_key_goes_only_to_the_api_hosts_allowed` shows a host allowed).
+#[test]
+fn download_sends_the_key_to_cronofy_hosts_only() {
+    let out = tempfile::tempdir().unwrap();
+    let body = serde_json::json!({
+        "notification": {"type": "event_subscription",
+                         "interactions": [{"type": "meeting_agent_complete"}]},
+        "meeting_agent": {"sub": "agt_elsewhere", "resources": [
+            {"category": "audio", "type": "voice",
+             "url": "https://recordings.attacker.invalid/v1/audio"}]}
+    });
+    let file = write_temp(out.path(), "body.json", body.to_string().as_bytes());
+    let output = run(cli()
+        .args(["download", "--api-key", "CRN_key", "--out"])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(code(&output), 1);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("refusing to send the API key to recordings.attacker.invalid"),
+        "{said}"
+    );
+}
+
+#[test]
+fn download_says_when_a_callback_lists_nothing_to_fetch() {
+    let out = tempfile::tempdir().unwrap();
+    let file = write_temp(
+        out.path(),
+        "activated.json",
+        &vectors::seed_body("activated"),
+    );
+    let output = run(cli()
+        .args(["download", "--api-key", "k", "--out"])
+        .arg(out.path())
+        .arg(&file));
+    assert_eq!(code(&output), 0, "nothing failed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nothing to download") && stderr.contains("meeting_agent_activated"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,257 @@
+//! `verify`, `sign`, `transcript`, and `send` where it fails before a server answers.
+
+use std::process::Stdio;
+
+use cronofy_notify_test_support::{samples, vectors};
+
+use crate::{cli, code, run, write_temp};
+
+#[test]
+fn every_shared_vector_through_verify_exits_as_the_contract_says() {
+    let dir = tempfile::tempdir().unwrap();
+    for case in vectors::cases() {
+        let body = write_temp(dir.path(), "body.json", &case.body);
+        let mut command = cli();
+        command.arg("verify").arg("--signature").arg(&case.header);
+        for secret in &case.secrets {
+            command.arg("--secret").arg(secret);
+        }
+        let output = run(command.arg(&body));
+        let expected = match (case.valid, case.body_path.as_str()) {
+            (false, _) => 1,
+            (true, "bodies/well-known.json") => 3,
+            (true, _) => 0,
+        };
+        assert_eq!(
+            code(&output),
+            expected,
+            "{}: {}",
+            case.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn verify_reads_standard_input_and_the_secret_from_the_environment() {
+    let body = vectors::seed_body("failed");
+    let header = String::from_utf8(
+        run(cli().args(["sign", "--secret", "s3cret"]).arg(write_temp(
+            tempfile::tempdir().unwrap().path(),
+            "b",
+            &body,
+        )))
+        .stdout,
+    )
+    .unwrap();
+    let mut child = cli()
+        .args(["verify", "--signature", header.trim()])
+        .env("CRONOFY_CLIENT_SECRET", "s3cret")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &body).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0);
+    let summary = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        summary.contains("meeting_agent_failed") && summary.contains("meeting_agent_rejected"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn verify_without_a_signature_or_secret_fails_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    assert_eq!(
+        code(&run(cli().args(["verify", "--secret", "s"]).arg(&body))),
+        1,
+        "no signature"
+    );
+    assert_eq!(
+        code(&run(cli().arg("verify").arg(&body))),
+        2,
+        "no secret is a usage error"
+    );
+    assert_eq!(
+        code(&run(cli().args([
+            "verify",
+            "--secret",
+            "s",
+            "--signature",
+            "x",
+            "/no/such/file"
+        ]))),
+        2
+    );
+}
+
+#[test]
+fn sign_output_is_accepted_by_verify_including_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let signed = run(cli()
+        .args(["sign", "--secret", "old", "--secret", "new"])
+        .arg(&body));
+    assert_eq!(code(&signed), 0);
+    let header = String::from_utf8(signed.stdout).unwrap();
+    assert_eq!(header.trim().split(',').count(), 2);
+    for secret in ["old", "new"] {
+        let output = run(cli()
+            .args(["verify", "--secret", secret, "--signature", header.trim()])
+            .arg(&body));
+        assert_eq!(code(&output), 0, "{secret}");
+    }
+    assert_eq!(
+        code(&run(cli()
+            .args(["verify", "--secret", "other", "--signature", header.trim()])
+            .arg(&body))),
+        1
+    );
+}
+
+/// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
+/// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
+/// a usage error that names the file.
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let old = write_temp(dir.path(), "old", b"old\n");
+    let new = write_temp(dir.path(), "new", b"  new\r\n");
+
+    let from_files = run(cli().arg("sign").arg("--secret-file").arg(&old).arg(&body));
+    assert_eq!(code(&from_files), 0);
+    let by_value = run(cli().args(["sign", "--secret", "old"]).arg(&body));
+    assert_eq!(
+        from_files.stdout, by_value.stdout,
+        "the line break is not signed with"
+    );
+
+    let rotation = run(cli()
+        .args(["sign", "--secret", "old", "--secret-file"])
+        .arg(&new)
+        .arg(&body));
+    let header = String::from_utf8(rotation.stdout).unwrap();
+    assert_eq!(header.trim().split(',').count(), 2, "{header}");
+    let verified = run(cli()
+        .args(["verify", "--signature", header.trim()])
+        .env("CRONOFY_CLIENT_SECRET_FILE", &new)
+        .arg(&body));
+    assert_eq!(
+        code(&verified),
+        0,
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    let missing = run(cli()
+        .args(["verify", "--signature", header.trim(), "--secret-file"])
+        .arg(dir.path().join("absent"))
+        .arg(&body));
+    assert_eq!(code(&missing), 2);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("cannot read the secret file") && stderr.contains("absent"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn verify_json_writes_the_model_with_cronofys_field_names() {
+    let case = vectors::cases()
+        .into_iter()
+        .find(|c| c.name == "meeting_agent_complete-signed")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &case.body);
+    let output = run(cli()
+        .args([
+            "verify",
+            "--json",
+            "--secret",
+            &case.secrets[0],
+            "--signature",
+            &case.header,
+        ])
+        .arg(&body));
+    assert_eq!(code(&output), 0);
+    let written: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let original: serde_json::Value = serde_json::from_slice(&case.body).unwrap();
+    assert_eq!(written, original);
+}
+
+#[test]
+fn transcript_renders_text_vtt_and_srt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "t.json", &samples::transcript("agt_1"));
+    let text = String::from_utf8(run(cli().args(["transcript"]).arg(&file)).stdout).unwrap();
+    assert!(
+        text.starts_with("Ada Lovelace [00:00:02]: Good morning"),
+        "{text}"
+    );
+    let vtt =
+        String::from_utf8(run(cli().args(["transcript", "--format", "vtt"]).arg(&file)).stdout)
+            .unwrap();
+    assert!(vtt.starts_with("WEBVTT\n\n00:00:02.720 --> "), "{vtt}");
+    let srt =
+        String::from_utf8(run(cli().args(["transcript", "--format", "srt"]).arg(&file)).stdout)
+            .unwrap();
+    assert!(srt.starts_with("1\n00:00:02,720 --> "), "{srt}");
+    let bad = write_temp(dir.path(), "bad.json", b"{oops");
+    assert_eq!(code(&run(cli().arg("transcript").arg(&bad))), 1);
+}
+
+#[test]
+fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
+    let mut child = cli()
+        .args(["transcript", "--format", "srt"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &samples::transcript("agt_1"),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(code(&output), 0);
+    assert!(output.stdout.starts_with(b"1\n00:00:02,720 --> "));
+    assert!(output.stderr.is_empty(), "{output:?}");
+
+    // A callback body is JSON, and every transcript field is optional: it renders as nothing,
+    // and says why on standard error.
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "body.json", &vectors::seed_body("complete"));
+    let output = run(cli().arg("transcript").arg(&body));
+    assert_eq!(code(&output), 0);
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no sentences") && stderr.contains("body.json"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn send_says_what_went_wrong() {
+    let output = run(cli().args(["send", "--secret", "s", "--url", "not a url"]));
+    assert_eq!(code(&output), 2, "a bad --url is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a URL"));
+    let output = run(cli().args(["send", "--secret", "s", "--url", "ftp://127.0.0.1/"]));
+    assert_eq!(code(&output), 2);
+
+    // A port nothing listens on: the refused connection is named, not just "error sending".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cronofy", closed.local_addr().unwrap());
+    drop(closed);
+    let output = run(cli().args(["send", "--secret", "s", "--url", &url]));
+    assert_eq!(code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+}
