@@ -71,6 +71,14 @@ pub enum DownloadError {
         /// Bytes received.
         received: u64,
     },
+    /// The body went on past the length the server declared for the resource (a `206` whose
+    /// chunked body outran its `Content-Range`): the bytes cannot be trusted, and the next
+    /// attempt starts over.
+    #[error("the body went on past the {expected} bytes declared; starting over")]
+    Overlong {
+        /// Bytes declared for the whole resource.
+        expected: u64,
+    },
     /// The resource is larger than the configured limit.
     #[error(
         "the resource is {size} bytes or more, over the limit of {limit}; raise max_size to fetch it"
@@ -153,6 +161,7 @@ impl DownloadError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Network { .. } | Self::Idle { .. } | Self::Truncated { .. } => true,
+            Self::Overlong { .. } => true,
             Self::BadContentRange { .. } | Self::Changed => true,
             Self::Status {
                 status,

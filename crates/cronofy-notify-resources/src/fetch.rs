@@ -320,6 +320,12 @@ impl Fetch<'_> {
                 Some(Err(error)) => return Err(DownloadError::network(&final_url, &error).into()),
             };
             let size = held.written + chunk.len() as u64;
+            if let Some(expected) = total
+                && size > expected
+            {
+                restart(sink, held, report).await?;
+                return Err(DownloadError::Overlong { expected }.into());
+            }
             if let Some(limit) = self.inner.max_size
                 && size > limit
             {

@@ -376,6 +376,56 @@ async fn a_lying_content_length_is_a_cut_body_and_is_retried() {
     assert_eq!(sha256_file(&file_of(&audio.location)), fake.sha256("audio"));
 }
 
+/// A resumed body that goes on past the end its `Content-Range` declares is not trusted: what
+/// was held is dropped and the next attempt fetches the whole resource again.
+#[tokio::test]
+async fn a_body_longer_than_declared_is_refused_and_fetched_again_whole() {
+    let size = MIB;
+    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
+    fake.faults(
+        "audio",
+        [
+            Fault {
+                drop_at: Some(size / 2),
+                ..Fault::default()
+            },
+            Fault {
+                chunked: true,
+                overrun: Some(1000),
+                ..Fault::default()
+            },
+        ],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
+    let events = Events::default();
+    let report = builder(root.path())
+        .on_progress(events.handler())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    let audio = &report.resources[0];
+    assert!(audio.is_success(), "{audio:?}");
+    assert_eq!(audio.attempts, 3);
+    assert_eq!(audio.bytes, size);
+    assert_eq!(audio.resumed_from, 0, "the resumed bytes were dropped");
+    assert_eq!(sha256_file(&file_of(&audio.location)), fake.sha256("audio"));
+    assert!(events.all().iter().any(|e| matches!(
+        e,
+        ProgressEvent::Retrying { reason, .. } if reason.contains("past the")
+    )));
+    let ranges: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "storage")
+        .map(|s| s.range)
+        .collect();
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    assert!(ranges[1].is_some() && ranges[2].is_none(), "{ranges:?}");
+}
+
 #[tokio::test]
 async fn api_errors_and_retry_after_are_retried_then_succeed() {
     let fake = fake_with(&[("transcript", 5_000, "application/json")]).await;

@@ -36,6 +36,8 @@ enum Step {
     ApiError,
     /// No Content-Length: a chunked body.
     Chunked,
+    /// A chunked body that, on a resume (206), goes on this many bytes past its end.
+    Overrun(u64),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -53,6 +55,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Expired),
         Just(Step::ApiError),
         Just(Step::Chunked),
+        (1u64..5000).prop_map(Step::Overrun),
     ]
 }
 
@@ -115,6 +118,11 @@ async fn run_schedule(size: u64, etag: bool, steps: &[Step]) -> Result<(), Strin
                     },
                     Step::Chunked => Fault {
                         chunked: true,
+                        ..Fault::default()
+                    },
+                    Step::Overrun(n) => Fault {
+                        chunked: true,
+                        overrun: Some(*n),
                         ..Fault::default()
                     },
                     Step::ApiError => unreachable!("handled above"),

@@ -72,6 +72,9 @@ pub struct Fault {
     pub overstate_length: Option<u64>,
     /// Send no `Content-Length` (a chunked body).
     pub chunked: bool,
+    /// On a `206`, send this many bytes past the end its `Content-Range` declares (with
+    /// `chunked`, nothing else stops them). A `200` without a length has no end to pass.
+    pub overrun: Option<u64>,
 }
 
 /// What the API side (the Cronofy URL) does to one request, before redirecting.
@@ -543,12 +546,22 @@ async fn storage_get(
             Ok::<_, std::io::Error>(chunk)
         }
     });
-    let body = body.chain(futures::stream::iter(dropping.then(|| {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "fault: connection dropped",
-        ))
-    })));
+    let overrun = fault
+        .overrun
+        .filter(|_| status == StatusCode::PARTIAL_CONTENT && !dropping)
+        .map(|extra| Ok(Bytes::from(vec![b'!'; usize::try_from(extra).unwrap_or(0)])));
+    let body = body.chain(futures::stream::iter(overrun));
+    // The drop waits a moment: a server that fails its body at once discards what it has not
+    // flushed yet, so a small body would never reach the client up to the drop's offset.
+    let body = body.chain(
+        futures::stream::iter(dropping.then_some(())).then(|()| async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "fault: connection dropped",
+            ))
+        }),
+    );
     let guard = InFlight::enter(&fake);
     let body = body.map(move |chunk| {
         let _ = &guard;
