@@ -1,0 +1,220 @@
+//! What a completed meeting leaves behind: files, hashes, manifest, progress.
+
+use std::time::Duration;
+
+use cronofy_notify_core::ResourceCategory;
+use cronofy_notify_resources::{DownloadError, EntryStatus, MemoryStorage, ProgressEvent};
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+
+use crate::common::{self, API_KEY, Events, builder, callback, files_below};
+use crate::{MIB, fake_with, file_of};
+
+#[tokio::test]
+async fn a_complete_callback_lands_byte_for_byte_with_hashes_and_manifest() {
+    let fake = fake_with(&[
+        ("transcript", 20_000, "application/json"),
+        ("audio", 3 * MIB + 17, "audio/mpeg"),
+        ("video", 5 * MIB + 3, "video/mp4"),
+    ])
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("audio", "voice", "audio"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let report = common::download(root.path(), &body).await;
+
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.resources.len(), 3, "the dashboard is never fetched");
+    for (resource, name, ext) in [
+        (&report.resources[0], "transcript", "json"),
+        (&report.resources[1], "audio", "mp3"),
+        (&report.resources[2], "video", "mp4"),
+    ] {
+        let path = file_of(&resource.location);
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            format!(
+                "{}-{}.{ext}",
+                resource.category,
+                resource.kind.as_ref().unwrap()
+            )
+        );
+        assert!(
+            std::fs::read(&path).unwrap() == fake.content(name),
+            "{name} differs"
+        );
+        assert_eq!(resource.sha256.as_deref(), Some(fake.sha256(name).as_str()));
+        assert_eq!(resource.bytes, fake.content(name).len() as u64);
+        assert_eq!(resource.attempts, 1);
+    }
+    let files = files_below(root.path());
+    assert_eq!(
+        files,
+        [
+            "agt_1/audio-voice.mp3",
+            "agt_1/manifest.json",
+            "agt_1/transcript-cronofy.json",
+            "agt_1/video-conference.mp4"
+        ]
+    );
+
+    let manifest = builder(root.path())
+        .build()
+        .unwrap()
+        .storage()
+        .load_manifest("agt_1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(manifest.resources.len(), 3);
+    for entry in &manifest.resources {
+        assert_eq!(entry.status, EntryStatus::Complete);
+        assert!(entry.sha256.is_some() && entry.location.is_some());
+        assert!(
+            entry.source_url.ends_with(&format!("/{}", entry.category)),
+            "{}",
+            entry.source_url
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_transcript_served_without_a_real_type_is_still_named_json() {
+    // Object stores answer `binary/octet-stream` (S3) or `application/octet-stream` for what
+    // nobody told them the type of; Cronofy documents the transcript as JSON.
+    let fake = fake_with(&[
+        ("transcript", 2_000, "binary/octet-stream"),
+        ("video", 40_000, "application/octet-stream"),
+    ])
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        files_below(root.path()),
+        [
+            "agt_1/manifest.json",
+            "agt_1/transcript-cronofy.json",
+            "agt_1/video-conference.bin"
+        ]
+    );
+    assert!(
+        std::fs::read(root.path().join("agt_1/transcript-cronofy.json")).unwrap()
+            == fake.content("transcript")
+    );
+}
+
+#[tokio::test]
+async fn the_transcript_can_be_kept_in_memory_under_a_cap() {
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::fixed(
+            &br#"{"transcript":{"paragraphs":[]}}"#[..],
+            "application/json",
+        ),
+    );
+    fake.add("video", ResourceSpec::generated(2 * MIB, "video/mp4"));
+    let memory = MemoryStorage::new(64 * 1024);
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let downloader = builder(std::path::Path::new("unused"))
+        .storage(memory.clone())
+        .build()
+        .unwrap();
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(report.resources[0].is_success());
+    assert_eq!(
+        memory.get("agt_1", "transcript-cronofy").unwrap(),
+        &br#"{"transcript":{"paragraphs":[]}}"#[..]
+    );
+    assert!(
+        matches!(report.resources[1].error, Some(DownloadError::Storage(_))),
+        "the video is over the cap"
+    );
+
+    let only_transcript = builder(std::path::Path::new("unused"))
+        .storage(MemoryStorage::new(64 * 1024))
+        .categories([ResourceCategory::Transcript])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert_eq!(only_transcript.resources.len(), 1);
+}
+
+#[tokio::test]
+async fn progress_events_tell_the_story_of_a_download() {
+    let fake = fake_with(&[("audio", 2 * MIB, "audio/mpeg")]).await;
+    fake.faults(
+        "audio",
+        [Fault {
+            drop_at: Some(MIB),
+            ..Fault::default()
+        }],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let events = Events::default();
+    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
+    builder(root.path())
+        .progress_interval(Duration::ZERO)
+        .on_progress(events.handler())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    let events = events.all();
+    assert!(
+        matches!(&events[0], ProgressEvent::Started { total: Some(t), resumed_from: 0, .. } if *t == 2 * MIB)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ProgressEvent::Progress { .. }))
+    );
+    let retry = events
+        .iter()
+        .find(|e| matches!(e, ProgressEvent::Retrying { .. }))
+        .expect("a retry");
+    let ProgressEvent::Retrying {
+        attempt: 1, reason, ..
+    } = retry
+    else {
+        panic!("{retry:?}")
+    };
+    assert!(reason.contains("network error"), "{reason}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, ProgressEvent::Started { resumed_from, .. } if *resumed_from > 0))
+    );
+    let ProgressEvent::Finished { bytes, sha256, .. } = events.last().unwrap() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (*bytes, sha256.as_str()),
+        (2 * MIB, fake.sha256("audio").as_str())
+    );
+    for event in &events {
+        assert!(!format!("{event:?}").contains(API_KEY));
+    }
+}
