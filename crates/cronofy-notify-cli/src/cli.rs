@@ -113,21 +113,50 @@ pub(crate) enum Command {
 /// Which resources to fetch, and from where.
 #[derive(Debug, clap::Args)]
 pub(crate) struct FetchOptions {
-    /// Which categories to fetch.
-    #[arg(long, value_delimiter = ',', default_value = "transcript,audio,video")]
-    pub(crate) categories: Vec<String>,
+    /// Which categories to fetch: any of transcript, audio and video, or a category Cronofy
+    /// adds later.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "transcript,audio,video",
+        value_parser = category
+    )]
+    pub(crate) categories: Vec<ResourceCategory>,
     /// Allow plain-http resource URLs (the API key would travel unencrypted: local tests only).
     #[arg(long)]
     pub(crate) allow_http: bool,
 }
 
 impl FetchOptions {
-    /// The categories, as the model names them.
+    /// The categories, with a warning for any Cronofy does not document (a typo fetches nothing).
     pub(crate) fn categories(&self) -> Vec<ResourceCategory> {
-        self.categories
-            .iter()
-            .map(|c| ResourceCategory::from(c.trim()))
-            .collect()
+        for category in &self.categories {
+            if !category.is_downloadable() {
+                tracing::warn!(
+                    %category,
+                    "not a category Cronofy documents (transcript, audio, video); \
+                     fetched only if a callback lists it"
+                );
+            }
+        }
+        self.categories.clone()
+    }
+}
+
+/// One `--categories` value: case does not matter; the dashboard (`cronofy`) is a page for a
+/// browser, never downloaded, so asking for it is a mistake worth saying.
+fn category(value: &str) -> Result<ResourceCategory, String> {
+    let value = value.trim().to_ascii_lowercase();
+    match ResourceCategory::from(value.as_str()) {
+        _ if value.is_empty() => {
+            Err("an empty category; expected transcript, audio or video".into())
+        }
+        ResourceCategory::Cronofy => Err(
+            "the cronofy category is the dashboard, a page for a browser, and is never \
+             downloaded; expected transcript, audio or video"
+                .into(),
+        ),
+        category => Ok(category),
     }
 }
 

@@ -130,3 +130,52 @@ fn download_says_when_a_callback_lists_nothing_to_fetch() {
         "{stderr}"
     );
 }
+
+/// `--categories` ignores case, refuses the dashboard and empty names as usage errors, and keeps
+/// a category Cronofy does not document (it may add one) with a warning, since a typo there
+/// would otherwise fetch nothing without a word.
+#[test]
+fn categories_are_checked_before_anything_is_fetched() {
+    let out = tempfile::tempdir().unwrap();
+    let file = write_temp(out.path(), "complete.json", &vectors::seed_body("complete"));
+    let download = |categories: &str| {
+        run(cli()
+            .args(["download", "--api-key", "k", "--categories", categories])
+            .arg("--out")
+            .arg(out.path().join("out"))
+            .arg(&file))
+    };
+    for (categories, says) in [
+        ("cronofy", "dashboard"),
+        ("transcript,", "empty category"),
+        (",,", "empty category"),
+    ] {
+        let output = download(categories);
+        assert_eq!(code(&output), 2, "{categories:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{categories:?}: {stderr}");
+        assert!(!out.path().join("out").exists(), "nothing may be written");
+    }
+
+    // Known categories in any case, and an unknown one: the seed body lists no "screenshare",
+    // and its URLs ("https://...") fail at once, so the lines show what was asked for.
+    let output = download("Transcript,AUDIO,screenshare");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not a category Cronofy documents") && stderr.contains("screenshare"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Transcript"),
+        "known categories are not warned about: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("transcript-cronofy") && stdout.contains("audio-voice"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("video"),
+        "video was not asked for: {stdout}"
+    );
+}
