@@ -68,16 +68,20 @@ pub(crate) fn print_report(report: &MeetingReport) {
     for resource in &report.resources {
         let name = resource.label();
         match (&resource.error, &resource.location) {
-            (None, Some(location)) => println!(
-                "{name:<24} {:>14} bytes  sha256 {}  {location}{}",
-                resource.bytes,
-                resource.sha256.as_deref().unwrap_or(""),
-                if resource.skipped {
-                    "  (already complete)"
-                } else {
-                    ""
+            (None, Some(location)) => {
+                let mut notes = String::new();
+                if let Some(encoding) = &resource.content_encoding {
+                    notes.push_str(&format!("  ({encoding}-encoded, as the server sent it)"));
                 }
-            ),
+                if resource.skipped {
+                    notes.push_str("  (already complete)");
+                }
+                println!(
+                    "{name:<24} {:>14} bytes  sha256 {}  {location}{notes}",
+                    resource.bytes,
+                    resource.sha256.as_deref().unwrap_or(""),
+                );
+            }
             (Some(error), _) => println!("{name:<24} FAILED: {error}"),
             (None, None) => println!("{name:<24} (nowhere)"),
         }

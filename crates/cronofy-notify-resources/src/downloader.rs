@@ -365,9 +365,12 @@ impl Downloader {
 }
 
 impl DownloaderBuilder {
-    /// Uses this HTTP client instead of the default one (which has a 10 s connect timeout and
-    /// follows no redirects itself). Build it with `redirect(reqwest::redirect::Policy::none())`
-    /// so that redirects reach the downloader, which follows them without the API key.
+    /// Uses this HTTP client instead of the default one (which has a 10 s connect timeout,
+    /// follows no redirects itself and never decompresses). Build it with
+    /// `redirect(reqwest::redirect::Policy::none())` so that redirects reach the downloader,
+    /// which follows them without the API key, and with `no_gzip()`, `no_brotli()`,
+    /// `no_deflate()` and `no_zstd()`: a body decoded on the way would not match the byte
+    /// ranges a resume asks for.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -509,6 +512,12 @@ impl DownloaderBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
+                // Bytes are stored as served, whatever reqwest features another crate turns on:
+                // a resume's byte ranges count the bytes on the wire.
+                .no_gzip()
+                .no_brotli()
+                .no_deflate()
+                .no_zstd()
                 .build()
                 .map_err(BuildError::Client)?,
         };

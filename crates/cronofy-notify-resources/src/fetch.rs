@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap, IF_RANGE,
-    LOCATION, RANGE,
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
+    IF_RANGE, LOCATION, RANGE,
 };
 use reqwest::{StatusCode, Url};
 use tokio::time::{Instant, sleep, timeout};
@@ -69,6 +69,7 @@ pub(crate) async fn fetch_resource(fetch: Fetch<'_>) -> ResourceReport {
         bytes: 0,
         sha256: None,
         content_type: None,
+        content_encoding: None,
         attempts: 0,
         resumed_from: 0,
         duration: Duration::ZERO,
@@ -137,6 +138,7 @@ impl Fetch<'_> {
                     report.location = Some(location);
                     report.sha256 = Some(sha256);
                     report.content_type = content_type;
+                    report.content_encoding = held.validator.content_encoding.clone();
                     return Ok(());
                 }
                 Err(failure) => failure,
@@ -295,7 +297,15 @@ impl Fetch<'_> {
             etag: strong_etag(etag.as_deref()).map(str::to_owned),
             total,
             content_type: header_text(headers, &CONTENT_TYPE),
+            content_encoding: header_text(headers, &CONTENT_ENCODING)
+                .filter(|encoding| !encoding.eq_ignore_ascii_case("identity")),
         };
+        if let Some(encoding) = &held.validator.content_encoding {
+            tracing::warn!(
+                %encoding,
+                "the server encoded the body though asked for identity; it is stored as served"
+            );
+        }
         sink.checkpoint(&held.validator)
             .await
             .map_err(DownloadError::storage)?;

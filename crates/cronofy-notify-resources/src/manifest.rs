@@ -46,6 +46,10 @@ pub struct ManifestEntry {
     /// The `Content-Type` the server gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The `Content-Encoding` the server applied though asked for `identity` (`gzip`, say): the
+    /// bytes are stored as served, so decode them before use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
     /// HTTP attempts made.
     pub attempts: u32,
     /// The offset the first attempt resumed from (0 when it started from scratch).
@@ -104,6 +108,9 @@ pub struct ResourceReport {
     pub sha256: Option<String>,
     /// The `Content-Type` the server gave.
     pub content_type: Option<String>,
+    /// The `Content-Encoding` the server applied though asked for `identity`: the bytes are
+    /// stored as served (the hash and length are theirs), so decode them before use.
+    pub content_encoding: Option<String>,
     /// HTTP attempts made (0 when skipped).
     pub attempts: u32,
     /// The offset the download resumed from, 0 when it started from scratch.
@@ -142,6 +149,7 @@ impl ResourceReport {
             bytes: self.bytes,
             sha256: self.sha256.clone(),
             content_type: self.content_type.clone(),
+            content_encoding: self.content_encoding.clone(),
             attempts: self.attempts,
             resumed_from: self.resumed_from,
             duration_ms: u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
@@ -159,6 +167,7 @@ impl ResourceReport {
             bytes: entry.bytes,
             sha256: entry.sha256.clone(),
             content_type: entry.content_type.clone(),
+            content_encoding: entry.content_encoding.clone(),
             attempts: 0,
             resumed_from: 0,
             duration: Duration::ZERO,

@@ -109,6 +109,51 @@ async fn transient_statuses_are_retried_until_success() {
     assert_eq!(report.resources[0].attempts, 7);
 }
 
+/// Asked for `identity`, an object store may still send what it holds gzip-encoded. The bytes are
+/// kept as served (a resume's ranges count them), and the report and manifest say how they are
+/// encoded; an `identity` answer records nothing.
+#[tokio::test]
+async fn a_body_encoded_anyway_is_stored_as_served_and_says_so() {
+    let encoded = b"\x1f\x8b\x08\x00 pretend this is gzip".to_vec();
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/t"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(encoded.clone(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/a"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "identity")
+                .set_body_raw("plain", "audio/mpeg"),
+        )
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("transcript", "cronofy", format!("{}/t", server.uri())),
+        ("audio", "voice", format!("{}/a", server.uri())),
+    ]);
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    let [transcript, audio] = &report.resources[..] else {
+        panic!("{report:?}")
+    };
+    assert_eq!(transcript.content_encoding.as_deref(), Some("gzip"));
+    assert_eq!(audio.content_encoding, None);
+    let stored = std::fs::read(root.path().join("agt_1/transcript-cronofy.json")).unwrap();
+    assert_eq!(stored, encoded, "stored byte for byte as served");
+    let manifest = std::fs::read_to_string(root.path().join("agt_1/manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["resources"][0]["content_encoding"], "gzip");
+    assert!(manifest["resources"][1].get("content_encoding").is_none());
+}
+
 /// A 202 ("accepted, not ready yet") or a 204 carries no recording: it must not be stored as
 /// one. Both are waited out like a 503, and only a real body lands.
 #[tokio::test]

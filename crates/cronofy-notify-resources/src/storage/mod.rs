@@ -139,6 +139,9 @@ pub struct Validator {
     pub total: Option<u64>,
     /// The `Content-Type`.
     pub content_type: Option<String>,
+    /// The `Content-Encoding`, when the server applied one though asked for `identity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
 }
 
 /// The SHA-256 state of bytes already held, so a resumed download reports the hash of the whole.
