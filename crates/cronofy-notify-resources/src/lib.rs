@@ -55,6 +55,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod downloader;
 mod error;
 mod fetch;
@@ -64,7 +65,8 @@ mod progress;
 mod retry;
 mod storage;
 
-pub use downloader::{BuildError, Downloader, DownloaderBuilder};
+pub use builder::{BuildError, DownloaderBuilder};
+pub use downloader::Downloader;
 pub use error::DownloadError;
 pub use manifest::{EntryStatus, Manifest, ManifestEntry, MeetingReport, ResourceReport};
 pub use names::safe_component;
