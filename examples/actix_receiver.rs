@@ -13,25 +13,38 @@
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
 //! lets the downloads in flight finish before it exits.
 
+use std::process::ExitCode;
+
 use actix_web::{App, HttpServer, web};
 use cronofy_notify_actix::Background;
 use cronofy_notify_core::{InteractionType, VerifiedNotification, Verifier};
 use cronofy_notify_resources::{DownloadError, Downloader};
 
 #[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("actix-receiver: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = std::env::var("CRONOFY_CLIENT_SECRET")
         .map_err(|_| "set CRONOFY_CLIENT_SECRET to the application's client secret")?;
     let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let resources = std::env::var("RESOURCES_DIR").unwrap_or_else(|_| "./resources".into());
 
-    let verifier = web::Data::new(Verifier::new([&secret])?);
+    let verifier =
+        Verifier::new([&secret]).map_err(|error| format!("CRONOFY_CLIENT_SECRET: {error}"))?;
+    let verifier = web::Data::new(verifier);
     let downloader = Downloader::builder(secret)
         .root(resources)
         .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
@@ -49,7 +62,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // actix-web's own shutdown would drop the workers' tasks, downloads included: the signals
     // are taken below instead.
     .disable_signals()
-    .bind(&listen)?;
+    .bind(&listen)
+    .map_err(|error| format!("cannot listen on LISTEN_ADDR {listen:?}: {error}"))?;
     for address in server.addrs() {
         tracing::info!(%address, "receiving Cronofy callbacks");
     }

@@ -13,6 +13,8 @@
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
 //! lets the downloads in flight finish before it exits.
 
+use std::process::ExitCode;
+
 use axum::Router;
 use axum::routing::post;
 use cronofy_notify_axum::Background;
@@ -20,19 +22,29 @@ use cronofy_notify_core::{InteractionType, VerifiedNotification, Verifier};
 use cronofy_notify_resources::{DownloadError, Downloader};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("axum-receiver: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let secret = std::env::var("CRONOFY_CLIENT_SECRET")
         .map_err(|_| "set CRONOFY_CLIENT_SECRET to the application's client secret")?;
     let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let resources = std::env::var("RESOURCES_DIR").unwrap_or_else(|_| "./resources".into());
 
-    let verifier = Verifier::new([&secret])?;
+    let verifier =
+        Verifier::new([&secret]).map_err(|error| format!("CRONOFY_CLIENT_SECRET: {error}"))?;
     let downloader = Downloader::builder(secret)
         .root(resources)
         .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
@@ -45,7 +57,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/{*path}", callbacks)
         .with_state(verifier);
 
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|error| format!("cannot listen on LISTEN_ADDR {listen:?}: {error}"))?;
     tracing::info!(address = %listener.local_addr()?, "receiving Cronofy callbacks");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -174,3 +174,40 @@ async fn the_axum_receiver_finishes_its_downloads_on_ctrl_c() {
 async fn the_actix_receiver_finishes_its_downloads_on_ctrl_c() {
     check_shutdown(env!("CARGO_BIN_EXE_actix-receiver")).await;
 }
+
+/// A receiver that cannot start says why in a sentence that names the variable to fix, and
+/// exits 1, for each of the settings a user gets wrong.
+#[test]
+fn both_receivers_say_which_setting_stops_them() {
+    for binary in [
+        env!("CARGO_BIN_EXE_axum-receiver"),
+        env!("CARGO_BIN_EXE_actix-receiver"),
+    ] {
+        for (secret, listen, says) in [
+            (None, "127.0.0.1:0", "set CRONOFY_CLIENT_SECRET"),
+            (
+                Some("  "),
+                "127.0.0.1:0",
+                "CRONOFY_CLIENT_SECRET: client secret 1",
+            ),
+            (
+                Some("s"),
+                "not-an-address",
+                "cannot listen on LISTEN_ADDR \"not-an-address\"",
+            ),
+        ] {
+            let mut command = Command::new(binary);
+            command
+                .env_remove("CRONOFY_CLIENT_SECRET")
+                .env("LISTEN_ADDR", listen);
+            if let Some(secret) = secret {
+                command.env("CRONOFY_CLIENT_SECRET", secret);
+            }
+            let output = command.stdin(Stdio::null()).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(1), "{binary} {says}: {stderr}");
+            assert!(stderr.contains(says), "{binary}: {stderr}");
+            assert!(!stderr.contains("{ "), "no Debug form: {stderr}");
+        }
+    }
+}
