@@ -129,6 +129,21 @@ mod tests {
     }
 
     #[test]
+    fn a_later_occurrence_gets_a_number_and_the_first_none() {
+        let video = ResourceKey::new("agt_1", ResourceCategory::Video, None);
+        assert_eq!(video.stem(), "video-resource");
+        assert_eq!(video.clone().with_occurrence(0), video, "0 is the first");
+        let second = video.clone().with_occurrence(2);
+        assert_eq!(second.stem(), "video-resource-2");
+        assert_eq!(second.label(), "video #2");
+        assert_eq!(second.to_string(), "agt_1/video #2");
+        assert_eq!(
+            ResourceName::new(&second).with_content_type(Some("video/mp4")),
+            "video-resource-2.mp4"
+        );
+    }
+
+    #[test]
     fn extensions_follow_the_content_type() {
         let key = |category| ResourceKey::new("agt_1", category, None);
         let video = ResourceName::new(&key(ResourceCategory::Video));

@@ -56,10 +56,11 @@ impl ResourceKey {
         }
     }
 
-    /// The same key for the `occurrence`th resource of its category and type (counting from 1).
+    /// The same key for the `occurrence`th resource of its category and type, counting from 1
+    /// (0 is taken as 1).
     #[must_use]
     pub fn with_occurrence(mut self, occurrence: u32) -> Self {
-        self.occurrence = occurrence;
+        self.occurrence = occurrence.max(1);
         self
     }
 
