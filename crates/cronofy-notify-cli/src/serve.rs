@@ -323,7 +323,7 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
             .await
         {
             Ok(report) if report.resources.is_empty() => {
-                tracing::info!(sub = %report.sub, "the callback lists no recordings to store");
+                tracing::info!(sub = %report.sub, "the callback lists no recordings to store (in the categories asked for)");
                 true
             }
             Ok(report) if report.is_success() => {
