@@ -200,9 +200,16 @@ impl Downloader {
         let mut wanted = Vec::new();
         for resource in callback.resources() {
             let Some(category) = resource.category.as_ref() else {
+                tracing::warn!(
+                    kind = ?resource.kind,
+                    "a resource without a category is not fetched: nothing says what it is"
+                );
                 continue;
             };
             let Some(url) = resource.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+                if self.inner.categories.contains(category) {
+                    tracing::warn!(%category, "a resource without a URL cannot be fetched");
+                }
                 continue;
             };
             if !self.inner.categories.contains(category)

@@ -39,7 +39,14 @@ async fn logs_have_a_span_per_resource_and_never_the_api_key() {
             ("video", "conference", "video"),
         ],
     );
+    // Two more that cannot be fetched: one says not what it is, the other not where it is.
+    let mut body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let resources = body["meeting_agent"]["resources"].as_array_mut().unwrap();
+    resources.push(serde_json::json!({"type": "conference", "url": "https://api.cronofy.com/x"}));
+    resources.push(serde_json::json!({"category": "transcript", "type": "cronofy"}));
+    let body = serde_json::to_vec(&body).unwrap();
     let report = common::download(root.path(), &body).await;
+    assert_eq!(report.resources.len(), 2, "{report:?}");
     assert!(report.resources[0].is_success() && !report.resources[1].is_success());
 
     let logs = captured.text();
@@ -48,6 +55,14 @@ async fn logs_have_a_span_per_resource_and_never_the_api_key() {
         "{logs}"
     );
     assert!(logs.contains("retrying"), "{logs}");
+    assert!(
+        logs.contains("a resource without a category is not fetched"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("a resource without a URL cannot be fetched"),
+        "{logs}"
+    );
     assert!(logs.contains("401"), "{logs}");
     assert!(
         !logs.contains(API_KEY),
