@@ -267,16 +267,11 @@ impl Transcript {
                 clock(cue.start, Some(',')),
                 clock(cue.end, Some(','))
             );
-            // A blank line ends an SRT cue, so the text must not contain one.
-            let text = no_blank_lines(cue.text);
-            match &cue.speaker {
-                Some(speaker) => {
-                    let _ = writeln!(out, "{speaker}: {text}");
-                }
-                None => {
-                    let _ = writeln!(out, "{text}");
-                }
-            }
+            let text = match &cue.speaker {
+                Some(speaker) => format!("{speaker}: {}", cue.text),
+                None => cue.text.to_owned(),
+            };
+            let _ = writeln!(out, "{}", srt_text(&text));
         }
         out
     }
@@ -318,6 +313,34 @@ fn no_blank_lines(text: &str) -> String {
         .filter(|l| !l.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Cue text for SRT, which has no escapes: no blank line (which ends a cue), and no line that
+/// reads as a timing line (`00:00:05,000 --> ...`, which would start a cue of its own); such a
+/// line's arrow becomes `-- >`. Other arrows are text and stay.
+fn srt_text(text: &str) -> String {
+    no_blank_lines(text)
+        .split('\n')
+        .map(|line| {
+            if is_srt_timing(line) {
+                line.replace("-->", "-- >")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether a line starts like an SRT timing line: a time (digits, `:`, `,` or `.`), then `-->`.
+fn is_srt_timing(line: &str) -> bool {
+    line.split_once("-->").is_some_and(|(before, _)| {
+        let time = before.trim();
+        time.contains(':')
+            && time
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ':' | ',' | '.'))
+    })
 }
 
 /// A speaker name for a `<v ...>` tag: escaped, and never ending in `-`, which with the tag's
@@ -367,6 +390,30 @@ mod tests {
         let vtt = transcript.to_webvtt();
         let text_lines: Vec<_> = vtt.lines().filter(|l| l.starts_with("<v")).collect();
         assert_eq!(text_lines, ["<v Grace Hopper--- >Hi"]);
+    }
+
+    /// SRT has no escapes: a sentence holding `-->` and a cue's number (as a transcript of
+    /// someone reading captions aloud might) must not start a cue of its own.
+    #[test]
+    fn srt_text_cannot_spell_a_timing_line() {
+        assert_eq!(srt_text("a --> b"), "a --> b", "an arrow in words is text");
+        assert_eq!(
+            srt_text("x\n\n2\n00:00:01,000 --> 00:00:02,000"),
+            "x\n2\n00:00:01,000 -- > 00:00:02,000"
+        );
+        assert!(is_srt_timing(" 1:02:03.5-->x") && !is_srt_timing("Yes --> go"));
+        let transcript = Transcript::from_slice(
+            br#"{"transcript":{"paragraphs":[{"speaker":{"name":"Ada -->"},"start":1,"end":2,
+                "sentences":[{"text":"Hi\n2\n00:00:05,000 --> 00:00:06,000\nInjected"}]}]}}"#,
+        )
+        .unwrap();
+        let srt = transcript.to_srt();
+        let timings = srt.lines().filter(|l| is_srt_timing(l)).count();
+        assert_eq!(timings, 1, "{srt}");
+        assert!(
+            srt.starts_with("1\n00:00:01,000 --> 00:00:02,000\nAda -->: Hi\n2\n00:00:05,000 -- > "),
+            "{srt}"
+        );
     }
 
     #[test]
