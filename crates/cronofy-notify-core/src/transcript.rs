@@ -211,7 +211,7 @@ impl Transcript {
             let text = paragraph
                 .sentences
                 .iter()
-                .map(|s| s.text.trim())
+                .map(|s| one_line(&s.text))
                 .filter(|t| !t.is_empty())
                 .collect::<Vec<_>>()
                 .join(" ");
@@ -414,6 +414,16 @@ mod tests {
             srt.starts_with("1\n00:00:01,000 --> 00:00:02,000\nAda -->: Hi\n2\n00:00:05,000 -- > "),
             "{srt}"
         );
+    }
+
+    #[test]
+    fn plain_text_is_one_line_per_paragraph_whatever_the_sentences_hold() {
+        let transcript = Transcript::from_slice(
+            br#"{"transcript":{"paragraphs":[{"speaker":{"name":"Ada"},"start":1,
+                "sentences":[{"text":"Hello\nthere,\r\n"},{"text":" \n "},{"text":"all."}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(transcript.to_text(), "Ada [00:00:01]: Hello there, all.\n");
     }
 
     #[test]
