@@ -38,9 +38,10 @@
 //! The body is read up to the verifier's limit ([`Verifier::with_body_limit`], 256 KiB by
 //! default: callbacks are 1–2 KiB), and never beyond axum's `DefaultBodyLimit` (2 MB unless you
 //! set it). A `Content-Length` over the limit is refused before reading; a chunked body stops at
-//! the limit. Either way: 413, and nothing is hashed. How long a body may take to arrive is not
-//! the extractor's to bound, and `axum::serve` sets no limit: on a public endpoint, put a
-//! timeout around the route (tower-http's `TimeoutLayer`) or a proxy in front, as
+//! the limit. Either way: 413, and nothing is hashed. How long a request may take to arrive is
+//! not the extractor's to bound, and `axum::serve` bounds no wait for a client (headers, body,
+//! idle connections): on a public endpoint, put a proxy in front, or serve with hyper's
+//! `header_read_timeout` and a timeout around the route (tower-http's `TimeoutLayer`), as
 //! `cronofy-notify serve` does with its `--read-timeout`.
 //!
 //! # Testing your endpoint

@@ -78,7 +78,8 @@ pub(crate) enum Command {
         /// all stored (a failure that outlasted the downloader's retries); 0: only on start.
         #[arg(long, value_name = "SECONDS", default_value_t = 900)]
         retry_every: u64,
-        /// How long a callback's body may take to arrive before the answer is 408.
+        /// How long a request may take to arrive: its headers (and an idle connection's next
+        /// request) before the connection is closed, its body before the answer is 408.
         #[arg(long, value_name = "SECONDS", default_value_t = 30)]
         read_timeout: u64,
     },

@@ -7,6 +7,7 @@ mod credentials;
 mod download;
 mod input;
 mod inspect;
+mod listen;
 mod samples;
 mod send;
 mod serve;

@@ -24,6 +24,8 @@ use crate::{exit, fail};
 
 /// How long a stop waits for downloads to checkpoint.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a stop waits for the callbacks being received to be answered.
+const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 struct AppState(Arc<App>);
@@ -125,13 +127,19 @@ pub(crate) async fn run(options: Options) -> u8 {
         Err(error) => tracing::warn!(%error, "listening on an unknown address"),
     }
     let stopping = app.stop.clone();
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("stopping: no new callbacks; checkpointing downloads");
-            stopping.cancel();
-        })
-        .await;
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: no new callbacks; checkpointing downloads");
+        stopping.cancel();
+    });
+    crate::listen::serve(
+        listener,
+        router,
+        app.read_timeout,
+        app.stop.clone(),
+        ANSWER_GRACE,
+    )
+    .await;
 
     app.tasks.close();
     if tokio::time::timeout(STOP_GRACE, app.tasks.wait())
@@ -140,10 +148,7 @@ pub(crate) async fn run(options: Options) -> u8 {
     {
         tracing::warn!("downloads did not checkpoint in time; partial files are kept for a resume");
     }
-    match served {
-        Ok(()) => exit::OK,
-        Err(error) => fail(exit::FAILED, error),
-    }
+    exit::OK
 }
 
 /// Ctrl-C, or the SIGTERM that service managers and container platforms send.
