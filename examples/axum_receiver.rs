@@ -12,6 +12,10 @@
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
 //! lets the downloads in flight finish before it exits.
+//!
+//! `axum::serve` bounds no wait for a client: in production put a proxy in front (as for TLS),
+//! or serve with hyper's `header_read_timeout` as `cronofy-notify serve` does
+//! (`crates/cronofy-notify-cli/src/listen.rs`). actix-web bounds them by default.
 
 use std::process::ExitCode;
 
