@@ -80,7 +80,13 @@ pub(crate) enum Command {
         retry_every: u64,
         /// How long a request may take to arrive: its headers (and an idle connection's next
         /// request) before the connection is closed, its body before the answer is 408.
-        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        /// From 1 to 3600: a public endpoint needs some bound, and 0 would refuse everything.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 30,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
         read_timeout: u64,
     },
     /// Download the resources of a saved notification body, with progress bars; exit non-zero

@@ -410,6 +410,16 @@ fn serve_closes_connections_that_do_not_send_a_request_in_time() {
     // Still serving.
     let sent = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
     assert_eq!(code(&sent), 0, "{}", String::from_utf8_lossy(&sent.stderr));
+
+    // No bound at all (0), or one past the clock (which panicked hyper), is a usage error.
+    for seconds in ["0", "18446744073709551615"] {
+        let output = run(cli()
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s"])
+            .args(["--read-timeout", seconds, "--out"])
+            .arg(out.path()));
+        assert_eq!(code(&output), 2, "--read-timeout {seconds}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--read-timeout"));
+    }
 }
 
 /// A sender that hangs up as soon as its callback is sent (as one that gave up waiting would)
