@@ -551,9 +551,9 @@ async fn a_sub_that_climbs_out_of_the_folder_stays_inside_it() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
-    let size: u64 = 8 << 20;
+/// A fake Cronofy serving one video of `size` bytes that stalls halfway through its first
+/// download, long enough for a test to stop `serve` mid-transfer.
+async fn video_that_stalls_halfway(size: u64) -> FakeCronofy {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
     fake.add("video", ResourceSpec::generated(size, "video/mp4"));
     fake.faults(
@@ -563,6 +563,13 @@ async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
             ..Fault::default()
         }],
     );
+    fake
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
+    let size: u64 = 8 << 20;
+    let fake = video_that_stalls_halfway(size).await;
     let out = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_resume", &[("video", "conference", "video")]);
     let bodies = tempfile::tempdir().unwrap();
@@ -617,15 +624,7 @@ async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_serve_cleanly_and_keeps_the_partial_file() {
     let size: u64 = 8 << 20;
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
-    fake.faults(
-        "video",
-        [Fault {
-            stall_at: Some((size / 2, Duration::from_secs(30))),
-            ..Fault::default()
-        }],
-    );
+    let fake = video_that_stalls_halfway(size).await;
     let out = tempfile::tempdir().unwrap();
     let mut running = serve(out.path());
     let body = fake.complete_body("agt_term", &[("video", "conference", "video")]);
