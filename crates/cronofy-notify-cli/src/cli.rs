@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use cronofy_notify_core::ResourceCategory;
 
 use crate::credentials::{ApiKey, Secrets};
+use crate::samples::Sample;
 
 /// Verify, sign and send Cronofy callbacks; receive them and file the recordings.
 #[derive(Debug, Parser)]
@@ -48,12 +49,17 @@ pub(crate) enum Command {
         secrets: Secrets,
         /// A built-in sample: activated, complete, failed, or failed:SUBTYPE (default complete).
         #[arg(long, conflicts_with = "file")]
-        sample: Option<String>,
+        sample: Option<Sample>,
         /// Rewrites the sample's resource URLs onto this base (for local tests).
-        #[arg(long)]
+        #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = http_base)]
         resource_base: Option<String>,
         /// The sample's meeting agent id.
-        #[arg(long, default_value = "agt_692702a100ccd07000000000")]
+        #[arg(
+            long,
+            default_value = "agt_692702a100ccd07000000000",
+            conflicts_with = "file",
+            value_parser = agent_sub
+        )]
         sub: String,
         /// The body to send instead of a sample.
         file: Option<PathBuf>,
@@ -61,6 +67,7 @@ pub(crate) enum Command {
     /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
     /// Keeps each body under `OUT/<sub>/callbacks` (one per agent and interaction: a redelivery is answered 200) and files the recordings of completed
     /// meetings under `OUT/<sub>/`, resuming unfinished ones on start and every --retry-every.
+    #[command(visible_alias = "receive")]
     Serve {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
@@ -165,6 +172,28 @@ fn category(value: &str) -> Result<ResourceCategory, String> {
         ),
         category => Ok(category),
     }
+}
+
+/// `--resource-base`: an http or https URL, for the samples' resource URLs to sit under.
+fn http_base(value: &str) -> Result<String, String> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(value.to_owned())
+        }
+        Ok(url) => Err(format!(
+            "expected an http or https URL, not {:?}",
+            url.scheme()
+        )),
+        Err(error) => Err(format!("not a URL: {error}")),
+    }
+}
+
+/// `--sub`: an agent id, which `serve` keeps the callback under; blank would name no agent.
+fn agent_sub(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("a meeting agent id (agt_...) cannot be blank".into());
+    }
+    Ok(value.to_owned())
 }
 
 /// A transcript format.

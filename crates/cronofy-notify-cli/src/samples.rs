@@ -2,53 +2,72 @@
 
 use serde_json::{Value, json};
 
-/// A sample body: `activated`, `complete` or `failed[:SUBTYPE]`.
+/// Which sample `send` builds: `activated`, `complete` or `failed[:SUBTYPE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sample {
+    Activated,
+    Complete,
+    /// A failure, with its subtype (`meeting_agent_rejected` when none is named).
+    Failed(String),
+}
+
+impl std::str::FromStr for Sample {
+    type Err = String;
+
+    /// Parsed when the command line is, so that a mistake is a usage error before anything is sent.
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.split_once(':') {
+            None if value == "activated" => Ok(Self::Activated),
+            None if value == "complete" => Ok(Self::Complete),
+            None if value == "failed" => Ok(Self::Failed("meeting_agent_rejected".into())),
+            Some(("failed", subtype)) if !subtype.trim().is_empty() => {
+                Ok(Self::Failed(subtype.trim().to_owned()))
+            }
+            Some(("failed", _)) => {
+                Err("failed: needs a subtype after the colon, such as failed:join_timeout".into())
+            }
+            _ => Err("expected activated, complete, failed or failed:SUBTYPE".into()),
+        }
+    }
+}
+
+/// A sample body, signed by nobody yet.
 pub(crate) fn sample(
-    which: &str,
+    which: &Sample,
     sub: &str,
     resource_base: Option<&str>,
 ) -> Result<Vec<u8>, String> {
-    let (kind, subtype) = match which.split_once(':') {
-        Some((kind, subtype)) => (kind, Some(subtype)),
-        None => (which, None),
-    };
     let base = resource_base
         .unwrap_or("https://api.cronofy.com")
         .trim_end_matches('/');
     let resource = |category: &str, kind: &str| json!({"category": category, "type": kind, "url": format!("{base}/v1/meeting_agents/{sub}/{category}")});
     let dashboard = json!({"category": "cronofy", "type": "dashboard", "url": format!("https://app.cronofy.com/meeting_agents/{sub}")});
-    let (interaction, state, resources, details): (Value, &str, Vec<Value>, Option<Value>) = match (
-        kind, subtype,
-    ) {
-        ("activated", None) => (
-            json!({"type": "meeting_agent_activated"}),
-            "created",
-            vec![dashboard],
-            None,
-        ),
-        ("complete", None) => (
-            json!({"type": "meeting_agent_complete"}),
-            "complete",
-            vec![
-                dashboard,
-                resource("transcript", "cronofy"),
-                resource("audio", "voice"),
-                resource("video", "conference"),
-            ],
-            Some(json!({"recording": {"duration_seconds": 1620}})),
-        ),
-        ("failed", subtype) => (
-            json!({"type": "meeting_agent_failed", "subtype": subtype.unwrap_or("meeting_agent_rejected")}),
-            "complete",
-            vec![dashboard],
-            None,
-        ),
-        _ => {
-            return Err(format!(
-                "unknown sample {which:?}: expected activated, complete or failed[:SUBTYPE]"
-            ));
-        }
-    };
+    let (interaction, state, resources, details): (Value, &str, Vec<Value>, Option<Value>) =
+        match which {
+            Sample::Activated => (
+                json!({"type": "meeting_agent_activated"}),
+                "created",
+                vec![dashboard],
+                None,
+            ),
+            Sample::Complete => (
+                json!({"type": "meeting_agent_complete"}),
+                "complete",
+                vec![
+                    dashboard,
+                    resource("transcript", "cronofy"),
+                    resource("audio", "voice"),
+                    resource("video", "conference"),
+                ],
+                Some(json!({"recording": {"duration_seconds": 1620}})),
+            ),
+            Sample::Failed(subtype) => (
+                json!({"type": "meeting_agent_failed", "subtype": subtype}),
+                "complete",
+                vec![dashboard],
+                None,
+            ),
+        };
     let mut agent = json!({"sub": sub, "state": state, "resources": resources});
     if let Some(details) = details {
         agent["details"] = details;

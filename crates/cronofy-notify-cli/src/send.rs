@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
 
-use crate::{exit, fail, input, samples};
+use crate::samples::{self, Sample};
+use crate::{exit, fail, input};
 
 pub(crate) struct Options {
     pub(crate) url: String,
     pub(crate) secrets: Vec<String>,
-    pub(crate) sample: Option<String>,
+    pub(crate) sample: Option<Sample>,
     pub(crate) resource_base: Option<String>,
     pub(crate) sub: String,
     pub(crate) file: Option<PathBuf>,
@@ -35,7 +36,7 @@ pub(crate) async fn run(options: Options) -> u8 {
     let body = match &options.file {
         Some(path) => input::read(Some(path)),
         None => samples::sample(
-            options.sample.as_deref().unwrap_or("complete"),
+            options.sample.as_ref().unwrap_or(&Sample::Complete),
             &options.sub,
             options.resource_base.as_deref(),
         ),

@@ -255,3 +255,42 @@ fn send_says_what_went_wrong() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("refused"), "{stderr}");
 }
+
+#[test]
+fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
+    // Each is a usage error (exit 2) found while the command line is read: nothing is sent, so
+    // the unreachable --url is never tried.
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "body.json", b"{}");
+    let body = body.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["--sample", "failed:"], "needs a subtype"),
+        (
+            &["--sample", "completed"],
+            "expected activated, complete, failed",
+        ),
+        (&["--sub", " "], "cannot be blank"),
+        (&["--resource-base", "ftp://127.0.0.1/"], "http or https"),
+        (&["--resource-base", "fake-cronofy"], "not a URL"),
+        // A file is sent as it is: the sample's options would silently do nothing.
+        (&["--sub", "agt_1", body], "cannot be used with"),
+    ];
+    for (args, says) in cases {
+        let output = run(cli()
+            .args(["send", "--secret", "s", "--url", "http://127.0.0.1:9/"])
+            .args(args));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("could not send"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn receive_is_another_name_for_serve() {
+    // The design card calls the command's listening job "receive".
+    let output = run(cli().args(["receive", "--help"]));
+    assert_eq!(code(&output), 0);
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("Usage: cronofy-notify serve"), "{help}");
+}
