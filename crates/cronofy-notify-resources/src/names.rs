@@ -9,8 +9,9 @@ use crate::ResourceKey;
 const MAX_COMPONENT: usize = 96;
 
 /// A single path component made from untrusted text: letters, digits, `-`, `_` and `.` are kept,
-/// anything else becomes `_`, and the result is never empty, `.`, `..` or hidden. When anything had
-/// to change, a short hash of the original is appended, so two different inputs never share a
+/// anything else becomes `_`, and the result is never empty, `.`, `..`, hidden, ending in a dot
+/// or a Windows device name (`CON`, `NUL`, `COM1`...), and at most 96 bytes long. When anything had
+/// to change, a short hash of the original is appended (9 bytes more), so two different inputs never share a
 /// folder (`agt/1` and `agt_1` stay apart).
 ///
 /// ```
@@ -34,13 +35,38 @@ pub fn safe_component(untrusted: &str) -> String {
     if cleaned.starts_with('.') {
         cleaned.replace_range(0..1, "_");
     }
+    // Windows reserves device names and drops a trailing dot (`agt.` would be `agt`'s folder).
+    if is_windows_device(&cleaned) {
+        cleaned.insert(0, '_');
+    }
     cleaned.truncate(MAX_COMPONENT);
+    if cleaned.ends_with('.') {
+        cleaned.pop();
+        cleaned.push('_');
+    }
     if cleaned.is_empty() || cleaned != untrusted {
         let digest = Sha256::digest(untrusted.as_bytes());
         cleaned.push('-');
         cleaned.push_str(&hex::encode(&digest[..4]));
     }
     cleaned
+}
+
+/// `CON`, `NUL`, `COM1`... name a device on Windows, whatever their case or extension.
+fn is_windows_device(name: &str) -> bool {
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    match stem.as_str() {
+        "CON" | "PRN" | "AUX" | "NUL" => true,
+        _ => {
+            (stem.starts_with("COM") || stem.starts_with("LPT"))
+                && stem.len() == 4
+                && matches!(stem.as_bytes()[3], b'1'..=b'9')
+        }
+    }
 }
 
 /// A resource's name before its content type is known: the stem (`<category>-<type>`, used for
@@ -118,6 +144,35 @@ mod tests {
             assert!(!safe.starts_with('.'), "{hostile:?} -> {safe}");
             assert!(!safe.contains(['/', '\\', '\0']), "{hostile:?} -> {safe}");
             assert!(safe != "." && safe != "..");
+        }
+    }
+
+    #[test]
+    fn names_windows_would_read_otherwise_are_changed() {
+        for hostile in ["agt.", "CON", "nul.json", "com7", "Lpt1.txt", "aux"] {
+            let safe = safe_component(hostile);
+            assert_ne!(safe, hostile);
+            assert!(!safe.ends_with('.') && !is_windows_device(&safe), "{safe}");
+        }
+        assert_ne!(safe_component("agt."), safe_component("agt"));
+        for ordinary in ["console", "com10", "lpt", "nullable.json", "a.b"] {
+            assert_eq!(safe_component(ordinary), ordinary);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_becomes_one_safe_component(untrusted in "\\PC{0,200}|[.a-zA-Z0-9_-]{0,120}") {
+            let safe = safe_component(&untrusted);
+            proptest::prop_assert!(!safe.is_empty() && safe.len() <= MAX_COMPONENT + 9);
+            proptest::prop_assert!(safe.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+            proptest::prop_assert!(!safe.starts_with('.') && !safe.ends_with('.'));
+            proptest::prop_assert!(!is_windows_device(&safe));
+            // Kept as it is, or marked by the hash of the original.
+            if safe != untrusted {
+                let digest = Sha256::digest(untrusted.as_bytes());
+                proptest::prop_assert!(safe.ends_with(&hex::encode(&digest[..4])));
+            }
         }
     }
 
