@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::header::{
-    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
-    IF_RANGE, LOCATION, RANGE,
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
+    LOCATION, RANGE,
 };
 use reqwest::{StatusCode, Url};
 use tokio::time::{Instant, sleep, timeout};
@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::downloader::Inner;
 use crate::error::redact;
+use crate::headers::{header_text, parse_content_range, strong_etag, unsatisfied_total};
 use crate::retry::retry_after;
+use crate::urls::{check_api_host, checked_url};
 use crate::{
     DownloadError, PrefixHash, ProgressEvent, ResourceKey, ResourceReport, Sink, Validator,
 };
@@ -91,8 +93,8 @@ impl Fetch<'_> {
     }
 
     async fn run(&self, report: &mut ResourceReport) -> Result<(), DownloadError> {
-        let url = self.checked_url(self.url)?;
-        self.check_api_host(&url)?;
+        let url = checked_url(self.url, self.inner.allow_http)?;
+        check_api_host(&url, self.inner.api_hosts.as_deref())?;
         let policy = &self.inner.retry;
         // None: a deadline too far away to be a time, which is to say none.
         let deadline = Instant::now().checked_add(policy.overall_deadline());
@@ -203,7 +205,10 @@ impl Fetch<'_> {
         report: &mut ResourceReport,
     ) -> Result<(), Failure> {
         let resume = match strong_etag(held.validator.etag.as_deref()) {
-            Some(etag) if held.written > 0 => Some((held.written, etag.to_owned())),
+            Some(etag) if held.written > 0 => Some(Resume {
+                offset: held.written,
+                etag: etag.to_owned(),
+            }),
             _ => {
                 if held.written > 0 {
                     // Without a strong validator the bytes held cannot be trusted to match.
@@ -213,80 +218,39 @@ impl Fetch<'_> {
             }
         };
         let (response, final_url, on_redirect) = self.send(url, resume.as_ref()).await?;
-        let status = response.status();
-        let headers = response.headers();
-        let etag = header_text(headers, &ETAG);
-
-        let total = match (status, &resume) {
-            (StatusCode::PARTIAL_CONTENT, Some((offset, our_etag))) => {
-                let range = header_text(headers, &CONTENT_RANGE).unwrap_or_default();
-                let Some((start, total)) = parse_content_range(&range) else {
-                    restart(sink, held, report).await?;
-                    return Err(DownloadError::BadContentRange {
-                        expected_start: *offset,
-                        content_range: range,
-                    }
-                    .into());
-                };
-                if start != *offset {
-                    restart(sink, held, report).await?;
-                    return Err(DownloadError::BadContentRange {
-                        expected_start: *offset,
-                        content_range: range,
-                    }
-                    .into());
-                }
-                if etag.as_ref().is_some_and(|etag| etag != our_etag) {
-                    restart(sink, held, report).await?;
-                    return Err(DownloadError::Changed.into());
-                }
+        let total = match judge(&response, resume.as_ref(), held.written) {
+            Verdict::Rest { total } => {
                 if report.resumed_from == 0 {
-                    report.resumed_from = start;
+                    report.resumed_from = held.written;
                 }
                 total
             }
-            // A 206 to a plain GET: fine if it starts at 0; a short one resumes like a cut body.
-            (StatusCode::PARTIAL_CONTENT, None) => {
-                let range = header_text(headers, &CONTENT_RANGE).unwrap_or_default();
-                match parse_content_range(&range) {
-                    Some((0, total)) => total,
-                    _ => {
-                        return Err(DownloadError::BadContentRange {
-                            expected_start: 0,
-                            content_range: range,
-                        }
-                        .into());
-                    }
-                }
-            }
-            (StatusCode::RANGE_NOT_SATISFIABLE, Some(_)) => {
-                let range = header_text(headers, &CONTENT_RANGE).unwrap_or_default();
-                if unsatisfied_total(&range) == Some(held.written) {
-                    // Everything is already held.
-                    return Ok(());
-                }
-                restart(sink, held, report).await?;
-                return Err(DownloadError::Changed.into());
-            }
-            // The whole resource. Other 2xx carry none: 202 and 204 say "not ready yet".
-            (StatusCode::OK | StatusCode::NON_AUTHORITATIVE_INFORMATION, _) => {
+            Verdict::Whole { total } => {
                 if held.written > 0 {
                     // The server sent the whole body again (it ignored Range, or If-Range failed).
                     restart(sink, held, report).await?;
                 }
-                response.content_length()
+                total
             }
-            (status, _) => {
+            Verdict::AlreadyHeld => return Ok(()),
+            Verdict::Discard(error) => {
+                restart(sink, held, report).await?;
+                return Err(error.into());
+            }
+            Verdict::Fail(error) => return Err(error.into()),
+            Verdict::Refused => {
                 return Err(Failure {
                     error: DownloadError::Status {
-                        status: status.as_u16(),
+                        status: response.status().as_u16(),
                         url: redact(&final_url),
                         on_redirect,
                     },
-                    retry_after: retry_after(headers),
+                    retry_after: retry_after(response.headers()),
                 });
             }
         };
+        let headers = response.headers();
+        let etag = header_text(headers, &ETAG);
         if let (Some(limit), Some(total)) = (self.inner.max_size, total)
             && total > limit
         {
@@ -315,19 +279,34 @@ impl Fetch<'_> {
             resumed_from: held.written,
         });
 
+        self.stream_body(response, &final_url, sink, held, report)
+            .await
+    }
+
+    /// Streams an answer's body into the sink after the bytes held, counting them against the
+    /// total the answer declared (`held.validator.total`).
+    async fn stream_body(
+        &self,
+        response: reqwest::Response,
+        final_url: &Url,
+        sink: &mut dyn Sink,
+        held: &mut Held,
+        report: &mut ResourceReport,
+    ) -> Result<(), Failure> {
+        let total = held.validator.total;
         let mut body = response.bytes_stream();
         let mut last_progress = Instant::now();
         loop {
             let next = timeout(self.inner.idle_timeout, body.next())
                 .await
                 .map_err(|_| DownloadError::Idle {
-                    url: redact(&final_url),
+                    url: redact(final_url),
                     idle: self.inner.idle_timeout,
                 })?;
             let chunk = match next {
                 None => break,
                 Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Err(DownloadError::network(&final_url, &error).into()),
+                Some(Err(error)) => return Err(DownloadError::network(final_url, &error).into()),
             };
             let size = held.written + chunk.len() as u64;
             if let Some(expected) = total
@@ -367,7 +346,7 @@ impl Fetch<'_> {
     async fn send(
         &self,
         url: &Url,
-        resume: Option<&(u64, String)>,
+        resume: Option<&Resume>,
     ) -> Result<(reqwest::Response, Url, bool), Failure> {
         let mut current = url.clone();
         for hop in 0..=self.inner.max_redirects {
@@ -379,10 +358,10 @@ impl Fetch<'_> {
             if hop == 0 {
                 request = request.header(AUTHORIZATION, self.inner.authorization.clone());
             }
-            if let Some((offset, etag)) = resume {
+            if let Some(resume) = resume {
                 request = request
-                    .header(RANGE, format!("bytes={offset}-"))
-                    .header(IF_RANGE, etag.as_str());
+                    .header(RANGE, format!("bytes={}-", resume.offset))
+                    .header(IF_RANGE, resume.etag.as_str());
             }
             let response = timeout(self.inner.idle_timeout, request.send())
                 .await
@@ -404,7 +383,7 @@ impl Fetch<'_> {
                     url: redact(&current),
                     reason: "no usable Location header",
                 })?;
-            current = self.checked_url(next.as_str())?;
+            current = checked_url(next.as_str(), self.inner.allow_http)?;
         }
         Err(DownloadError::Redirect {
             url: redact(url),
@@ -412,76 +391,79 @@ impl Fetch<'_> {
         }
         .into())
     }
-
-    /// The API key goes only to the hosts allowed, when they are set.
-    fn check_api_host(&self, url: &Url) -> Result<(), DownloadError> {
-        let Some(allowed) = &self.inner.api_hosts else {
-            return Ok(());
-        };
-        let host = url.host_str().unwrap_or_default().trim_end_matches('.');
-        if allowed.iter().any(|allowed| within(host, allowed)) {
-            Ok(())
-        } else {
-            Err(DownloadError::UntrustedHost {
-                host: host.to_owned(),
-                url: redact(url),
-            })
-        }
-    }
-
-    fn checked_url(&self, url: &str) -> Result<Url, DownloadError> {
-        let parsed = Url::parse(url).map_err(|e| DownloadError::InvalidUrl {
-            url: url.split('?').next().unwrap_or_default().to_owned(),
-            reason: e.to_string(),
-        })?;
-        // A host that is not a DNS name never resolves: say so now rather than spend every
-        // attempt and its backoff on it (about 18 s by default), as a network error would: with
-        // rustls such a host fails inside the connect, as "invalid dns name".
-        if let Some(domain) = parsed.domain()
-            && !is_dns_name(domain)
-        {
-            return Err(DownloadError::InvalidUrl {
-                url: redact(&parsed),
-                reason: format!("{domain:?} is not a host name"),
-            });
-        }
-        match parsed.scheme() {
-            "https" => Ok(parsed),
-            "http" if self.inner.allow_http => Ok(parsed),
-            "http" => Err(DownloadError::InsecureUrl {
-                url: redact(&parsed),
-            }),
-            other => Err(DownloadError::InvalidUrl {
-                url: redact(&parsed),
-                reason: format!("scheme {other:?} is not http(s)"),
-            }),
-        }
-    }
 }
 
-/// Whether `host` is `allowed` or one of its subdomains.
-fn within(host: &str, allowed: &str) -> bool {
-    host == allowed
-        || host
-            .strip_suffix(allowed)
-            .is_some_and(|subdomain| subdomain.ends_with('.'))
+/// Where a resumed request asks the body to start, and the validator it must still match.
+struct Resume {
+    offset: u64,
+    etag: String,
 }
 
-/// Whether `domain` (as the URL parser gives it: lower case, internationalised names already
-/// in ASCII) is a DNS host name: labels of 1 to 63 letters, digits, `-` or `_`, not starting or
-/// ending with `-`, 253 bytes at most, one trailing dot allowed.
-fn is_dns_name(domain: &str) -> bool {
-    let name = domain.strip_suffix('.').unwrap_or(domain);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+/// What an answer's status and headers say of the body that follows.
+#[derive(Debug)]
+enum Verdict {
+    /// The rest of the body, after the bytes held (a 206 from the offset asked for).
+    Rest { total: Option<u64> },
+    /// The whole body, from its first byte: whatever is held goes first.
+    Whole { total: Option<u64> },
+    /// Nothing is left to fetch (a 416 whose total is what is held).
+    AlreadyHeld,
+    /// The bytes held no longer match the resource: drop them, then fail the attempt.
+    Discard(DownloadError),
+    /// The answer is unusable; what is held is still good.
+    Fail(DownloadError),
+    /// A status that carries no body of the resource (4xx, 5xx, or a 202/204 "not ready yet").
+    Refused,
+}
+
+/// Judges an answer from its status and headers alone, before a byte of its body is read.
+fn judge(response: &reqwest::Response, resume: Option<&Resume>, held: u64) -> Verdict {
+    let headers = response.headers();
+    let content_range = || header_text(headers, &CONTENT_RANGE).unwrap_or_default();
+    match (response.status(), resume) {
+        (StatusCode::PARTIAL_CONTENT, Some(resume)) => {
+            let range = content_range();
+            match parse_content_range(&range) {
+                Some((start, _)) if start != resume.offset => {
+                    Verdict::Discard(DownloadError::BadContentRange {
+                        expected_start: resume.offset,
+                        content_range: range,
+                    })
+                }
+                Some(_) if header_text(headers, &ETAG).is_some_and(|etag| etag != resume.etag) => {
+                    Verdict::Discard(DownloadError::Changed)
+                }
+                Some((_, total)) => Verdict::Rest { total },
+                None => Verdict::Discard(DownloadError::BadContentRange {
+                    expected_start: resume.offset,
+                    content_range: range,
+                }),
+            }
+        }
+        // A 206 to a plain GET: fine if it starts at 0; a short one resumes like a cut body.
+        (StatusCode::PARTIAL_CONTENT, None) => {
+            let range = content_range();
+            match parse_content_range(&range) {
+                Some((0, total)) => Verdict::Whole { total },
+                _ => Verdict::Fail(DownloadError::BadContentRange {
+                    expected_start: 0,
+                    content_range: range,
+                }),
+            }
+        }
+        (StatusCode::RANGE_NOT_SATISFIABLE, Some(_)) => {
+            if unsatisfied_total(&content_range()) == Some(held) {
+                Verdict::AlreadyHeld
+            } else {
+                Verdict::Discard(DownloadError::Changed)
+            }
+        }
+        // The whole resource. Other 2xx carry none: 202 and 204 say "not ready yet".
+        (StatusCode::OK | StatusCode::NON_AUTHORITATIVE_INFORMATION, _) => Verdict::Whole {
+            total: response.content_length(),
+        },
+        _ => Verdict::Refused,
+    }
 }
 
 async fn restart(
@@ -495,81 +477,109 @@ async fn restart(
     Ok(())
 }
 
-fn header_text(headers: &HeaderMap, name: &reqwest::header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.trim().to_owned())
-}
-
-/// A strong ETag (weak ones, `W/"..."`, cannot validate a byte range).
-fn strong_etag(etag: Option<&str>) -> Option<&str> {
-    etag.filter(|etag| !etag.is_empty() && !etag.starts_with("W/"))
-}
-
-/// `bytes START-END/TOTAL` (TOTAL may be `*`): the start and, when known, the total.
-fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let start: u64 = start.trim().parse().ok()?;
-    let end: u64 = end.trim().parse().ok()?;
-    if end < start {
-        return None;
-    }
-    let total = match total.trim() {
-        "*" => None,
-        total => {
-            let total: u64 = total.parse().ok()?;
-            if end >= total {
-                return None;
-            }
-            Some(total)
-        }
-    };
-    Some((start, total))
-}
-
-/// The total of a 416's `bytes */TOTAL`.
-fn unsatisfied_total(value: &str) -> Option<u64> {
-    value.trim().strip_prefix("bytes */")?.trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_allowed_host_covers_itself_and_its_subdomains_only() {
-        assert!(within("cronofy.com", "cronofy.com"));
-        assert!(within("api.cronofy.com", "cronofy.com"));
-        assert!(within("api-de.cronofy.com", "cronofy.com"));
-        assert!(!within("evilcronofy.com", "cronofy.com"));
-        assert!(!within("cronofy.com.evil.example", "cronofy.com"));
-        assert!(!within("com", "cronofy.com"));
-        assert!(!within("", "cronofy.com"));
+    fn answer(status: u16, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut builder = http::Response::builder().status(status);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body("").unwrap().into()
+    }
+
+    fn resume_at(offset: u64) -> Resume {
+        Resume {
+            offset,
+            etag: "\"v1\"".into(),
+        }
     }
 
     #[test]
-    fn content_ranges_are_read_strictly() {
-        assert_eq!(
-            parse_content_range("bytes 100-199/200"),
-            Some((100, Some(200)))
-        );
-        assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
-        assert_eq!(parse_content_range("bytes 10-5/200"), None);
-        assert_eq!(parse_content_range("bytes 0-200/200"), None);
-        assert_eq!(parse_content_range("items 0-1/2"), None);
-        assert_eq!(parse_content_range("bytes */200"), None);
-        assert_eq!(unsatisfied_total("bytes */200"), Some(200));
-        assert_eq!(unsatisfied_total("bytes 0-1/2"), None);
+    fn a_resumed_answer_must_start_where_asked_and_keep_its_etag() {
+        let resume = resume_at(100);
+        let judged = |headers: &[(&str, &str)]| judge(&answer(206, headers), Some(&resume), 100);
+        let range = ("content-range", "bytes 100-199/200");
+        assert!(matches!(
+            judged(&[range, ("etag", "\"v1\"")]),
+            Verdict::Rest { total: Some(200) }
+        ));
+        assert!(matches!(
+            judged(&[range]),
+            Verdict::Rest { total: Some(200) }
+        ));
+        assert!(matches!(
+            judged(&[range, ("etag", "\"v2\"")]),
+            Verdict::Discard(DownloadError::Changed)
+        ));
+        for range in ["bytes 0-199/200", "bytes 101-199/200", "", "bytes */200"] {
+            assert!(
+                matches!(
+                    judged(&[("content-range", range)]),
+                    Verdict::Discard(DownloadError::BadContentRange {
+                        expected_start: 100,
+                        ..
+                    })
+                ),
+                "{range:?}"
+            );
+        }
     }
 
     #[test]
-    fn weak_etags_do_not_validate_ranges() {
-        assert_eq!(strong_etag(Some("\"abc\"")), Some("\"abc\""));
-        assert_eq!(strong_etag(Some("W/\"abc\"")), None);
-        assert_eq!(strong_etag(Some("")), None);
-        assert_eq!(strong_etag(None), None);
+    fn a_206_to_a_plain_get_counts_only_from_the_first_byte() {
+        let judged = |range| judge(&answer(206, &[("content-range", range)]), None, 0);
+        assert!(matches!(
+            judged("bytes 0-99/200"),
+            Verdict::Whole { total: Some(200) }
+        ));
+        assert!(matches!(
+            judged("bytes 100-199/200"),
+            Verdict::Fail(DownloadError::BadContentRange {
+                expected_start: 0,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_416_means_done_only_when_its_total_is_what_is_held() {
+        let resume = resume_at(200);
+        let judged = |range, held| {
+            judge(
+                &answer(416, &[("content-range", range)]),
+                Some(&resume),
+                held,
+            )
+        };
+        assert!(matches!(judged("bytes */200", 200), Verdict::AlreadyHeld));
+        assert!(matches!(
+            judged("bytes */150", 200),
+            Verdict::Discard(DownloadError::Changed)
+        ));
+        assert!(matches!(
+            judge(&answer(416, &[("content-range", "bytes */0")]), None, 0),
+            Verdict::Refused
+        ));
+    }
+
+    #[test]
+    fn a_200_is_the_whole_body_and_other_statuses_carry_none() {
+        let resume = resume_at(100);
+        let ok = answer(200, &[("content-length", "0")]);
+        assert!(matches!(
+            judge(&ok, Some(&resume), 100),
+            Verdict::Whole { total: Some(0) }
+        ));
+        for status in [202, 204, 304, 404, 429, 500, 503] {
+            assert!(
+                matches!(
+                    judge(&answer(status, &[]), Some(&resume), 100),
+                    Verdict::Refused
+                ),
+                "{status}"
+            );
+        }
     }
 }

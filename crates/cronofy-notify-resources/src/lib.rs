@@ -59,11 +59,13 @@ mod builder;
 mod downloader;
 mod error;
 mod fetch;
+mod headers;
 mod manifest;
 mod names;
 mod progress;
 mod retry;
 mod storage;
+mod urls;
 
 pub use builder::{BuildError, DownloaderBuilder};
 pub use downloader::Downloader;

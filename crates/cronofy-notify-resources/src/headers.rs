@@ -1,0 +1,72 @@
+//! Reading the response headers that decide what a body is: validators and byte ranges.
+
+use reqwest::header::{HeaderMap, HeaderName};
+
+/// A header's value as trimmed text, when it is text.
+pub(crate) fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+}
+
+/// A strong ETag (weak ones, `W/"..."`, cannot validate a byte range).
+pub(crate) fn strong_etag(etag: Option<&str>) -> Option<&str> {
+    etag.filter(|etag| !etag.is_empty() && !etag.starts_with("W/"))
+}
+
+/// `bytes START-END/TOTAL` (TOTAL may be `*`): the start and, when known, the total.
+pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let start: u64 = start.trim().parse().ok()?;
+    let end: u64 = end.trim().parse().ok()?;
+    if end < start {
+        return None;
+    }
+    let total = match total.trim() {
+        "*" => None,
+        total => {
+            let total: u64 = total.parse().ok()?;
+            if end >= total {
+                return None;
+            }
+            Some(total)
+        }
+    };
+    Some((start, total))
+}
+
+/// The total of a 416's `bytes */TOTAL`.
+pub(crate) fn unsatisfied_total(value: &str) -> Option<u64> {
+    value.trim().strip_prefix("bytes */")?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ranges_are_read_strictly() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, Some(200)))
+        );
+        assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
+        assert_eq!(parse_content_range("bytes 10-5/200"), None);
+        assert_eq!(parse_content_range("bytes 0-200/200"), None);
+        assert_eq!(parse_content_range("items 0-1/2"), None);
+        assert_eq!(parse_content_range("bytes */200"), None);
+        assert_eq!(unsatisfied_total("bytes */200"), Some(200));
+        assert_eq!(unsatisfied_total("bytes 0-1/2"), None);
+    }
+
+    #[test]
+    fn weak_etags_do_not_validate_ranges() {
+        assert_eq!(strong_etag(Some("\"abc\"")), Some("\"abc\""));
+        assert_eq!(strong_etag(Some("W/\"abc\"")), None);
+        assert_eq!(strong_etag(Some("")), None);
+        assert_eq!(strong_etag(None), None);
+    }
+}
