@@ -30,6 +30,53 @@ pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A process can die between a claim and its handler's end, and nothing then releases the key.
 /// A shared guard should therefore let keys expire (Redis `SET key 1 NX EX 86400`, a row with a
 /// claimed-at time), long enough to outlast Cronofy's redeliveries of one callback.
+///
+/// Each method returns its future boxed, so a guard is written with `Box::pin(async move ..)`.
+/// Here a stand-in for a shared store's client; with Redis, `claim` is one `SET key 1 NX EX`
+/// (true when it answers `OK`) and `release` one `DEL key`:
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::sync::Mutex;
+/// use cronofy_notify_core::{Deduplicator, DuplicateGuard, GuardError, GuardFuture};
+///
+/// #[derive(Debug, Default)]
+/// struct SharedStore {
+///     claimed: Mutex<HashSet<String>>, // the store's client would be here
+/// }
+///
+/// impl DuplicateGuard for SharedStore {
+///     fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+///         Box::pin(async move {
+///             let mut claimed = self.claimed.lock().map_err(|_| GuardError::new("poisoned"))?;
+///             Ok(claimed.insert(format!("cronofy:{key}")))
+///         })
+///     }
+///
+///     fn release<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+///         Box::pin(async move {
+///             let mut claimed = self.claimed.lock().map_err(|_| GuardError::new("poisoned"))?;
+///             claimed.remove(&format!("cronofy:{key}"));
+///             Ok(())
+///         })
+///     }
+/// }
+///
+/// // The adapters take it as `Background::new(handler).deduplicate_with(SharedStore::default())`.
+/// let dedup = Deduplicator::new(SharedStore::default());
+/// # let body = br#"{"notification":{"type":"event_subscription",
+/// #   "interactions":[{"type":"meeting_agent_complete"}]},"meeting_agent":{"sub":"agt_1"}}"#;
+/// # let notification = cronofy_notify_core::Notification::from_slice(body).unwrap();
+/// # let waker = std::task::Waker::noop();
+/// # let mut cx = std::task::Context::from_waker(&waker);
+/// # let mut admit = |n| match std::pin::pin!(dedup.admit(n)).poll(&mut cx) {
+/// #     std::task::Poll::Ready(admitted) => admitted.unwrap().is_some(),
+/// #     std::task::Poll::Pending => unreachable!("the stand-in store never waits"),
+/// # };
+/// # use std::future::Future as _;
+/// # assert!(admit(&notification), "the first delivery is admitted");
+/// # assert!(!admit(&notification), "a redelivery is not");
+/// ```
 pub trait DuplicateGuard: Send + Sync + fmt::Debug + 'static {
     /// Claims `key`: `true` the first time, `false` while it is claimed.
     ///
