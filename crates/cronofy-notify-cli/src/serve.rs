@@ -88,6 +88,16 @@ pub(crate) async fn run(options: Options) -> u8 {
             format!("cannot create {}: {error}", out.display()),
         );
     }
+    if let Err(error) = can_keep_bodies_in(&out) {
+        return fail(
+            exit::USAGE,
+            format!(
+                "cannot keep callbacks in {}: {error}; --out must be a directory this user can \
+                 write, on a file system with hard links",
+                out.display()
+            ),
+        );
+    }
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(listener) => listener,
         Err(error) => return fail(exit::USAGE, format!("cannot listen on {listen}: {error}")),
@@ -229,6 +239,18 @@ async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Respo
         spawn_download(app, verified.notification().clone());
     }
     (StatusCode::ACCEPTED, "accepted").into_response()
+}
+
+/// Tries, once at start-up, what [`keep_body`] does to each callback: write a file and link it
+/// under a second name. A directory that refuses either (read-only, or on a file system without
+/// hard links) would otherwise start, then answer every callback 503.
+fn can_keep_bodies_in(out: &Path) -> std::io::Result<()> {
+    let probe = out.join(format!(".probe-{}.tmp", std::process::id()));
+    let link = out.join(format!(".probe-{}.link", std::process::id()));
+    let tried = std::fs::write(&probe, b"").and_then(|()| std::fs::hard_link(&probe, &link));
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&probe);
+    tried
 }
 
 /// Whether a body was new.

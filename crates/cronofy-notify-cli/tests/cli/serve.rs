@@ -783,3 +783,82 @@ async fn a_redelivery_after_a_restart_is_still_a_duplicate() {
         .collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
 }
+
+/// An --out that refuses the files serve keeps (read-only here) stops it at start-up with the
+/// reason, instead of a server that answers every callback 503.
+#[cfg(unix)]
+#[test]
+fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let Some(_restore) = ReadOnly::make(&out) else {
+        eprintln!("skipped: this user can write to any directory, and chattr is not available");
+        return;
+    };
+    let mut child = cli()
+        .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("serve started on a folder it cannot write to");
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot keep callbacks in"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
+}
+
+/// A directory made read-only (by its mode, or for root, who ignores modes, by `chattr +i`),
+/// made writable again when dropped.
+#[cfg(unix)]
+struct ReadOnly(std::path::PathBuf);
+
+#[cfg(unix)]
+impl ReadOnly {
+    fn make(dir: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let writable = || {
+            let probe = dir.join("probe");
+            let wrote = std::fs::write(&probe, b"").is_ok();
+            let _ = std::fs::remove_file(&probe);
+            wrote
+        };
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let guard = Self(dir.to_owned());
+        if writable() {
+            let _ = Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .stderr(Stdio::null())
+                .status();
+        }
+        (!writable()).then_some(guard)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
