@@ -218,7 +218,7 @@ impl Fetch<'_> {
             }
         };
         let (response, final_url, on_redirect) = self.send(url, resume.as_ref()).await?;
-        let total = match judge(&response, resume.as_ref(), held.written) {
+        let total = match judge(&response, resume.as_ref()) {
             Verdict::Rest { total } => {
                 if report.resumed_from == 0 {
                     report.resumed_from = held.written;
@@ -417,7 +417,7 @@ enum Verdict {
 }
 
 /// Judges an answer from its status and headers alone, before a byte of its body is read.
-fn judge(response: &reqwest::Response, resume: Option<&Resume>, held: u64) -> Verdict {
+fn judge(response: &reqwest::Response, resume: Option<&Resume>) -> Verdict {
     let headers = response.headers();
     let content_range = || header_text(headers, &CONTENT_RANGE).unwrap_or_default();
     match (response.status(), resume) {
@@ -451,8 +451,8 @@ fn judge(response: &reqwest::Response, resume: Option<&Resume>, held: u64) -> Ve
                 }),
             }
         }
-        (StatusCode::RANGE_NOT_SATISFIABLE, Some(_)) => {
-            if unsatisfied_total(&content_range()) == Some(held) {
+        (StatusCode::RANGE_NOT_SATISFIABLE, Some(resume)) => {
+            if unsatisfied_total(&content_range()) == Some(resume.offset) {
                 Verdict::AlreadyHeld
             } else {
                 Verdict::Discard(DownloadError::Changed)
@@ -499,7 +499,7 @@ mod tests {
     #[test]
     fn a_resumed_answer_must_start_where_asked_and_keep_its_etag() {
         let resume = resume_at(100);
-        let judged = |headers: &[(&str, &str)]| judge(&answer(206, headers), Some(&resume), 100);
+        let judged = |headers: &[(&str, &str)]| judge(&answer(206, headers), Some(&resume));
         let range = ("content-range", "bytes 100-199/200");
         assert!(matches!(
             judged(&[range, ("etag", "\"v1\"")]),
@@ -529,7 +529,7 @@ mod tests {
 
     #[test]
     fn a_206_to_a_plain_get_counts_only_from_the_first_byte() {
-        let judged = |range| judge(&answer(206, &[("content-range", range)]), None, 0);
+        let judged = |range| judge(&answer(206, &[("content-range", range)]), None);
         assert!(matches!(
             judged("bytes 0-99/200"),
             Verdict::Whole { total: Some(200) }
@@ -546,20 +546,14 @@ mod tests {
     #[test]
     fn a_416_means_done_only_when_its_total_is_what_is_held() {
         let resume = resume_at(200);
-        let judged = |range, held| {
-            judge(
-                &answer(416, &[("content-range", range)]),
-                Some(&resume),
-                held,
-            )
-        };
-        assert!(matches!(judged("bytes */200", 200), Verdict::AlreadyHeld));
+        let judged = |range| judge(&answer(416, &[("content-range", range)]), Some(&resume));
+        assert!(matches!(judged("bytes */200"), Verdict::AlreadyHeld));
         assert!(matches!(
-            judged("bytes */150", 200),
+            judged("bytes */150"),
             Verdict::Discard(DownloadError::Changed)
         ));
         assert!(matches!(
-            judge(&answer(416, &[("content-range", "bytes */0")]), None, 0),
+            judge(&answer(416, &[("content-range", "bytes */0")]), None),
             Verdict::Refused
         ));
     }
@@ -569,15 +563,12 @@ mod tests {
         let resume = resume_at(100);
         let ok = answer(200, &[("content-length", "0")]);
         assert!(matches!(
-            judge(&ok, Some(&resume), 100),
+            judge(&ok, Some(&resume)),
             Verdict::Whole { total: Some(0) }
         ));
         for status in [202, 204, 304, 404, 429, 500, 503] {
             assert!(
-                matches!(
-                    judge(&answer(status, &[]), Some(&resume), 100),
-                    Verdict::Refused
-                ),
+                matches!(judge(&answer(status, &[]), Some(&resume)), Verdict::Refused),
                 "{status}"
             );
         }
