@@ -111,12 +111,14 @@ pub(crate) async fn run(options: Options) -> u8 {
         unfinished: Mutex::default(),
         read_timeout,
     });
-    for notification in completed_meetings(&app.out) {
-        let sub = notification.meeting_agent().and_then(|a| a.sub.as_deref());
+    let earlier = completed_meetings(&app.out);
+    if !earlier.is_empty() {
         tracing::info!(
-            ?sub,
-            "checking the recordings of a meeting from an earlier run"
+            meetings = earlier.len(),
+            "checking the recordings of completed meetings from earlier runs"
         );
+    }
+    for notification in earlier {
         spawn_download(&app, notification);
     }
     if !retry_every.is_zero() {
@@ -351,6 +353,11 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
         {
             Ok(report) if report.resources.is_empty() => {
                 tracing::info!(sub = %report.sub, "the callback lists no recordings to store (in the categories asked for)");
+                true
+            }
+            // A meeting from an earlier run, found complete: nothing to say at each start.
+            Ok(report) if report.is_success() && report.resources.iter().all(|r| r.skipped) => {
+                tracing::debug!(sub = %report.sub, "recordings already stored");
                 true
             }
             Ok(report) if report.is_success() => {

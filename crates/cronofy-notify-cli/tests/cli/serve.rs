@@ -862,3 +862,80 @@ impl Drop for ReadOnly {
         let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
     }
 }
+
+/// A restart checks the completed meetings of earlier runs, fetches nothing already stored, and
+/// says so in one line, not with a log line and a report per meeting at every start.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_checks_stored_meetings_quietly_and_fetches_nothing() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::fixed(samples::transcript("agt_quiet"), "application/json"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let subs = ["agt_quiet_1", "agt_quiet_2"];
+    let first = serve_with(out.path(), |command| {
+        command.args([
+            "--secret",
+            &vectors::secret("A"),
+            "--categories",
+            "transcript",
+        ]);
+    });
+    for sub in subs {
+        assert_eq!(
+            code(&send_complete(&first, &vectors::secret("A"), sub, &fake)),
+            0
+        );
+    }
+    assert!(wait_until(Duration::from_secs(30), || subs.iter().all(
+        |sub| manifest_complete(&out.path().join(sub).join("manifest.json"), 1)
+    )));
+    drop(first);
+    let fetched = fake.seen().len();
+
+    let log = tempfile::NamedTempFile::new().unwrap();
+    // Logs (standard error) and reports (standard output), appended to one file.
+    let append = || {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap()
+    };
+    let _second = serve_with(out.path(), |command| {
+        command
+            .args([
+                "--secret",
+                &vectors::secret("A"),
+                "--categories",
+                "transcript",
+            ])
+            .env("RUST_LOG", "info,cronofy_notify=debug")
+            .stdout(append())
+            .stderr(append());
+    });
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read()
+            .matches("recordings already stored")
+            .count()
+            == subs.len()),
+        "{}",
+        read()
+    );
+    let logged = read();
+    assert_eq!(
+        logged
+            .matches("checking the recordings of completed meetings from earlier runs")
+            .count(),
+        1,
+        "{logged}"
+    );
+    assert!(logged.contains("meetings=2"), "{logged}");
+    assert!(!logged.contains("recordings stored"), "{logged}");
+    assert!(
+        !logged.contains("(already complete)"),
+        "no report: {logged}"
+    );
+    assert_eq!(fake.seen().len(), fetched, "nothing was fetched again");
+}
