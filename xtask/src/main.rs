@@ -3,7 +3,8 @@
 //! - `demo`: the whole flow on loopback with a fake Cronofy; the recordings land in `demo-out/`.
 //! - `fuzz [--seconds N] [--record]`: the fuzz targets in `fuzz/`, each for N seconds.
 //! - `soak`, `faults`: the long load test and download fault campaign, recorded.
-//! - `ci`: what CI checks: formatting, clippy with warnings denied, the tests, and the docs.
+//! - `ci`: what `.ci/run` does: formatting, clippy and docs with warnings denied, the demo, a
+//!   short fuzzing run, and the tests.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run (N rounds, 5 by default; for http, N alternating pairs, 20 by default); the figures are
 //!   written into `docs/benchmarks.md`.
@@ -47,7 +48,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   demo [--video-mib N]    the whole flow on loopback, no Cronofy account: a fake Cronofy,
                           `cronofy-notify serve`, signed callbacks, the recordings on disk
-  ci                      fmt --check, clippy -D warnings, the tests, docs with warnings denied
+  ci                      what .ci/run does: fmt --check, clippy and docs with warnings
+                          denied, the demo, a short fuzzing run, the tests
   fuzz [--seconds N] [--jobs N] [--record] [TARGET...]
                           run each fuzz target for N seconds (15), N at a time; --record writes
                           the figures into docs/reliability.md
