@@ -44,6 +44,32 @@
 //!   For bodies that were not verified, [`DownloaderBuilder::api_hosts`] keeps the key to
 //!   Cronofy's hosts.
 //!
+//! # The transcript as captions
+//!
+//! To show captions beside the video, or to index what was said, keep the transcript in memory
+//! and render it with core's [`Transcript`](cronofy_notify_core::Transcript) (a second downloader
+//! on the same callback is cheap: it shares nothing but the API key):
+//!
+//! ```no_run
+//! use cronofy_notify_core::{EventSubscription, ResourceCategory, Transcript};
+//! use cronofy_notify_resources::{Downloader, MemoryStorage};
+//!
+//! # async fn run(callback: &EventSubscription) -> Result<(), Box<dyn std::error::Error>> {
+//! let transcripts = MemoryStorage::new(16 << 20); // refuses a transcript over 16 MiB
+//! let downloader = Downloader::builder(std::env::var("CRONOFY_CLIENT_SECRET")?)
+//!     .storage(transcripts.clone())
+//!     .categories([ResourceCategory::Transcript])
+//!     .build()?;
+//! let report = downloader.download(callback).await?;
+//! for resource in &report.resources {
+//!     if let Some(json) = resource.location.as_ref().and_then(|at| transcripts.at(at)) {
+//!         let transcript = Transcript::from_slice(&json)?;
+//!         std::fs::write("captions.vtt", transcript.to_webvtt())?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Features
 //!
 //! | feature | what it adds | default |
