@@ -28,6 +28,8 @@ use cronofy_notify_resources::{DownloadError, Downloader};
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        // Colours for a terminal only, not escape codes in a journal or a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -110,7 +112,12 @@ async fn handle(
         .iter()
         .filter_map(|i| i.kind.as_ref().map(|k| k.as_str()))
         .collect();
-    tracing::info!(sub = ?callback.agent_sub(), ?interactions, failure = ?callback.failure_reason(), "callback");
+    tracing::info!(
+        sub = callback.agent_sub(),
+        ?interactions,
+        failure = callback.failure_reason().map(|reason| reason.as_str()),
+        "callback"
+    );
     if callback.has_interaction(&InteractionType::MeetingAgentComplete) {
         let report = downloader.download(callback).await?;
         for resource in &report.resources {
