@@ -9,9 +9,10 @@ use crate::ResourceKey;
 const MAX_COMPONENT: usize = 96;
 
 /// A single path component made from untrusted text: letters, digits, `-`, `_` and `.` are kept,
-/// anything else becomes `_`, and the result is never empty, `.`, `..`, hidden, ending in a dot
-/// or a Windows device name (`CON`, `NUL`, `COM1`...), and at most 96 bytes long. When anything had
-/// to change, a short hash of the original is appended (9 bytes more), so two different inputs never share a
+/// anything else becomes `_`. The result is never empty, `.` or `..`, never starts with `.`
+/// (hidden) or `-` (an option, to shell tools), never ends with a dot, is never a Windows device
+/// name (`CON`, `NUL`, `COM1`...) and is at most 96 bytes long. When anything had to change, a
+/// short hash of the original is appended (9 bytes more), so two different inputs never share a
 /// folder (`agt/1` and `agt_1` stay apart).
 ///
 /// ```
@@ -32,7 +33,8 @@ pub fn safe_component(untrusted: &str) -> String {
             }
         })
         .collect();
-    if cleaned.starts_with('.') {
+    // Hidden (`.`), or read as an option by shell tools (`-`).
+    if cleaned.starts_with(['.', '-']) {
         cleaned.replace_range(0..1, "_");
     }
     // Windows reserves device names and drops a trailing dot (`agt.` would be `agt`'s folder).
@@ -44,7 +46,11 @@ pub fn safe_component(untrusted: &str) -> String {
         cleaned.pop();
         cleaned.push('_');
     }
-    if cleaned.is_empty() || cleaned != untrusted {
+    if cleaned.is_empty() {
+        // Not a bare `-hash` either.
+        cleaned.push('_');
+    }
+    if cleaned != untrusted {
         let digest = Sha256::digest(untrusted.as_bytes());
         cleaned.push('-');
         cleaned.push_str(&hex::encode(&digest[..4]));
@@ -137,11 +143,11 @@ mod tests {
     #[test]
     fn traversal_and_separators_never_survive() {
         for hostile in [
-            "../../x", "..", ".", "", "a/b", "a\\b", "/abs", ".hidden", "x\0y", "ä",
+            "../../x", "..", ".", "", "a/b", "a\\b", "/abs", ".hidden", "x\0y", "ä", "-rf",
         ] {
             let safe = safe_component(hostile);
             assert!(!safe.is_empty(), "{hostile:?}");
-            assert!(!safe.starts_with('.'), "{hostile:?} -> {safe}");
+            assert!(!safe.starts_with(['.', '-']), "{hostile:?} -> {safe}");
             assert!(!safe.contains(['/', '\\', '\0']), "{hostile:?} -> {safe}");
             assert!(safe != "." && safe != "..");
         }
@@ -166,7 +172,7 @@ mod tests {
             let safe = safe_component(&untrusted);
             proptest::prop_assert!(!safe.is_empty() && safe.len() <= MAX_COMPONENT + 9);
             proptest::prop_assert!(safe.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
-            proptest::prop_assert!(!safe.starts_with('.') && !safe.ends_with('.'));
+            proptest::prop_assert!(!safe.starts_with(['.', '-']) && !safe.ends_with('.'));
             proptest::prop_assert!(!is_windows_device(&safe));
             // Kept as it is, or marked by the hash of the original.
             if safe != untrusted {
