@@ -1,0 +1,129 @@
+//! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it files
+//! (`delivery`), how it bounds its connections (`connections`), and how it starts, stops and
+//! starts again (`lifecycle`). Here, the helpers they share.
+
+mod connections;
+mod delivery;
+mod lifecycle;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use cronofy_notify_test_support::vectors;
+
+use crate::{cli, run};
+
+/// A running `serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(out: &Path) -> Serve {
+    serve_with(out, |command| {
+        command.args(["--secret", &vectors::secret("A")]);
+    })
+}
+
+/// `serve` on a free loopback port, with the secrets (and anything else) `configure` adds.
+fn serve_with(out: &Path, configure: impl FnOnce(&mut Command)) -> Serve {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut command = cli();
+    command.args([
+        "serve",
+        "--listen",
+        &addr.to_string(),
+        "--allow-http",
+        "--out",
+    ]);
+    command.arg(out).stdout(Stdio::null());
+    configure(&mut command);
+    let mut serve = Serve {
+        child: command.spawn().unwrap(),
+        addr,
+    };
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return serve;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = serve.child.kill();
+    panic!("serve did not listen");
+}
+
+fn send(serve: &Serve, secret: &str, args: &[&str]) -> Output {
+    run(cli()
+        .args([
+            "send",
+            "--url",
+            &format!("http://{}/hooks/cronofy", serve.addr),
+            "--secret",
+            secret,
+        ])
+        .args(args))
+}
+
+/// `send` of the sample `complete` callback for `sub`, its recordings served by `fake`.
+fn send_complete(serve: &Serve, secret: &str, sub: &str, fake: &FakeCronofy) -> Output {
+    let base = format!("http://{}", fake.api_addr());
+    send(
+        serve,
+        secret,
+        &[
+            "--sample",
+            "complete",
+            "--sub",
+            sub,
+            "--resource-base",
+            &base,
+        ],
+    )
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn manifest_complete(path: &Path, count: usize) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["resources"].as_array().cloned())
+        .is_some_and(|r| r.iter().filter(|e| e["status"] == "complete").count() >= count)
+}
+
+/// A fake Cronofy serving one video of `size` bytes that stalls halfway through its first
+/// download, long enough for a test to stop `serve` mid-transfer.
+async fn video_that_stalls_halfway(size: u64) -> FakeCronofy {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((size / 2, Duration::from_secs(30))),
+            ..Fault::default()
+        }],
+    );
+    fake
+}
