@@ -135,9 +135,8 @@ pub(crate) async fn run(
             print_report(&report);
             if report.resources.is_empty() {
                 eprintln!(
-                    "cronofy-notify: nothing to download from {}: {}",
+                    "cronofy-notify: nothing to download from {}: {notification}",
                     file.display(),
-                    crate::inspect::summary(&notification)
                 );
             }
             if report.is_success() {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use cronofy_notify_core::{Error, Notification, Signer, Transcript, Verifier};
+use cronofy_notify_core::{Error, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
 use crate::{exit, fail, input};
@@ -30,7 +30,7 @@ pub(crate) fn verify(
                     Err(error) => return fail(exit::FAILED, error),
                 }
             } else {
-                println!("genuine: {}", summary(verified.notification()));
+                println!("genuine: {verified}");
             }
             exit::OK
         }
@@ -40,38 +40,6 @@ pub(crate) fn verify(
         ),
         Err(reason) => fail(exit::FAILED, format!("not genuine: {reason}")),
     }
-}
-
-/// One line about a notification.
-pub(crate) fn summary(notification: &Notification) -> String {
-    let Some(callback) = notification.as_event_subscription() else {
-        return format!("{} notification", notification.notification_type());
-    };
-    let interactions: Vec<_> = callback
-        .interactions
-        .iter()
-        .map(|i| i.kind.as_ref().map_or("(no type)", |k| k.as_str()))
-        .collect();
-    let mut line = format!(
-        "{} for {}",
-        if interactions.is_empty() {
-            "event_subscription".to_owned()
-        } else {
-            interactions.join("+")
-        },
-        callback.agent_sub().unwrap_or("(no meeting agent)")
-    );
-    if let Some(reason) = callback.failure_reason() {
-        line.push_str(&format!(", failed: {reason}"));
-    }
-    let ready: Vec<_> = callback
-        .downloadable_resources()
-        .map(|r| r.category.as_str())
-        .collect();
-    if !ready.is_empty() {
-        line.push_str(&format!(", resources: {}", ready.join(", ")));
-    }
-    line
 }
 
 pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {

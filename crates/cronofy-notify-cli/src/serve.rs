@@ -233,7 +233,7 @@ async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Respo
                 .into_response();
         }
     }
-    tracing::info!(callback = %crate::inspect::summary(verified.notification()), "genuine callback");
+    tracing::info!(callback = %verified, "genuine callback");
     if verified
         .as_event_subscription()
         .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))

@@ -1,5 +1,7 @@
 //! The envelope every Cronofy callback shares, and how a body becomes a [`Notification`].
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -126,6 +128,52 @@ impl Notification {
     /// [`EventSubscription::idempotency_key`]); `None` for callbacks without a meeting agent.
     pub fn idempotency_key(&self) -> Option<String> {
         self.as_event_subscription()?.idempotency_key()
+    }
+}
+
+/// One line for logs: what happened, to which agent, why it failed and what is ready to fetch,
+/// such as `meeting_agent_complete for agt_1, resources: transcript, audio, video` or
+/// `meeting_agent_failed for agt_1, failed: join_timeout`; another kind of callback is its type
+/// (`change notification`). Nothing in it is secret.
+///
+/// ```
+/// use cronofy_notify_core::Notification;
+///
+/// let body = br#"{"notification":{"type":"event_subscription",
+///   "interactions":[{"type":"meeting_agent_failed","subtype":"join_timeout"}]},
+///   "meeting_agent":{"sub":"agt_1","state":"complete"}}"#;
+/// let notification = Notification::from_slice(body)?;
+/// assert_eq!(notification.to_string(), "meeting_agent_failed for agt_1, failed: join_timeout");
+/// # Ok::<(), cronofy_notify_core::ParseError>(())
+/// ```
+impl fmt::Display for Notification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(callback) = self.as_event_subscription() else {
+            return write!(f, "{} notification", self.notification_type());
+        };
+        if callback.interactions.is_empty() {
+            f.write_str("event_subscription")?;
+        }
+        for (i, interaction) in callback.interactions.iter().enumerate() {
+            let kind = interaction
+                .kind
+                .as_ref()
+                .map_or("(no type)", |k| k.as_str());
+            write!(f, "{}{kind}", if i > 0 { "+" } else { "" })?;
+        }
+        write!(
+            f,
+            " for {}",
+            callback.agent_sub().unwrap_or("(no meeting agent)")
+        )?;
+        if let Some(reason) = callback.failure_reason() {
+            write!(f, ", failed: {reason}")?;
+        }
+        for (i, resource) in callback.downloadable_resources().enumerate() {
+            let lead = if i == 0 { ", resources: " } else { ", " };
+            write!(f, "{lead}{}", resource.category)?;
+        }
+        Ok(())
     }
 }
 

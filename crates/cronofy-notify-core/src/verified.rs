@@ -57,6 +57,13 @@ impl Deref for VerifiedNotification {
     }
 }
 
+/// The notification's one line for logs (see [`Notification`'s `Display`](Notification)).
+impl std::fmt::Display for VerifiedNotification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.notification(), f)
+    }
+}
+
 impl Serialize for VerifiedNotification {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.notification.serialize(serializer)

@@ -382,3 +382,44 @@ fn notification_deserializes_through_serde_too() {
     assert_eq!(notification, parse_seed("complete"));
     assert!(serde_json::from_str::<Notification>("{}").is_err());
 }
+
+#[test]
+fn a_notification_displays_as_one_line_for_logs() {
+    let agent = "agt_692702a100ccd07000000000";
+    assert_eq!(
+        parse_seed("activated").to_string(),
+        format!("meeting_agent_activated for {agent}"),
+        "the dashboard is not a resource to fetch"
+    );
+    assert_eq!(
+        parse_seed("complete").to_string(),
+        format!("meeting_agent_complete for {agent}, resources: transcript, audio, video")
+    );
+    assert_eq!(
+        parse_seed("failed").to_string(),
+        format!("meeting_agent_failed for {agent}, failed: meeting_agent_rejected")
+    );
+    let odd = |json: Value| Notification::from_slice(json.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        odd(json!({"notification": {"type": "change"}})).to_string(),
+        "change notification"
+    );
+    assert_eq!(
+        odd(json!({"notification": {"type": "event_subscription"}})).to_string(),
+        "event_subscription for (no meeting agent)"
+    );
+    assert_eq!(
+        odd(
+            json!({"notification": {"type": "event_subscription", "interactions": [
+            {"type": "meeting_agent_activated"}, {"type": "agent_moved_to_mars"}, {}]},
+            "meeting_agent": {"sub": "agt_2"}})
+        )
+        .to_string(),
+        "meeting_agent_activated+agent_moved_to_mars+(no type) for agt_2"
+    );
+    // The verified form reads the same.
+    let verified =
+        cronofy_notify_core::VerifiedNotification::new_unchecked(vectors::seed_body("failed"))
+            .unwrap();
+    assert_eq!(verified.to_string(), parse_seed("failed").to_string());
+}
