@@ -103,21 +103,11 @@ async fn handle(
     verified: VerifiedNotification,
     downloader: Downloader,
 ) -> Result<(), DownloadError> {
+    // One line: the interactions, the agent, a failure's reason, the resources ready.
+    tracing::info!(callback = %verified, "received");
     let Some(callback) = verified.as_event_subscription() else {
-        tracing::info!(kind = %verified.notification_type(), "callback of another kind");
-        return Ok(());
+        return Ok(()); // another kind of Cronofy notification: nothing to fetch
     };
-    let interactions: Vec<_> = callback
-        .interactions
-        .iter()
-        .filter_map(|i| i.kind.as_ref().map(|k| k.as_str()))
-        .collect();
-    tracing::info!(
-        sub = callback.agent_sub(),
-        ?interactions,
-        failure = callback.failure_reason().map(|reason| reason.as_str()),
-        "callback"
-    );
     if callback.has_interaction(&InteractionType::MeetingAgentComplete) {
         let report = downloader.download(callback).await?;
         for resource in &report.resources {
