@@ -43,6 +43,9 @@
 //!
 //! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through
 //! `actix_web::test`: no server, no network.
+//! For bodies as Cronofy sends them (activated, complete with its resources, failed with a
+//! reason), turn on `cronofy-notify-core`'s `samples` feature in your dev-dependencies and use
+//! `cronofy_notify_core::samples::Sample`.
 //!
 //! ```
 //! use actix_web::http::StatusCode;

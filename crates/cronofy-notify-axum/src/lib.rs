@@ -49,6 +49,9 @@
 //! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through the
 //! router with `tower::ServiceExt::oneshot`: no server, no network. With [`Background`], keep a
 //! clone and [`drain`](Background::drain) it before you look at what your handler did.
+//! For bodies as Cronofy sends them (activated, complete with its resources, failed with a
+//! reason), turn on `cronofy-notify-core`'s `samples` feature in your dev-dependencies and use
+//! `cronofy_notify_core::samples::Sample`.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cronofy_notify_core::ResourceCategory;
+use cronofy_notify_core::samples::Sample;
 
 use crate::credentials::{ApiKey, Secrets};
-use crate::samples::Sample;
 
 /// Verify, sign and send Cronofy callbacks; receive them and file the recordings.
 #[derive(Debug, Parser)]

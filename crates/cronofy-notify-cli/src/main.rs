@@ -8,7 +8,6 @@ mod download;
 mod input;
 mod inspect;
 mod listen;
-mod samples;
 mod send;
 mod serve;
 

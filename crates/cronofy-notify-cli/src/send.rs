@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
 
-use crate::samples::{self, Sample};
 use crate::{exit, fail, input};
 
 pub(crate) struct Options {
@@ -35,11 +35,11 @@ pub(crate) async fn run(options: Options) -> u8 {
     };
     let body = match &options.file {
         Some(path) => input::read(Some(path)),
-        None => samples::sample(
-            options.sample.as_ref().unwrap_or(&Sample::Complete),
-            &options.sub,
-            options.resource_base.as_deref(),
-        ),
+        None => Ok(options
+            .sample
+            .as_ref()
+            .unwrap_or(&Sample::Complete)
+            .body(&options.sub, options.resource_base.as_deref())),
     };
     let body = match body {
         Ok(body) => body,

@@ -66,6 +66,7 @@
 //! | feature | what it adds | default |
 //! |---|---|---|
 //! | `http` | `Verifier::verify_request`: verify and parse straight from an `http::HeaderMap` (hyper, axum, warp, poem, lambda_http...), the header found case-insensitively and read as one when sent twice | no |
+//! | `samples` | `samples::Sample`: activated, complete and failed callback bodies shaped as Cronofy documents them, with your agent id and resource URLs, for testing your endpoint and your download pipeline | no |
 //!
 //! Without features, the dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and
 //! thiserror.
@@ -79,6 +80,9 @@ mod kinds;
 mod notification;
 #[cfg(feature = "http")]
 mod request;
+#[cfg(feature = "samples")]
+#[cfg_attr(docsrs, doc(cfg(feature = "samples")))]
+pub mod samples;
 mod secret;
 mod signature;
 mod transcript;
