@@ -1,5 +1,6 @@
 //! Callback bodies shaped as Cronofy documents them, for testing your own endpoint and pipeline.
 
+use std::fmt;
 use std::str::FromStr;
 
 use serde_json::json;
@@ -116,6 +117,17 @@ impl FromStr for Sample {
             }
             Some(("failed", _)) => Err(SampleError::NoSubtype),
             _ => Err(SampleError::Unknown),
+        }
+    }
+}
+
+/// The name [`FromStr`] reads back: `activated`, `complete` or `failed:SUBTYPE`.
+impl fmt::Display for Sample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Activated => f.write_str("activated"),
+            Self::Complete => f.write_str("complete"),
+            Self::Failed(reason) => write!(f, "failed:{reason}"),
         }
     }
 }

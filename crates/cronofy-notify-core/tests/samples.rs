@@ -95,6 +95,19 @@ fn sample_names_parse_as_the_command_takes_them() {
     assert_eq!("activated".parse(), Ok(Sample::Activated));
     assert_eq!("complete".parse(), Ok(Sample::Complete));
     assert_eq!("failed: ".parse::<Sample>(), Err(SampleError::NoSubtype));
+    // Each name reads back as the sample it names.
+    for sample in [
+        Sample::Activated,
+        Sample::Complete,
+        Sample::Failed(FailureReason::JoinTimeout),
+        Sample::Failed(FailureReason::Unknown("new_reason".into())),
+    ] {
+        assert_eq!(sample.to_string().parse(), Ok(sample.clone()), "{sample}");
+    }
+    assert_eq!(
+        Sample::Failed(FailureReason::NoMeetingAuthorization).to_string(),
+        "failed:no_meeting_authorization"
+    );
     for wrong in ["", "completed", "Complete", "activated:x", "complete:"] {
         assert_eq!(
             wrong.parse::<Sample>(),
