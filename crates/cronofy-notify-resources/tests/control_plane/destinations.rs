@@ -1,0 +1,192 @@
+//! Where a download may go: redirects followed without the key, and the URLs and hosts refused.
+
+use cronofy_notify_resources::DownloadError;
+use wiremock::matchers::{header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::body_for;
+use crate::common::{self, builder, callback};
+
+#[tokio::test]
+async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api"))
+        .and(header_exists("authorization"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", "/bucket/object?X-Amz-Signature=abc"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/object"))
+        .respond_with(|request: &wiremock::Request| {
+            if request.headers.contains_key("authorization") {
+                ResponseTemplate::new(400)
+            } else {
+                ResponseTemplate::new(200).set_body_raw("recording", "audio/mpeg")
+            }
+        })
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/api", server.uri()))]);
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("agt_1/audio-voice.mp3")).unwrap(),
+        "recording"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/no-location"))
+        .respond_with(ResponseTemplate::new(302))
+        .mount(&server)
+        .await;
+    Mock::given(path("/loop"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/loop"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("audio", "voice", format!("{}/no-location", server.uri())),
+        ("video", "conference", format!("{}/loop", server.uri())),
+    ]);
+    let report = common::download(root.path(), &body).await;
+    for resource in &report.resources {
+        assert!(
+            matches!(resource.error, Some(DownloadError::Redirect { .. })),
+            "{resource:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_unless_allowed_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
+    let report = builder(root.path())
+        .allow_http(false)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            report.resources[0].error,
+            Some(DownloadError::InsecureUrl { .. })
+        ),
+        "{report:?}"
+    );
+}
+
+/// With `api_hosts` set, a body that names another host (a file from elsewhere, say) does
+/// not get the key: refused before any request, whatever the scheme allows.
+#[tokio::test]
+async fn the_key_goes_only_to_the_api_hosts_allowed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("x", "audio/mpeg"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
+    let report = builder(root.path())
+        .api_hosts(["cronofy.com"])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    let error = report.resources[0].error.as_ref().expect("refused");
+    assert!(
+        matches!(error, DownloadError::UntrustedHost { host, .. } if host == "127.0.0.1"),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("refusing to send the API key to 127.0.0.1"),
+        "{error}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // Allowed, the same body downloads.
+    let report = builder(root.path())
+        .api_hosts(["cronofy.com", "127.0.0.1"])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
+#[tokio::test]
+async fn urls_that_are_not_http_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("audio", "voice", "ftp://127.0.0.1/a".to_owned()),
+        ("video", "conference", "not a url".to_owned()),
+    ]);
+    let report = common::download(root.path(), &body).await;
+    for resource in &report.resources {
+        assert!(
+            matches!(resource.error, Some(DownloadError::InvalidUrl { .. })),
+            "{resource:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hosts_that_are_not_host_names_fail_at_once() {
+    // As in Cronofy's documented examples ("https://..."): no retry can resolve these.
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("transcript", "cronofy", "https://.../t".to_owned()),
+        ("audio", "voice", "https://-audio.example/a".to_owned()),
+        (
+            "video",
+            "conference",
+            format!("https://{}.example/v", "x".repeat(64)),
+        ),
+    ]);
+    let started = std::time::Instant::now();
+    let report = common::download(root.path(), &body).await;
+    for resource in &report.resources {
+        assert!(
+            matches!(&resource.error, Some(DownloadError::InvalidUrl { reason, .. }) if reason.contains("not a host name")),
+            "{resource:?}"
+        );
+        assert_eq!(
+            resource.attempts, 0,
+            "refused before any request: {resource:?}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_callback_without_an_agent_sub_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let body =
+        br#"{"notification":{"type":"event_subscription"},"meeting_agent":{"resources":[]}}"#;
+    let error = builder(root.path())
+        .build()
+        .unwrap()
+        .download(&callback(body))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DownloadError::NoAgentSub));
+}

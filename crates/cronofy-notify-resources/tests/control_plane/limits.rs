@@ -1,0 +1,170 @@
+//! Retry timing, and settings at their limits.
+
+use std::time::Duration;
+
+use cronofy_notify_resources::{BuildError, DownloadError, Downloader, ProgressEvent, RetryPolicy};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::{Events, builder, callback};
+use crate::{answer_in_turn, body_for};
+
+#[tokio::test]
+async fn retry_after_sets_the_wait_before_the_next_attempt() {
+    let server = answer_in_turn(
+        [ResponseTemplate::new(429).insert_header("retry-after", "1")],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let events = Events::default();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .on_progress(events.handler())
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success());
+    let delays: Vec<_> = events
+        .all()
+        .into_iter()
+        .filter_map(|e| match e {
+            ProgressEvent::Retrying { delay, .. } => Some(delay),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        delays,
+        [Duration::from_secs(1)],
+        "the backoff (5 ms) gave way to Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_gives_up_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "120"))
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let started = std::time::Instant::now();
+    let report = builder(root.path())
+        .retry(RetryPolicy::default().deadline(Duration::from_secs(60)))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.resources[0].error, Some(DownloadError::DeadlineExceeded { last, .. }) if last.status() == Some(503))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "it did not wait out a hopeless Retry-After"
+    );
+}
+
+#[test]
+fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() {
+    assert!(matches!(
+        Downloader::builder("  ").build(),
+        Err(BuildError::EmptyApiKey)
+    ));
+    assert!(matches!(
+        Downloader::builder("k").concurrency(0).build(),
+        Err(BuildError::ZeroConcurrency)
+    ));
+    // A key read whole from a file keeps its line break: refused before any request, by a
+    // message that does not show it.
+    let error = Downloader::builder("CRN_secret_from_file\n")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, BuildError::InvalidApiKey), "{error:?}");
+    assert!(!format!("{error} {error:?}").contains("CRN_secret"));
+}
+
+/// `Duration::MAX` is how a caller says "no limit": as the deadline, the longest backoff or the
+/// longest Retry-After honoured, it must mean that, not a panic on adding it to the clock.
+#[tokio::test]
+async fn unbounded_retry_settings_mean_no_limit_and_never_panic() {
+    let server = answer_in_turn(
+        [ResponseTemplate::new(503).insert_header("retry-after", "0")],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::MAX)
+                .max_retry_after(Duration::MAX)
+                .deadline(Duration::MAX),
+        )
+        .idle_timeout(Duration::MAX)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(report.resources[0].attempts, 2);
+}
+
+/// `usize::MAX` is how a caller says "no limit" to the concurrency settings: taken as the
+/// largest limit there is, not a panic when the semaphores are made.
+#[tokio::test]
+async fn unbounded_concurrency_means_no_limit_and_never_panics() {
+    let server = answer_in_turn(
+        [],
+        ResponseTemplate::new(200).set_body_raw("ok", "text/plain"),
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
+    let report = builder(root.path())
+        .concurrency(usize::MAX)
+        .per_host_concurrency(usize::MAX)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+}
+
+/// Backoff timing, on tokio's paused clock: the connection is refused at once (nothing listens),
+/// so every wait is a backoff, and the clock shows their exact sum.
+#[tokio::test(start_paused = true)]
+async fn backoff_doubles_between_attempts_on_a_paused_clock() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("http://127.0.0.1:{port}/a"))]);
+    let downloader = builder(root.path())
+        .idle_timeout(Duration::from_secs(86_400))
+        .retry(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(100))
+                .max_backoff(Duration::from_millis(400))
+                .max_attempts_without_progress(5)
+                .jitter(false),
+        )
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(&report.resources[0].error, Some(DownloadError::GaveUp { attempts: 5, last }) if matches!(**last, DownloadError::Network { .. })),
+        "{report:?}"
+    );
+    // 100 + 200 + 400 + 400 ms between five attempts.
+    assert_eq!(elapsed, Duration::from_millis(1100));
+}
