@@ -42,6 +42,9 @@ fuzz_target!(|body: &[u8]| {
         return;
     };
     let _ = notification.idempotency_key();
+    // The log line is one line, whatever the body: a sub or a reason cannot forge another.
+    let line = notification.to_string();
+    assert!(!line.contains(char::is_control), "{line:?}");
     if let Some(callback) = notification.as_event_subscription() {
         let _ = (
             callback.resources_ready(),

@@ -134,7 +134,8 @@ impl Notification {
 /// One line for logs: what happened, to which agent, why it failed and what is ready to fetch,
 /// such as `meeting_agent_complete for agt_1, resources: transcript, audio, video` or
 /// `meeting_agent_failed for agt_1, failed: join_timeout`; another kind of callback is its type
-/// (`change notification`). Nothing in it is secret.
+/// (`change notification`). Nothing in it is secret, and it is always one line: control
+/// characters in the body's text are escaped.
 ///
 /// ```
 /// use cronofy_notify_core::Notification;
@@ -149,7 +150,11 @@ impl Notification {
 impl fmt::Display for Notification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Some(callback) = self.as_event_subscription() else {
-            return write!(f, "{} notification", self.notification_type());
+            return write!(
+                f,
+                "{} notification",
+                OneLine(self.notification_type().as_str())
+            );
         };
         if callback.interactions.is_empty() {
             f.write_str("event_subscription")?;
@@ -159,19 +164,33 @@ impl fmt::Display for Notification {
                 .kind
                 .as_ref()
                 .map_or("(no type)", |k| k.as_str());
-            write!(f, "{}{kind}", if i > 0 { "+" } else { "" })?;
+            write!(f, "{}{}", if i > 0 { "+" } else { "" }, OneLine(kind))?;
         }
-        write!(
-            f,
-            " for {}",
-            callback.agent_sub().unwrap_or("(no meeting agent)")
-        )?;
+        let agent = callback.agent_sub().unwrap_or("(no meeting agent)");
+        write!(f, " for {}", OneLine(agent))?;
         if let Some(reason) = callback.failure_reason() {
-            write!(f, ", failed: {reason}")?;
+            write!(f, ", failed: {}", OneLine(reason.as_str()))?;
         }
         for (i, resource) in callback.downloadable_resources().enumerate() {
             let lead = if i == 0 { ", resources: " } else { ", " };
-            write!(f, "{lead}{}", resource.category)?;
+            write!(f, "{lead}{}", OneLine(resource.category.as_str()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Text from a body, written on one line: control characters (a line break in a `sub`, say)
+/// are escaped, so that no body can forge a second line in a log.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
         }
         Ok(())
     }

@@ -417,6 +417,20 @@ fn a_notification_displays_as_one_line_for_logs() {
         .to_string(),
         "meeting_agent_activated+agent_moved_to_mars+(no type) for agt_2"
     );
+    // Always one line: a body's text cannot forge a second line in a log.
+    let forged = odd(
+        json!({"notification": {"type": "event_subscription", "interactions": [
+            {"type": "meeting_agent_failed", "subtype": "x\nERROR forged"}]},
+            "meeting_agent": {"sub": "agt_3\r\n2026-11-30 INFO all good"}}),
+    );
+    assert_eq!(
+        forged.to_string(),
+        "meeting_agent_failed for agt_3\\r\\n2026-11-30 INFO all good, failed: x\\nERROR forged"
+    );
+    assert_eq!(
+        odd(json!({"notification": {"type": "odd\u{7}type"}})).to_string(),
+        "odd\\u{7}type notification"
+    );
     // The verified form reads the same.
     let verified =
         cronofy_notify_core::VerifiedNotification::new_unchecked(vectors::seed_body("failed"))
