@@ -114,6 +114,19 @@ pub(crate) enum Command {
         /// The saved `meeting_agent_complete` body.
         file: PathBuf,
     },
+    /// Print a built-in sample callback body (what `send --sample` sends, with a final line
+    /// break), to save, sign or edit.
+    Sample {
+        /// Which: activated, complete, failed, or failed:SUBTYPE.
+        #[arg(default_value = "complete")]
+        sample: Sample,
+        /// The meeting agent id.
+        #[arg(long, default_value = "agt_692702a100ccd07000000000", value_parser = agent_sub)]
+        sub: String,
+        /// Puts the resource URLs under this base instead of Cronofy's API (for local tests).
+        #[arg(long, value_name = "URL", value_parser = http_base)]
+        resource_base: Option<String>,
+    },
     /// Render a downloaded transcript as text, WebVTT or SRT.
     Transcript {
         /// The output format.

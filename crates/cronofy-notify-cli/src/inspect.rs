@@ -1,7 +1,8 @@
-//! `verify`, `sign` and `transcript`: no network, just bytes.
+//! `verify`, `sign`, `sample` and `transcript`: no network, just bytes.
 
 use std::path::Path;
 
+use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{Error, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
@@ -53,6 +54,15 @@ pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
             exit::OK
         }
         Err(error) => fail(exit::USAGE, error),
+    }
+}
+
+pub(crate) fn sample(sample: &Sample, sub: &str, resource_base: Option<&str>) -> u8 {
+    let mut body = sample.body(sub, resource_base);
+    body.push(b'\n'); // as a JSON file ends
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), &body) {
+        Ok(()) => exit::OK,
+        Err(error) => fail(exit::FAILED, format!("cannot write the sample: {error}")),
     }
 }
 

@@ -59,6 +59,11 @@ fn run(command: Command) -> Result<u8, String> {
         ),
         Command::Sign { secrets, file } => inspect::sign(&secrets.resolve()?, file.as_deref()),
         Command::Transcript { format, file } => inspect::transcript(format, file.as_deref()),
+        Command::Sample {
+            sample,
+            sub,
+            resource_base,
+        } => inspect::sample(&sample, &sub, resource_base.as_deref()),
         Command::Send {
             url,
             secrets,

@@ -294,3 +294,38 @@ fn receive_is_another_name_for_serve() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("Usage: cronofy-notify serve"), "{help}");
 }
+
+#[test]
+fn sample_prints_a_body_that_sign_and_verify_take() {
+    let output = run(cli().args(["sample", "failed:join_timeout", "--sub", "agt_mine"]));
+    assert_eq!(code(&output), 0);
+    let body = output.stdout;
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["meeting_agent"]["sub"], "agt_mine");
+    assert_eq!(
+        json["notification"]["interactions"][0]["subtype"],
+        "join_timeout"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "failed.json", &body);
+    let signed = run(cli().args(["sign", "--secret", "s"]).arg(&file));
+    let header = String::from_utf8(signed.stdout).unwrap();
+    let verified = run(cli()
+        .args(["verify", "--secret", "s", "--signature", header.trim()])
+        .arg(&file));
+    assert_eq!(code(&verified), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout).trim(),
+        "genuine: meeting_agent_failed for agt_mine, failed: join_timeout"
+    );
+
+    // The resource URLs can point at a server of one's own; a name that is no sample is usage.
+    let output = run(cli().args(["sample", "--resource-base", "http://127.0.0.1:9"]));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(
+            "\"http://127.0.0.1:9/v1/meeting_agents/agt_692702a100ccd07000000000/video\""
+        )
+    );
+    assert_eq!(code(&run(cli().args(["sample", "completed"]))), 2);
+}
