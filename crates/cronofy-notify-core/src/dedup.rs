@@ -340,9 +340,11 @@ impl HandlerOutcome for () {
     }
 }
 
+/// The error is described in its alternate form (`{:#}`), which for `anyhow` and `eyre` errors
+/// includes their causes.
 impl<E: fmt::Display> HandlerOutcome for Result<(), E> {
     fn into_outcome(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
+        self.map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -359,6 +361,26 @@ mod tests {
                 return v;
             }
         }
+    }
+
+    #[test]
+    fn a_failed_handler_is_described_with_its_causes() {
+        // As anyhow's errors do: the alternate form adds the chain of causes.
+        struct Chained;
+        impl fmt::Display for Chained {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("could not store the video")?;
+                if f.alternate() {
+                    f.write_str(": disk full")?;
+                }
+                Ok(())
+            }
+        }
+        assert_eq!(
+            Err::<(), _>(Chained).into_outcome(),
+            Err("could not store the video: disk full".to_owned())
+        );
+        assert_eq!(().into_outcome(), Ok(()));
     }
 
     #[test]
