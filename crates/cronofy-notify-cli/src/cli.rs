@@ -81,8 +81,9 @@ pub(crate) enum Command {
         out: PathBuf,
         #[command(flatten)]
         fetch: FetchOptions,
-        /// Every this many seconds, fetch again the recordings of completed meetings that are not
-        /// all stored (a failure that outlasted the downloader's retries); 0: only on start.
+        /// After this many seconds, fetch again the recordings of completed meetings that are not
+        /// all stored (a failure that outlasted the downloader's retries), doubling the wait
+        /// after each failed try, up to a day; 0: only on start.
         #[arg(long, value_name = "SECONDS", default_value_t = 900)]
         retry_every: u64,
         /// How long a request may take to arrive: its headers (and an idle connection's next

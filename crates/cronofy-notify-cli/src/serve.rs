@@ -26,6 +26,8 @@ use crate::{exit, fail};
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long a stop waits for the callbacks being received to be answered.
 const ANSWER_GRACE: Duration = Duration::from_secs(5);
+/// The longest wait between two tries of a meeting whose recordings keep failing.
+const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Clone)]
 struct AppState(Arc<App>);
@@ -38,7 +40,9 @@ struct App {
     tasks: TaskTracker,
     /// The completed meetings whose last download left recordings not stored, by agent: what
     /// the periodic retry takes up.
-    unfinished: Mutex<HashMap<String, Notification>>,
+    unfinished: Mutex<HashMap<String, Unfinished>>,
+    /// `--retry-every`: the first wait before a failed meeting is tried again.
+    retry_every: Duration,
     /// How long a callback's body may take to arrive.
     read_timeout: Duration,
 }
@@ -109,6 +113,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         stop: CancellationToken::new(),
         tasks: TaskTracker::new(),
         unfinished: Mutex::default(),
+        retry_every,
         read_timeout,
     });
     let earlier = completed_meetings(&app.out);
@@ -119,7 +124,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         );
     }
     for notification in earlier {
-        spawn_download(&app, notification);
+        spawn_download(&app, notification, 0);
     }
     if !retry_every.is_zero() {
         spawn_retries(&app, retry_every);
@@ -238,7 +243,7 @@ async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Respo
         .as_event_subscription()
         .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
     {
-        spawn_download(app, verified.notification().clone());
+        spawn_download(app, verified.notification().clone(), 0);
     }
     (StatusCode::ACCEPTED, "accepted").into_response()
 }
@@ -329,7 +334,9 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
     }
 }
 
-fn spawn_download(app: &Arc<App>, notification: Notification) {
+/// Downloads a completed meeting's recordings on a task of their own. `failures` is how many
+/// tries of it in a row have left recordings not stored (0 for a new callback).
+fn spawn_download(app: &Arc<App>, notification: Notification, failures: u32) {
     let Some(sub) = notification
         .as_event_subscription()
         .and_then(|c| c.agent_sub())
@@ -372,11 +379,13 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
             Ok(report) => {
                 // The downloader has logged each failure, with its resource and reason.
                 let failed = report.failures().count();
-                tracing::warn!(sub = %report.sub, failed, "some recordings were not stored");
+                let retry_in = app_for_task.retry_wait(failures);
+                tracing::warn!(sub = %report.sub, failed, ?retry_in, "some recordings were not stored");
                 false
             }
             Err(error) => {
-                tracing::warn!(%error, "download failed");
+                let retry_in = app_for_task.retry_wait(failures);
+                tracing::warn!(%error, ?retry_in, "download failed");
                 false
             }
         };
@@ -384,17 +393,45 @@ fn spawn_download(app: &Arc<App>, notification: Notification) {
         if stored {
             to_retry.remove(&sub);
         } else {
-            to_retry.insert(sub, notification);
+            let due = tokio::time::Instant::now() + app_for_task.retry_wait(failures);
+            to_retry.insert(
+                sub,
+                Unfinished {
+                    notification,
+                    failures: failures + 1,
+                    due,
+                },
+            );
         }
     });
 }
 
+/// A completed meeting whose recordings are not all stored, and when to try it again.
+struct Unfinished {
+    notification: Notification,
+    /// Tries in a row that left recordings not stored.
+    failures: u32,
+    due: tokio::time::Instant,
+}
+
 impl App {
     /// The completed meetings whose last download left recordings not stored, by agent.
-    fn to_retry(&self) -> std::sync::MutexGuard<'_, HashMap<String, Notification>> {
+    fn to_retry(&self) -> std::sync::MutexGuard<'_, HashMap<String, Unfinished>> {
         self.unfinished
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How long to wait before trying again a meeting that failed `failures` times before this
+    /// one: `--retry-every`, doubled with each failure, up to a day. A recording that comes
+    /// late is fetched soon; one that is gone for good (an expired link) costs one request a
+    /// day, not one every quarter of an hour for ever.
+    fn retry_wait(&self, failures: u32) -> Duration {
+        let doubled = self
+            .retry_every
+            .checked_mul(1 << failures.min(16))
+            .unwrap_or(Duration::MAX);
+        doubled.min(LONGEST_RETRY_WAIT.max(self.retry_every))
     }
 }
 
@@ -431,8 +468,8 @@ fn completed_meetings(out: &Path) -> Vec<Notification> {
 }
 
 /// Every `interval`, until the server stops, downloads again the meetings whose last download
-/// left recordings not stored: a failure that outlasted the downloader's own retries (a long
-/// outage, say) mends itself without a restart.
+/// left recordings not stored and whose wait is over: a failure that outlasted the downloader's
+/// own retries (a long outage, say) mends itself without a restart.
 fn spawn_retries(app: &Arc<App>, interval: Duration) {
     let app_for_task = app.clone();
     app.tasks.spawn(async move {
@@ -441,10 +478,14 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
                 () = tokio::time::sleep(interval) => {}
                 () = app_for_task.stop.cancelled() => return,
             }
-            let due: Vec<_> = app_for_task.to_retry().drain().collect();
-            for (sub, notification) in due {
+            let now = tokio::time::Instant::now();
+            let due: Vec<_> = app_for_task
+                .to_retry()
+                .extract_if(|_, unfinished| unfinished.due <= now)
+                .collect();
+            for (sub, unfinished) in due {
                 tracing::info!(%sub, "trying again the recordings not stored");
-                spawn_download(&app_for_task, notification);
+                spawn_download(&app_for_task, unfinished.notification, unfinished.failures);
             }
         }
     });

@@ -441,3 +441,29 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
         std::fs::read_to_string(out.path().join("files/agt_logs/manifest.json")).unwrap();
     assert!(!manifest.contains(api_key) && !manifest.contains(secret));
 }
+
+/// A recording that keeps failing (a link expired for good, say) is tried again less and less
+/// often, the wait doubling from --retry-every, not once every interval for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_meeting_that_keeps_failing_is_tried_again_less_and_less_often() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+            .args(["--retry-every", "1"])
+            .stderr(log.reopen().unwrap());
+    });
+    // The fake lists no "audio": every try is a 404.
+    let complete = send_complete(&serve, &vectors::secret("A"), "agt_gone", &fake);
+    assert_eq!(code(&complete), 0);
+    std::thread::sleep(Duration::from_secs(8));
+    let tries = fake.seen().iter().filter(|s| s.side == "api").count();
+    // Every second for 8 s would be 8 or 9 tries; doubling waits (1, 2, 4 s) make 3 or 4.
+    assert!((2..=5).contains(&tries), "{tries} tries in 8 s");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    for wait in ["retry_in=1s", "retry_in=2s"] {
+        assert!(logged.contains(wait), "{wait} in {logged}");
+    }
+}
