@@ -66,7 +66,7 @@ pub(crate) enum Command {
     },
     /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
     /// Keeps each body under `OUT/<sub>/callbacks` (one per agent and interaction: a redelivery is answered 200) and files the recordings of completed
-    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start and every --retry-every.
+    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start and again after --retry-every.
     #[command(visible_alias = "receive")]
     Serve {
         /// The address to listen on.
