@@ -390,18 +390,17 @@ fn spawn_download(app: &Arc<App>, notification: Notification, failures: u32) {
             }
         };
         let mut to_retry = app_for_task.to_retry();
-        if stored {
-            to_retry.remove(&sub);
-        } else {
-            let due = tokio::time::Instant::now() + app_for_task.retry_wait(failures);
-            to_retry.insert(
-                sub,
-                Unfinished {
-                    notification,
-                    failures: failures + 1,
-                    due,
-                },
-            );
+        let wait = app_for_task.retry_wait(failures);
+        match tokio::time::Instant::now().checked_add(wait) {
+            Some(due) if !stored => {
+                let failures = failures + 1;
+                to_retry.insert(sub, Unfinished { notification, failures, due });
+            }
+            // Stored; or a wait past the clock's end (a huge --retry-every): only a start takes
+            // the meeting up again.
+            _ => {
+                to_retry.remove(&sub);
+            }
         }
     });
 }

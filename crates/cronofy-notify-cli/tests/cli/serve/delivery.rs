@@ -467,3 +467,31 @@ async fn a_meeting_that_keeps_failing_is_tried_again_less_and_less_often() {
         assert!(logged.contains(wait), "{wait} in {logged}");
     }
 }
+
+/// --retry-every takes any number of seconds: one past the clock's end means "only on the next
+/// start", never a panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_wait_past_the_clocks_end_is_no_panic() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+            .args(["--retry-every", &u64::MAX.to_string()])
+            .stderr(log.reopen().unwrap());
+    });
+    let complete = send_complete(&serve, &vectors::secret("A"), "agt_never", &fake);
+    assert_eq!(code(&complete), 0);
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read()
+            .contains("some recordings were not stored")),
+        "{}",
+        read()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!read().contains("panicked"), "{}", read());
+    let activated = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
+    assert_eq!(code(&activated), 0, "still serving");
+}
