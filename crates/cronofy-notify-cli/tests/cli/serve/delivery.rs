@@ -1,5 +1,6 @@
 //! Callbacks in, recordings filed: byte for byte, from any path, never with a secret in a log.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -442,6 +443,16 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
     assert!(!manifest.contains(api_key) && !manifest.contains(secret));
 }
 
+/// `serve` fetching audio only, retrying after `retry_every` seconds, logging into `log`.
+fn serve_audio_logged(out: &Path, retry_every: &str, log: &tempfile::NamedTempFile) -> Serve {
+    serve_with(out, |command| {
+        command
+            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+            .args(["--retry-every", retry_every])
+            .stderr(log.reopen().unwrap());
+    })
+}
+
 /// A recording that keeps failing (a link expired for good, say) is tried again less and less
 /// often, the wait doubling from --retry-every, not once every interval for ever.
 #[tokio::test(flavor = "multi_thread")]
@@ -449,12 +460,7 @@ async fn a_meeting_that_keeps_failing_is_tried_again_less_and_less_often() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let serve = serve_with(out.path(), |command| {
-        command
-            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
-            .args(["--retry-every", "1"])
-            .stderr(log.reopen().unwrap());
-    });
+    let serve = serve_audio_logged(out.path(), "1", &log);
     // The fake lists no "audio": every try is a 404.
     let complete = send_complete(&serve, &vectors::secret("A"), "agt_gone", &fake);
     assert_eq!(code(&complete), 0);
@@ -475,12 +481,7 @@ async fn a_retry_wait_past_the_clocks_end_is_no_panic() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let serve = serve_with(out.path(), |command| {
-        command
-            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
-            .args(["--retry-every", &u64::MAX.to_string()])
-            .stderr(log.reopen().unwrap());
-    });
+    let serve = serve_audio_logged(out.path(), &u64::MAX.to_string(), &log);
     let complete = send_complete(&serve, &vectors::secret("A"), "agt_never", &fake);
     assert_eq!(code(&complete), 0);
     let read = || std::fs::read_to_string(log.path()).unwrap();
