@@ -43,16 +43,16 @@ pub(crate) enum Command {
     /// POST a body signed exactly as Cronofy does; exit 0 on a 2xx answer.
     Send {
         /// Where to send it.
-        #[arg(long)]
-        url: String,
+        #[arg(long, value_parser = http_url)]
+        url: reqwest::Url,
         #[command(flatten)]
         secrets: Secrets,
         /// A built-in sample: activated, complete, failed, or failed:SUBTYPE (default complete).
         #[arg(long, conflicts_with = "file")]
         sample: Option<Sample>,
         /// Rewrites the sample's resource URLs onto this base (for local tests).
-        #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = http_base)]
-        resource_base: Option<String>,
+        #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = http_url)]
+        resource_base: Option<reqwest::Url>,
         /// The sample's meeting agent id.
         #[arg(
             long,
@@ -125,8 +125,8 @@ pub(crate) enum Command {
         #[arg(long, default_value = "agt_692702a100ccd07000000000", value_parser = agent_sub)]
         sub: String,
         /// Puts the resource URLs under this base instead of Cronofy's API (for local tests).
-        #[arg(long, value_name = "URL", value_parser = http_base)]
-        resource_base: Option<String>,
+        #[arg(long, value_name = "URL", value_parser = http_url)]
+        resource_base: Option<reqwest::Url>,
     },
     /// Render a downloaded transcript as text, WebVTT or SRT.
     Transcript {
@@ -188,17 +188,15 @@ fn category(value: &str) -> Result<ResourceCategory, String> {
     }
 }
 
-/// `--resource-base`: an http or https URL, for the samples' resource URLs to sit under.
-fn http_base(value: &str) -> Result<String, String> {
+/// `--url`, `--resource-base`: an http or https URL, checked as the command line is read.
+fn http_url(value: &str) -> Result<reqwest::Url, String> {
     match reqwest::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-            Ok(value.to_owned())
-        }
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
         Ok(url) => Err(format!(
             "expected an http or https URL, not {:?}",
             url.scheme()
         )),
-        Err(error) => Err(format!("not a URL: {error}")),
+        Err(error) => Err(format!("{value:?} is not a URL: {error}")),
     }
 }
 

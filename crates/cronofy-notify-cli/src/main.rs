@@ -63,7 +63,11 @@ fn run(command: Command) -> Result<u8, String> {
             sample,
             sub,
             resource_base,
-        } => inspect::sample(&sample, &sub, resource_base.as_deref()),
+        } => inspect::sample(
+            &sample,
+            &sub,
+            resource_base.as_ref().map(reqwest::Url::as_str),
+        ),
         Command::Send {
             url,
             secrets,

@@ -9,37 +9,21 @@ use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
 use crate::{exit, fail, input};
 
 pub(crate) struct Options {
-    pub(crate) url: String,
+    pub(crate) url: reqwest::Url,
     pub(crate) secrets: Vec<String>,
     pub(crate) sample: Option<Sample>,
-    pub(crate) resource_base: Option<String>,
+    pub(crate) resource_base: Option<reqwest::Url>,
     pub(crate) sub: String,
     pub(crate) file: Option<PathBuf>,
 }
 
 pub(crate) async fn run(options: Options) -> u8 {
-    let url = match reqwest::Url::parse(&options.url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-        Ok(url) => {
-            return fail(
-                exit::USAGE,
-                format!("--url must be http or https, not {:?}", url.scheme()),
-            );
-        }
-        Err(error) => {
-            return fail(
-                exit::USAGE,
-                format!("--url {:?} is not a URL: {error}", options.url),
-            );
-        }
-    };
     let body = match &options.file {
         Some(path) => input::read(Some(path)),
-        None => Ok(options
-            .sample
-            .as_ref()
-            .unwrap_or(&Sample::Complete)
-            .body(&options.sub, options.resource_base.as_deref())),
+        None => Ok(options.sample.as_ref().unwrap_or(&Sample::Complete).body(
+            &options.sub,
+            options.resource_base.as_ref().map(reqwest::Url::as_str),
+        )),
     };
     let body = match body {
         Ok(body) => body,
@@ -58,7 +42,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         Err(error) => return fail(exit::FAILED, error),
     };
     let response = client
-        .post(url)
+        .post(options.url.clone())
         .header(SIGNATURE_HEADER, signer.sign(&body))
         .header(
             reqwest::header::CONTENT_TYPE,
