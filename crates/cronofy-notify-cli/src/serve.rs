@@ -353,6 +353,7 @@ fn spawn_download(app: &Arc<App>, notification: Notification, failures: u32) {
         let Some(callback) = notification.as_event_subscription() else {
             return;
         };
+        let retry_in = app_for_task.retry_wait(failures);
         let stored = match app_for_task
             .downloader
             .download_with_cancel(callback, app_for_task.stop.clone())
@@ -379,19 +380,16 @@ fn spawn_download(app: &Arc<App>, notification: Notification, failures: u32) {
             Ok(report) => {
                 // The downloader has logged each failure, with its resource and reason.
                 let failed = report.failures().count();
-                let retry_in = app_for_task.retry_wait(failures);
                 tracing::warn!(sub = %report.sub, failed, ?retry_in, "some recordings were not stored");
                 false
             }
             Err(error) => {
-                let retry_in = app_for_task.retry_wait(failures);
                 tracing::warn!(%error, ?retry_in, "download failed");
                 false
             }
         };
         let mut to_retry = app_for_task.to_retry();
-        let wait = app_for_task.retry_wait(failures);
-        match tokio::time::Instant::now().checked_add(wait) {
+        match tokio::time::Instant::now().checked_add(retry_in) {
             Some(due) if !stored => {
                 let failures = failures + 1;
                 to_retry.insert(sub, Unfinished { notification, failures, due });
