@@ -50,7 +50,7 @@ impl Storage for FileStorage {
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
         Box::pin(async move {
             let dir = self.agent_dir(&key.sub);
-            fs::create_dir_all(&dir).await?;
+            create_dir_durably(&dir).await?;
             let name = ResourceName::new(key);
             let part = dir.join(format!("{}.part", name.stem()));
             let sidecar = dir.join(format!("{}.part.json", name.stem()));
@@ -92,7 +92,7 @@ impl Storage for FileStorage {
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let dir = self.agent_dir(&manifest.sub);
-            fs::create_dir_all(&dir).await?;
+            create_dir_durably(&dir).await?;
             let json = serde_json::to_vec_pretty(manifest)?;
             write_atomically(&dir, "manifest.json", json).await
         })
@@ -165,6 +165,32 @@ pub(crate) async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> 
         return Err(error);
     }
     sync_dir(dir).await
+}
+
+/// Creates `dir` and its missing parents, fsyncing the folder that holds each one it creates: a
+/// file made durable inside a new folder is then found at its path after a power cut, on file
+/// systems (XFS, btrfs) that do not commit a new folder's entry with the file.
+async fn create_dir_durably(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut next = Some(dir);
+    while let Some(path) = next.filter(|p| !p.as_os_str().is_empty()) {
+        if fs::try_exists(path).await? {
+            break;
+        }
+        missing.push(path);
+        next = path.parent();
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).await?;
+    for created in missing.iter().rev() {
+        match created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => sync_dir(parent).await?,
+            None => sync_dir(Path::new(".")).await?,
+        }
+    }
+    Ok(())
 }
 
 async fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -289,5 +315,30 @@ impl Sink for FileSink {
             self.file.flush().await?;
             self.file.get_mut().sync_data().await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn creates_every_missing_folder_and_leaves_existing_ones_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let deep = root.path().join("a").join("b").join("c");
+        create_dir_durably(&deep).await.unwrap();
+        assert!(deep.is_dir());
+
+        std::fs::write(deep.join("kept"), b"x").unwrap();
+        create_dir_durably(&deep).await.unwrap();
+        assert_eq!(std::fs::read(deep.join("kept")).unwrap(), b"x");
+    }
+
+    #[tokio::test]
+    async fn a_file_in_the_way_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("file");
+        std::fs::write(&file, b"").unwrap();
+        assert!(create_dir_durably(&file.join("below")).await.is_err());
     }
 }
