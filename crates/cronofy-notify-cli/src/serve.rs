@@ -300,6 +300,11 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
         }
     };
     let dir = dir.join("callbacks");
+    // A new folder's entry is made durable with the body: the folders holding it are synced too.
+    let mut to_sync = vec![dir.clone()];
+    if !tokio::fs::try_exists(&dir).await? {
+        to_sync.extend(dir.ancestors().skip(1).take(2).map(Path::to_path_buf));
+    }
     tokio::fs::create_dir_all(&dir).await?;
     let path = dir.join(&name);
     if tokio::fs::try_exists(&path).await? {
@@ -320,13 +325,27 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
     }
     // A hard link fails if the name exists: of two deliveries racing, exactly one is new.
     let linked = tokio::fs::hard_link(&tmp, &path).await;
-    tokio::fs::remove_file(&tmp).await?;
+    if let Err(error) = tokio::fs::remove_file(&tmp).await {
+        // The body is kept under its name by now (or is a duplicate): a stray temporary file
+        // is no reason to answer 503, which would leave a kept body without its download.
+        tracing::warn!(%error, file = %tmp.display(), "could not remove a temporary file");
+    }
     match linked {
         Ok(()) => {
-            let dir = dir.clone();
-            tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-                .await
-                .map_err(std::io::Error::other)??;
+            let synced = tokio::task::spawn_blocking(move || {
+                to_sync
+                    .iter()
+                    .try_for_each(|dir| std::fs::File::open(dir)?.sync_all())
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .flatten();
+            if let Err(error) = synced {
+                // Not durable, so answered 503: take the name back, or the redelivery that
+                // answer asks for would be found a duplicate and its download never started.
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err(error);
+            }
             Ok(Kept::New)
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(Kept::Duplicate),
