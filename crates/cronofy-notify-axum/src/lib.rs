@@ -99,6 +99,63 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Changing secrets without a restart
+//!
+//! The verifier is found through [`FromRef`](axum::extract::FromRef) on each request, so it can
+//! come from anywhere in your state: behind a lock, a rotation replaces it for the next request.
+//! Hold both secrets while Cronofy moves from one to the other, then the new one alone.
+//!
+//! ```
+//! use std::sync::{Arc, PoisonError, RwLock};
+//!
+//! use axum::body::Body;
+//! use axum::extract::FromRef;
+//! use axum::http::{Request, StatusCode};
+//! use axum::{Router, routing::post};
+//! use cronofy_notify_axum::cronofy_notify_core::{SIGNATURE_HEADER, Signer};
+//! use cronofy_notify_axum::{CronofyCallback, Verifier};
+//! use tower::ServiceExt as _;
+//!
+//! #[derive(Clone)]
+//! struct AppState {
+//!     verifier: Arc<RwLock<Verifier>>,
+//! }
+//!
+//! impl FromRef<AppState> for Verifier {
+//!     fn from_ref(state: &AppState) -> Verifier {
+//!         // A clone is cheap: the keyed secrets are shared, not copied.
+//!         state.verifier.read().unwrap_or_else(PoisonError::into_inner).clone()
+//!     }
+//! }
+//!
+//! async fn callback(CronofyCallback(_verified): CronofyCallback) -> StatusCode {
+//!     StatusCode::NO_CONTENT
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let state = AppState { verifier: Arc::new(RwLock::new(Verifier::new(["old-secret"])?)) };
+//! let app = Router::new().route("/cronofy", post(callback)).with_state(state.clone());
+//!
+//! let body = br#"{"notification":{"type":"event_subscription"}}"#;
+//! let signature = Signer::new(["new-secret"])?.sign(body); // Cronofy moved to the new secret
+//! let signed_with_new = || {
+//!     Request::post("/cronofy")
+//!         .header(SIGNATURE_HEADER, &signature)
+//!         .body(Body::from(&body[..]))
+//!         .unwrap()
+//! };
+//! assert_eq!(app.clone().oneshot(signed_with_new()).await?.status(), StatusCode::UNAUTHORIZED);
+//!
+//! // The rotation: both secrets until Cronofy has moved to the new one.
+//! *state.verifier.write().unwrap_or_else(PoisonError::into_inner) =
+//!     Verifier::new(["old-secret", "new-secret"])?;
+//! assert_eq!(app.oneshot(signed_with_new()).await?.status(), StatusCode::NO_CONTENT);
+//! # Ok(()) }
+//! ```
+//!
+//! [`CronofyLayer`] holds the verifier it was built with: rebuild the router to change it.
+//!
 //! # One dependency
 //!
 //! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],
