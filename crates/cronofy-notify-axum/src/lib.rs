@@ -103,7 +103,8 @@
 //!
 //! The verifier is found through [`FromRef`](axum::extract::FromRef) on each request, so it can
 //! come from anywhere in your state: behind a lock, a rotation replaces it for the next request.
-//! Hold both secrets while Cronofy moves from one to the other, then the new one alone.
+//! While both secrets are active Cronofy signs with each, so either verifies; holding both
+//! until the old one is revoked covers the moments around the switch.
 //!
 //! ```
 //! use std::sync::{Arc, PoisonError, RwLock};
