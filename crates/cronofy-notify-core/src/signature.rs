@@ -299,14 +299,10 @@ fn decode_digest(value: &[u8]) -> Option<[u8; DIGEST_LEN]> {
     if value.len() != ENCODED_LEN {
         return None;
     }
-    // The decoder wants room for its estimate (33 bytes for 44 characters).
-    let mut buf = [0u8; DIGEST_LEN + 1];
-    match STANDARD.decode_slice(value, &mut buf) {
-        Ok(DIGEST_LEN) => {
-            let mut digest = [0u8; DIGEST_LEN];
-            digest.copy_from_slice(&buf[..DIGEST_LEN]);
-            Some(digest)
-        }
+    // 44 characters that decode to more than 32 bytes (no padding) do not fit: an error.
+    let mut digest = [0u8; DIGEST_LEN];
+    match STANDARD.decode_slice(value, &mut digest) {
+        Ok(DIGEST_LEN) => Some(digest),
         _ => None,
     }
 }
@@ -337,6 +333,23 @@ mod tests {
         let verifier = Verifier::new(["s"]).unwrap();
         assert_eq!(
             verifier.verify(unpadded, body),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_verifier_counts_the_secrets_it_holds() {
+        assert_eq!(Verifier::new(["one"]).unwrap().secret_count(), 1);
+        assert_eq!(Verifier::new(["old", "new"]).unwrap().secret_count(), 2);
+    }
+
+    #[test]
+    fn a_digest_value_decoding_to_more_than_32_bytes_is_malformed() {
+        // 44 characters, no padding: 33 bytes.
+        let long = "A".repeat(44);
+        let verifier = Verifier::new(["s"]).unwrap();
+        assert_eq!(
+            verifier.verify(&long, b"{}"),
             Err(SignatureError::Malformed)
         );
     }

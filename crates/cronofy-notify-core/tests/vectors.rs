@@ -124,11 +124,16 @@ fn a_body_over_the_limit_is_refused_unhashed_whatever_its_signature() {
     let body = vectors::seed_body("complete");
     let header = Signer::new([vectors::secret("A")]).unwrap().sign(&body);
     let verifier = Verifier::new([vectors::secret("A")]).unwrap();
+    // The documented default: 256 KiB.
+    assert_eq!(cronofy_notify_core::DEFAULT_BODY_LIMIT, 256 * 1024);
     assert_eq!(
         verifier.body_limit(),
         cronofy_notify_core::DEFAULT_BODY_LIMIT
     );
     assert!(verifier.verify_and_parse(&header, body.clone()).is_ok());
+    // A body of exactly the limit is within it.
+    let exact = verifier.clone().with_body_limit(body.len());
+    assert!(exact.verify_and_parse(&header, body.clone()).is_ok());
 
     let strict = verifier.with_body_limit(body.len() - 1);
     let error = strict.verify_and_parse(&header, body.clone()).unwrap_err();
