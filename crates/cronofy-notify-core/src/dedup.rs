@@ -395,6 +395,38 @@ mod tests {
     }
 
     #[test]
+    fn a_release_forgets_that_key_alone() {
+        let guard = MemoryGuard::new(2);
+        let claim = |key| now(guard.claim(key)).unwrap();
+        assert!(claim("a"));
+        assert!(claim("b"));
+        now(guard.release("a")).unwrap();
+        assert!(claim("a"), "a released is new again");
+        assert!(!claim("b"), "b is still remembered");
+        // b is still the oldest: capacity keeps forgetting in order after a release.
+        assert!(claim("c"));
+        assert!(claim("b"), "b was forgotten when c came");
+    }
+
+    #[test]
+    fn an_in_memory_deduplicator_keeps_the_capacity_it_was_given() {
+        let dedup = Deduplicator::in_memory(1);
+        let first = complete();
+        let claim = now(dedup.admit(&first)).unwrap().expect("first delivery");
+        assert_eq!(claim.key(), Some("agt_1/meeting_agent_complete"));
+        assert!(now(dedup.admit(&first)).unwrap().is_none(), "a duplicate");
+        let other = Notification::from_slice(
+            br#"{"notification":{"type":"event_subscription"},"meeting_agent":{"sub":"agt_2"}}"#,
+        )
+        .unwrap();
+        assert!(now(dedup.admit(&other)).unwrap().is_some());
+        assert!(
+            now(dedup.admit(&first)).unwrap().is_some(),
+            "one key remembered: the first was forgotten when the second came"
+        );
+    }
+
+    #[test]
     fn notifications_without_a_key_are_always_admitted() {
         let dedup = Deduplicator::in_memory(10);
         let other = Notification::from_slice(br#"{"notification":{"type":"change"}}"#).unwrap();
@@ -459,8 +491,8 @@ mod tests {
 
     fn complete() -> Notification {
         Notification::from_slice(
-            br#"{"notification":{"type":"event_subscription"},
-                 "interactions":[{"type":"meeting_agent_complete"}],
+            br#"{"notification":{"type":"event_subscription",
+                                  "interactions":[{"type":"meeting_agent_complete"}]},
                  "meeting_agent":{"sub":"agt_1"}}"#,
         )
         .unwrap()

@@ -369,6 +369,7 @@ mod tests {
         assert_eq!(clock(3725.0005, Some('.')), "01:02:05.001");
         assert_eq!(clock(seconds(Some(-4.0)), Some(',')), "00:00:00,000");
         assert_eq!(clock(seconds(Some(f64::NAN)), None), "00:00:00");
+        assert_eq!(clock(seconds(Some(f64::INFINITY)), None), "00:00:00");
     }
 
     #[test]

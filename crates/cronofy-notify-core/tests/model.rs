@@ -182,6 +182,52 @@ fn unknown_fields_are_ignored() {
 }
 
 #[test]
+fn resources_are_ready_only_on_completion_with_something_to_fetch() {
+    let ready = |interaction: &str, category: &str| {
+        let body = format!(
+            r#"{{"notification":{{"type":"event_subscription",
+                 "interactions":[{{"type":"{interaction}"}}]}},
+               "meeting_agent":{{"sub":"agt_1","resources":[
+                 {{"category":"{category}","type":"x","url":"https://api.cronofy.com/r"}}]}}}}"#
+        );
+        let notification = Notification::from_slice(body.as_bytes()).unwrap();
+        notification
+            .as_event_subscription()
+            .unwrap()
+            .resources_ready()
+    };
+    assert!(ready("meeting_agent_complete", "transcript"));
+    assert!(
+        !ready("meeting_agent_complete", "cronofy"),
+        "a dashboard only"
+    );
+    assert!(
+        !ready("meeting_agent_activated", "transcript"),
+        "not complete"
+    );
+}
+
+#[test]
+fn the_idempotency_key_names_every_interaction_in_order() {
+    let notification = Notification::from_slice(
+        br#"{"notification":{"type":"event_subscription","interactions":[
+              {"type":"meeting_agent_complete"},{"type":"meeting_agent_failed"}]},
+            "meeting_agent":{"sub":"agt_1"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        notification.idempotency_key().as_deref(),
+        Some("agt_1/meeting_agent_complete+meeting_agent_failed")
+    );
+}
+
+#[test]
+fn the_enums_say_what_they_expected_of_a_value_of_the_wrong_type() {
+    let error = serde_json::from_str::<FailureReason>("3").unwrap_err();
+    assert!(error.to_string().contains("expected a string"), "{error}");
+}
+
+#[test]
 fn every_field_but_the_type_may_be_absent_or_null() {
     for body in [
         r#"{"notification":{"type":"event_subscription"}}"#,

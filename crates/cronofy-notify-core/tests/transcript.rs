@@ -41,6 +41,23 @@ fn the_documented_shape_parses() {
 }
 
 #[test]
+fn a_blank_name_or_identifier_is_no_label() {
+    let label = |speaker: &str| {
+        let json = format!(r#"{{"transcript":{{"paragraphs":[{{"speaker":{speaker}}}]}}}}"#);
+        Transcript::from_slice(json.as_bytes())
+            .unwrap()
+            .paragraphs()[0]
+            .speaker_label()
+    };
+    assert_eq!(
+        label(r#"{"name":" ","identifier":"B"}"#).as_deref(),
+        Some("Speaker B")
+    );
+    assert_eq!(label(r#"{"name":"","identifier":"  "}"#), None);
+    assert_eq!(label(r#"{"identifier":""}"#), None);
+}
+
+#[test]
 fn plain_text_has_one_line_per_paragraph_with_speaker_and_time() {
     assert_eq!(
         sample().to_text(),
