@@ -206,6 +206,8 @@ async fn drain_waits_for_the_handlers_in_flight() {
         assert_eq!(http_cases::send(addr, &case).await, 202);
     }
     assert_eq!(background.in_flight(), 2, "answered, still running");
+    let debug = format!("{background:?}");
+    assert!(debug.contains("in_flight: 2"), "{debug}");
 
     let drain = tokio::spawn({
         let background = background.clone();

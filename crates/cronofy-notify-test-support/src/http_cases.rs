@@ -20,6 +20,12 @@ pub enum Framing {
     Length,
     /// `Transfer-Encoding: chunked`, no length declared.
     Chunked,
+    /// With `Content-Length`, but only the head is sent: the body never comes, so the server
+    /// must answer from the declared length alone.
+    Withheld,
+    /// With `Content-Length`, then half the body, then the client stops sending (a half-close):
+    /// a body that ends before its declared length.
+    CutShort,
 }
 
 /// One request and the status it must get.
@@ -231,6 +237,42 @@ pub fn table(accepted: u16) -> Vec<HttpCase> {
     );
     chunked.framing = Framing::Chunked;
     cases.push(chunked);
+    // A length declared over the limit is refused before a byte of the body is read.
+    let mut withheld = case(
+        "over the limit by Content-Length, the body never sent",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, b"{}"))],
+        vec![b' '; LIMIT + 1],
+        413,
+    );
+    withheld.framing = Framing::Withheld;
+    cases.push(withheld);
+    // A genuine callback of exactly the limit is within it, however it is framed.
+    let mut exact = br#"{"notification":{"type":"event_subscription"},"padding":""#.to_vec();
+    exact.resize(LIMIT - 2, b'x');
+    exact.extend_from_slice(b"\"}");
+    let exact_sig = sign(&a, &exact);
+    cases.push(case(
+        "exactly the limit by Content-Length, genuinely signed",
+        vec![("Cronofy-HMAC-SHA256", exact_sig.clone())],
+        exact.clone(),
+        accepted,
+    ));
+    let mut exact_chunked = case(
+        "exactly the limit, chunked, genuinely signed",
+        vec![("Cronofy-HMAC-SHA256", exact_sig)],
+        exact,
+        accepted,
+    );
+    exact_chunked.framing = Framing::Chunked;
+    cases.push(exact_chunked);
+    let mut cut = case(
+        "a body that ends before its Content-Length",
+        vec![("Cronofy-HMAC-SHA256", good.clone())],
+        complete.clone(),
+        400,
+    );
+    cut.framing = Framing::CutShort;
+    cases.push(cut);
     let mut small_chunked = case(
         "a genuine body sent chunked",
         vec![("Cronofy-HMAC-SHA256", good.clone())],
@@ -301,7 +343,9 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     match case.framing {
-        Framing::Length => head.push_str(&format!("Content-Length: {}\r\n\r\n", case.body.len())),
+        Framing::Length | Framing::Withheld | Framing::CutShort => {
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", case.body.len()))
+        }
         Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n\r\n"),
     }
     let body = case.body.clone();
@@ -313,6 +357,11 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
         writer.write_all(head.as_bytes()).await?;
         match framing {
             Framing::Length => writer.write_all(&body).await?,
+            Framing::Withheld => {}
+            Framing::CutShort => {
+                writer.write_all(&body[..body.len() / 2]).await?;
+                writer.shutdown().await?;
+            }
             Framing::Chunked => {
                 for chunk in body.chunks(16 * 1024) {
                     writer
