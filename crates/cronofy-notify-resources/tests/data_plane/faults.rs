@@ -384,6 +384,32 @@ async fn a_cancelled_download_keeps_its_part_file_and_a_later_call_resumes_it() 
 }
 
 #[tokio::test]
+async fn attempts_that_make_progress_do_not_count_toward_giving_up() {
+    // Five cuts, each after more bytes than the last: six attempts where two in a row without
+    // progress would give up. A multi-GB video on a flaky link keeps going while it moves.
+    let size = MIB;
+    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
+    fake.faults(
+        "audio",
+        (1..=5).map(|sixths| Fault {
+            drop_at: Some(size * sixths / 6),
+            ..Fault::default()
+        }),
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
+    let downloader = builder(root.path())
+        .retry(common::quick_retries().max_attempts_without_progress(2))
+        .build()
+        .unwrap();
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    let audio = &report.resources[0];
+    assert!(audio.is_success(), "{audio:?}");
+    assert_eq!(audio.attempts, 6);
+    assert_eq!(sha256_file(&file_of(&audio.location)), fake.sha256("audio"));
+}
+
+#[tokio::test]
 async fn giving_up_leaves_nothing_at_the_final_path_and_records_the_failure() {
     let fake = fake_with(&[("audio", MIB, "audio/mpeg")]).await;
     fake.faults(
