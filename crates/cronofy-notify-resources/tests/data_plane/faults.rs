@@ -121,6 +121,10 @@ async fn a_server_that_ignores_range_is_restarted_cleanly() {
     assert!(video.is_success(), "{video:?}");
     assert_eq!(video.resumed_from, 0, "the 200 replaced what was held");
     assert_eq!(
+        video.attempts, 2,
+        "the 200 was kept, not refused as too long"
+    );
+    assert_eq!(
         video.bytes, size,
         "the whole body was not appended onto the partial file"
     );

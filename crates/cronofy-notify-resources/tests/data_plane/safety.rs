@@ -158,6 +158,32 @@ async fn a_resource_over_the_size_limit_is_refused_before_a_byte_is_written() {
 }
 
 #[tokio::test]
+async fn a_resource_of_exactly_the_size_limit_is_fetched_declared_or_chunked() {
+    for chunked in [false, true] {
+        let fake = fake_with(&[("video", MIB, "video/mp4")]).await;
+        fake.faults(
+            "video",
+            [Fault {
+                chunked,
+                ..Fault::default()
+            }],
+        );
+        let root = tempfile::tempdir().unwrap();
+        let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+        let report = builder(root.path())
+            .max_size(MIB)
+            .build()
+            .unwrap()
+            .download(&callback(&body))
+            .await
+            .unwrap();
+        let video = &report.resources[0];
+        assert!(video.is_success(), "chunked: {chunked}: {video:?}");
+        assert_eq!(video.bytes, MIB);
+    }
+}
+
+#[tokio::test]
 async fn a_chunked_body_over_the_size_limit_is_stopped_while_streaming() {
     let fake = fake_with(&[("video", 3 * MIB, "video/mp4")]).await;
     fake.faults(
