@@ -54,6 +54,11 @@ mod tests {
             Some((100, Some(200)))
         );
         assert_eq!(parse_content_range("bytes 0-9/*"), Some((0, None)));
+        assert_eq!(
+            parse_content_range("bytes 199-199/200"),
+            Some((199, Some(200))),
+            "the last byte alone"
+        );
         assert_eq!(parse_content_range("bytes 10-5/200"), None);
         assert_eq!(parse_content_range("bytes 0-200/200"), None);
         assert_eq!(parse_content_range("items 0-1/2"), None);

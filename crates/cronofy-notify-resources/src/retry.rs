@@ -151,6 +151,12 @@ mod tests {
     use reqwest::header::HeaderValue;
 
     #[test]
+    fn never_means_one_attempt() {
+        assert_eq!(RetryPolicy::never().max_attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(), 8);
+    }
+
+    #[test]
     fn backoff_doubles_from_the_initial_bound_up_to_the_cap() {
         let policy = RetryPolicy::default();
         let bounds: Vec<_> = (1..=8)

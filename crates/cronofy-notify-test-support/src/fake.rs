@@ -62,6 +62,9 @@ pub struct Fault {
     pub status: Option<(u16, Option<String>)>,
     /// Close the connection once the body reaches this offset of the resource.
     pub drop_at: Option<u64>,
+    /// End the body cleanly at this offset of the resource, short of what its headers
+    /// declare: with `chunked`, a body that stops early without an error.
+    pub end_at: Option<u64>,
     /// Send nothing for this long once the body reaches this offset, then go on.
     pub stall_at: Option<(u64, Duration)>,
     /// Ignore `Range` and send the whole body with 200.
@@ -527,10 +530,11 @@ async fn storage_get(
 
     let end = fault
         .drop_at
+        .or(fault.end_at)
         .filter(|&d| d >= start)
         .unwrap_or(spec.size)
         .min(spec.size);
-    let dropping = end < spec.size;
+    let dropping = end < spec.size && fault.drop_at.is_some();
     let stall = fault.stall_at;
     let mut at = start;
     let body = futures::stream::iter(chunks(&spec, version, start, end)).then(move |chunk| {

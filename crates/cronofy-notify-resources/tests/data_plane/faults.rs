@@ -228,6 +228,44 @@ async fn a_lying_content_length_is_a_cut_body_and_is_retried() {
 /// A resumed body that goes on past the end its `Content-Range` declares is not trusted: what
 /// was held is dropped and the next attempt fetches the whole resource again.
 #[tokio::test]
+async fn a_range_that_ends_cleanly_short_of_its_content_range_is_resumed() {
+    // A chunked 206 has no Content-Length to hold it to; its Content-Range still says where the
+    // resource ends, and a body that stops before it is a cut, not the whole file.
+    let size = 2 * MIB;
+    let fake = fake_with(&[("video", size, "video/mp4")]).await;
+    fake.faults(
+        "video",
+        [
+            Fault {
+                drop_at: Some(size / 2),
+                ..Fault::default()
+            },
+            Fault {
+                chunked: true,
+                end_at: Some(size * 3 / 4),
+                ..Fault::default()
+            },
+        ],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+    let report = common::download(root.path(), &body).await;
+
+    let video = &report.resources[0];
+    assert!(video.is_success(), "{video:?}");
+    assert_eq!(video.attempts, 3, "cut, ended short, then the rest");
+    assert_eq!(video.bytes, size);
+    assert_eq!(sha256_file(&file_of(&video.location)), fake.sha256("video"));
+    let storage: Vec<_> = fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.side == "storage")
+        .collect();
+    assert_eq!(storage.len(), 3);
+    assert_eq!(storage[2].status, 206, "the third attempt resumed");
+}
+
+#[tokio::test]
 async fn a_body_longer_than_declared_is_refused_and_fetched_again_whole() {
     let size = MIB;
     let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
