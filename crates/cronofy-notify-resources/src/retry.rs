@@ -188,6 +188,11 @@ mod tests {
             policy.delay(1, Some(Duration::from_secs(3600))),
             Duration::from_secs(300)
         );
+        let capped = policy.max_retry_after(Duration::from_secs(5));
+        assert_eq!(
+            capped.delay(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]
