@@ -234,3 +234,88 @@ impl Manifest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(category: &str, kind: &str, occurrence: u32, ok: bool) -> ResourceReport {
+        ResourceReport {
+            category: ResourceCategory::from(category),
+            kind: Some(ResourceType::from(kind)),
+            occurrence,
+            source_url: format!("https://api.cronofy.com/{category}/{occurrence}"),
+            location: None,
+            bytes: u64::from(occurrence),
+            sha256: None,
+            content_type: None,
+            content_encoding: None,
+            attempts: 1,
+            resumed_from: 0,
+            duration: Duration::ZERO,
+            skipped: false,
+            error: (!ok).then_some(DownloadError::Changed),
+        }
+    }
+
+    #[test]
+    fn entries_are_found_and_replaced_by_category_type_and_occurrence() {
+        let mut manifest = Manifest::new("agt_1");
+        manifest.record(report("video", "conference", 1, false).to_entry());
+        manifest.record(report("video", "conference", 2, true).to_entry());
+        manifest.record(report("audio", "voice", 1, true).to_entry());
+        manifest.record(report("video", "other", 1, true).to_entry());
+        assert_eq!(manifest.resources.len(), 4, "each kept apart");
+
+        // A later outcome of the same resource replaces its entry.
+        manifest.record(report("video", "conference", 1, true).to_entry());
+        assert_eq!(manifest.resources.len(), 4);
+
+        let video = ResourceCategory::from("video");
+        let conference = ResourceType::from("conference");
+        let first = manifest.entry(&video, Some(&conference)).unwrap();
+        assert_eq!((first.occurrence, first.status), (1, EntryStatus::Complete));
+        assert_eq!(first.source_url, "https://api.cronofy.com/video/1");
+        assert_eq!(manifest.entry(&video, None), None);
+        assert_eq!(
+            manifest.entry(&ResourceCategory::from("transcript"), Some(&conference)),
+            None
+        );
+        let other = manifest
+            .entry(&video, Some(&ResourceType::from("other")))
+            .unwrap();
+        assert_eq!(other.kind, Some(ResourceType::from("other")));
+    }
+
+    #[test]
+    fn the_occurrence_is_written_only_after_the_first() {
+        let first =
+            serde_json::to_value(report("video", "conference", 1, true).to_entry()).unwrap();
+        assert!(first.get("occurrence").is_none(), "{first}");
+        let second =
+            serde_json::to_value(report("video", "conference", 2, true).to_entry()).unwrap();
+        assert_eq!(second["occurrence"], 2);
+        let read: ManifestEntry = serde_json::from_value(first).unwrap();
+        assert_eq!(read.occurrence, 1);
+    }
+
+    #[test]
+    fn a_meeting_succeeds_only_when_every_resource_does() {
+        let mut meeting = MeetingReport {
+            sub: "agt_1".into(),
+            resources: vec![
+                report("transcript", "cronofy", 1, true),
+                report("video", "conference", 1, true),
+            ],
+        };
+        assert!(meeting.is_success());
+        assert_eq!(meeting.failures().count(), 0);
+        meeting
+            .resources
+            .push(report("video", "conference", 2, false));
+        assert!(!meeting.is_success());
+        let failed: Vec<_> = meeting.failures().map(ResourceReport::label).collect();
+        assert_eq!(failed, ["video-conference #2"]);
+        assert_eq!(meeting.resources[1].label(), "video-conference");
+    }
+}
