@@ -141,6 +141,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_known_content_type_has_its_extension() {
+        for (content_type, extension) in [
+            ("application/json", "json"),
+            ("text/json", "json"),
+            ("text/plain", "txt"),
+            ("text/vtt", "vtt"),
+            ("application/x-subrip", "srt"),
+            ("audio/mpeg", "mp3"),
+            ("audio/mp3", "mp3"),
+            ("audio/mp4", "m4a"),
+            ("audio/m4a", "m4a"),
+            ("audio/x-m4a", "m4a"),
+            ("audio/aac", "m4a"),
+            ("audio/wav", "wav"),
+            ("audio/x-wav", "wav"),
+            ("audio/wave", "wav"),
+            ("audio/ogg", "ogg"),
+            ("audio/opus", "ogg"),
+            ("audio/webm", "weba"),
+            ("audio/flac", "flac"),
+            ("video/mp4", "mp4"),
+            ("video/webm", "webm"),
+            ("video/quicktime", "mov"),
+            ("video/x-matroska", "mkv"),
+            // Parameters and case do not change the format.
+            ("Audio/MPEG; charset=binary", "mp3"),
+            (" video/mp4 ;codecs=avc1", "mp4"),
+        ] {
+            assert_eq!(
+                extension_for(content_type),
+                Some(extension),
+                "{content_type}"
+            );
+        }
+        for unknown in ["application/octet-stream", "", "video/", "text/html"] {
+            assert_eq!(extension_for(unknown), None, "{unknown}");
+        }
+    }
+
+    #[test]
     fn traversal_and_separators_never_survive() {
         for hostile in [
             "../../x", "..", ".", "", "a/b", "a\\b", "/abs", ".hidden", "x\0y", "ä", "-rf",
