@@ -1,7 +1,7 @@
 //! What a hostile payload or server cannot do: take the key, fill the disk, escape the root.
 
 use cronofy_notify_core::ResourceCategory;
-use cronofy_notify_resources::{DownloadError, RetryPolicy};
+use cronofy_notify_resources::{DownloadError, ResourceReport, RetryPolicy};
 use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault, ResourceSpec};
 
 use crate::common::{self, API_KEY, builder, callback, files_below};
@@ -132,19 +132,35 @@ async fn hostile_categories_types_and_content_types_stay_inside_the_root() {
     );
 }
 
-#[tokio::test]
-async fn a_resource_over_the_size_limit_is_refused_before_a_byte_is_written() {
-    let fake = fake_with(&[("video", 2 * MIB, "video/mp4")]).await;
+/// Downloads a `size`-byte video, served chunked or with its length, under a `max_size` of
+/// 1 MiB; gives its report and the folder it went to.
+async fn video_under_a_1_mib_limit(
+    size: u64,
+    chunked: bool,
+) -> (ResourceReport, tempfile::TempDir) {
+    let fake = fake_with(&[("video", size, "video/mp4")]).await;
+    fake.faults(
+        "video",
+        [Fault {
+            chunked,
+            ..Fault::default()
+        }],
+    );
     let root = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-    let report = builder(root.path())
+    let mut report = builder(root.path())
         .max_size(MIB)
         .build()
         .unwrap()
         .download(&callback(&body))
         .await
         .unwrap();
-    let video = &report.resources[0];
+    (report.resources.remove(0), root)
+}
+
+#[tokio::test]
+async fn a_resource_over_the_size_limit_is_refused_before_a_byte_is_written() {
+    let (video, root) = video_under_a_1_mib_limit(2 * MIB, false).await;
     assert!(
         matches!(video.error, Some(DownloadError::TooLarge { limit, size }) if limit == MIB && size == 2 * MIB),
         "{video:?}"
@@ -160,24 +176,7 @@ async fn a_resource_over_the_size_limit_is_refused_before_a_byte_is_written() {
 #[tokio::test]
 async fn a_resource_of_exactly_the_size_limit_is_fetched_declared_or_chunked() {
     for chunked in [false, true] {
-        let fake = fake_with(&[("video", MIB, "video/mp4")]).await;
-        fake.faults(
-            "video",
-            [Fault {
-                chunked,
-                ..Fault::default()
-            }],
-        );
-        let root = tempfile::tempdir().unwrap();
-        let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-        let report = builder(root.path())
-            .max_size(MIB)
-            .build()
-            .unwrap()
-            .download(&callback(&body))
-            .await
-            .unwrap();
-        let video = &report.resources[0];
+        let (video, _root) = video_under_a_1_mib_limit(MIB, chunked).await;
         assert!(video.is_success(), "chunked: {chunked}: {video:?}");
         assert_eq!(video.bytes, MIB);
     }
@@ -185,24 +184,7 @@ async fn a_resource_of_exactly_the_size_limit_is_fetched_declared_or_chunked() {
 
 #[tokio::test]
 async fn a_chunked_body_over_the_size_limit_is_stopped_while_streaming() {
-    let fake = fake_with(&[("video", 3 * MIB, "video/mp4")]).await;
-    fake.faults(
-        "video",
-        [Fault {
-            chunked: true,
-            ..Fault::default()
-        }],
-    );
-    let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
-    let report = builder(root.path())
-        .max_size(MIB)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
-    let video = &report.resources[0];
+    let (video, root) = video_under_a_1_mib_limit(3 * MIB, true).await;
     assert!(
         matches!(video.error, Some(DownloadError::TooLarge { limit, size }) if limit == MIB && size > MIB),
         "{video:?}"
