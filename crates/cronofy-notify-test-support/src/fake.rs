@@ -269,6 +269,14 @@ impl FakeCronofy {
         self.fake.lock().seen.clone()
     }
 
+    /// The requests the storage side saw (the pre-signed links), in order.
+    pub fn storage_requests(&self) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|seen| seen.side == "storage")
+            .collect()
+    }
+
     /// The bytes of a resource as currently served.
     pub fn content(&self, name: &str) -> Vec<u8> {
         let shared = self.fake.lock();

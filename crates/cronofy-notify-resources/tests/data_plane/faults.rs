@@ -37,11 +37,7 @@ async fn a_dropped_connection_resumes_from_the_bytes_held_with_range_and_if_rang
     );
     assert_eq!(sha256_file(&file_of(&video.location)), fake.sha256("video"));
 
-    let storage: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|s| s.side == "storage")
-        .collect();
+    let storage = fake.storage_requests();
     assert_eq!(storage.len(), 2);
     assert_eq!(
         storage[1].range.as_deref(),
@@ -162,11 +158,7 @@ async fn a_resource_that_changed_between_attempts_is_fetched_again_whole() {
         fake.content("video"),
         "no mix of the old and new versions"
     );
-    let storage: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|s| s.side == "storage")
-        .collect();
+    let storage = fake.storage_requests();
     assert_eq!(
         storage[1].status, 200,
         "If-Range no longer matched, so the server sent it whole"
@@ -256,11 +248,7 @@ async fn a_range_that_ends_cleanly_short_of_its_content_range_is_resumed() {
     assert_eq!(video.attempts, 3, "cut, ended short, then the rest");
     assert_eq!(video.bytes, size);
     assert_eq!(sha256_file(&file_of(&video.location)), fake.sha256("video"));
-    let storage: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|s| s.side == "storage")
-        .collect();
+    let storage = fake.storage_requests();
     assert_eq!(storage.len(), 3);
     assert_eq!(storage[2].status, 206, "the third attempt resumed");
 }
@@ -359,11 +347,7 @@ async fn a_full_part_file_left_by_an_earlier_run_is_finished_by_a_416() {
     let audio = &report.resources[0];
     assert!(audio.is_success(), "{audio:?}");
     assert_eq!(audio.sha256.as_deref(), Some(fake.sha256("audio").as_str()));
-    let storage: Vec<_> = fake
-        .seen()
-        .into_iter()
-        .filter(|s| s.side == "storage")
-        .collect();
+    let storage = fake.storage_requests();
     assert_eq!(storage.len(), 1);
     assert_eq!(storage[0].status, 416);
     assert_eq!(file_of(&audio.location), dir.join("audio-voice.mp3"));
