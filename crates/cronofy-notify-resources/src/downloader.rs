@@ -49,7 +49,7 @@ use crate::{
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Downloader {
     pub(crate) inner: Arc<Inner>,
 }
@@ -78,16 +78,17 @@ pub(crate) struct Inner {
     pub(crate) meetings: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
-impl fmt::Debug for Inner {
+impl fmt::Debug for Downloader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
         f.debug_struct("Downloader")
             .field("api_key", &"[redacted]")
-            .field("storage", &self.storage)
-            .field("retry", &self.retry)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_size", &self.max_size)
-            .field("categories", &self.categories)
-            .field("allow_http", &self.allow_http)
+            .field("storage", &inner.storage)
+            .field("retry", &inner.retry)
+            .field("idle_timeout", &inner.idle_timeout)
+            .field("max_size", &inner.max_size)
+            .field("categories", &inner.categories)
+            .field("allow_http", &inner.allow_http)
             .finish_non_exhaustive()
     }
 }

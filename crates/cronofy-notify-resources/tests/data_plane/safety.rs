@@ -66,6 +66,11 @@ async fn the_api_key_appears_in_no_error_debug_or_manifest() {
         error.to_string().contains("API key"),
         "the error says what to check: {error}"
     );
+    let debug = format!("{downloader:?}");
+    assert!(
+        debug.starts_with("Downloader") && debug.contains("api_key: \"[redacted]\""),
+        "the Debug output still says what it is, the key in its place: {debug}"
+    );
 }
 
 #[tokio::test]
