@@ -37,7 +37,7 @@ pub(crate) fn verify(
         }
         Err(Error::Parse(reason)) => fail(
             exit::NOT_A_NOTIFICATION,
-            format!("genuine signature, but {reason}"),
+            format!("the signature is genuine; {reason}"),
         ),
         Err(reason) => fail(exit::FAILED, format!("not genuine: {reason}")),
     }
