@@ -293,8 +293,16 @@ impl Downloader {
             cancel,
         })
         .await;
+        // Being stopped, or finding another download at work on the file, is no failure to warn
+        // an operator of: a shutdown would otherwise raise a warning per resource in flight.
         match &report.error {
             None => tracing::info!(bytes = report.bytes, sha256 = ?report.sha256, "stored"),
+            Some(error) if error.is_cancelled() => {
+                tracing::info!(%error, "stopped; what was written is kept for a resume");
+            }
+            Some(error) if error.is_busy() => {
+                tracing::info!(%error, "left to the download already writing it");
+            }
             Some(error) => tracing::warn!(%error, "failed"),
         }
         if let (Some(progress), Some(error)) = (&self.inner.progress, &report.error) {

@@ -1,4 +1,4 @@
-//! Logs: a span per resource, and never the API key or a pre-signed query.
+//! Logs: a span per resource, warnings only for failures, and never the API key or a pre-signed query.
 //!
 //! Alone in its own test binary: tracing caches per-callsite interest process-wide, so a test
 //! running beside others on other threads could miss events.
@@ -65,11 +65,37 @@ async fn logs_have_a_span_per_resource_and_never_the_api_key() {
     );
     assert!(logs.contains("401"), "{logs}");
     assert!(
+        logs.lines()
+            .any(|line| line.contains(" WARN ") && line.contains("failed") && line.contains("401")),
+        "a resource that failed is a warning:\n{logs}"
+    );
+    assert!(
         !logs.contains(API_KEY),
         "the API key reached the logs:\n{logs}"
     );
     assert!(
         !logs.contains("X-Amz-Signature"),
         "a pre-signed query reached the logs:\n{logs}"
+    );
+
+    // Stopped by its caller (a shutdown): said at INFO, not warned of as a failure.
+    let body = fake.complete_body("agt_2", &[("audio", "voice", "audio")]);
+    let cancel = cronofy_notify_resources::CancellationToken::new();
+    cancel.cancel();
+    let report = common::builder(root.path())
+        .build()
+        .unwrap()
+        .download_with_cancel(&common::callback(&body), cancel)
+        .await
+        .unwrap();
+    assert!(report.resources[0].error.as_ref().unwrap().is_cancelled());
+    let logs = captured.text();
+    let stopped = logs
+        .lines()
+        .find(|line| line.contains("agt_2") && line.contains("cancelled"))
+        .unwrap_or_else(|| panic!("no line for the cancelled download:\n{logs}"));
+    assert!(
+        stopped.contains(" INFO ") && stopped.contains("kept for a resume"),
+        "{stopped}"
     );
 }
