@@ -44,6 +44,17 @@ pub enum KeyError {
         /// Position of the empty secret in the list given, from 0.
         index: usize,
     },
+    /// A secret begins or ends with white space, which no client secret does: almost always the
+    /// line break that ends the file or variable it was read from. Taken as it is, it would make
+    /// every genuine callback fail verification.
+    #[error(
+        "client secret {} of those given begins or ends with white space (a line break from the file or variable it is read from?): remove it",
+        index + 1
+    )]
+    PaddedSecret {
+        /// Position of the secret in the list given, from 0.
+        index: usize,
+    },
 }
 
 /// Why a signature header was refused.
@@ -86,13 +97,15 @@ impl Keys {
             .enumerate()
             .map(|(index, secret)| {
                 let secret = secret.into();
+                let text = secret.expose_secret();
                 if secret.is_blank() {
                     return Err(KeyError::EmptySecret { index });
                 }
-                Ok(
-                    HmacSha256::new_from_slice(secret.expose_secret().as_bytes())
-                        .expect("HMAC accepts keys of any length"),
-                )
+                if text.trim() != text {
+                    return Err(KeyError::PaddedSecret { index });
+                }
+                Ok(HmacSha256::new_from_slice(text.as_bytes())
+                    .expect("HMAC accepts keys of any length"))
             })
             .collect::<Result<Arc<[_]>, _>>()?;
         if keys.is_empty() {
@@ -152,7 +165,8 @@ impl Verifier {
     /// Builds a verifier that accepts a signature made with any of `secrets`.
     ///
     /// # Errors
-    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret.
+    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
+    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed).
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -228,7 +242,8 @@ impl Signer {
     /// Builds a signer for one or more secrets.
     ///
     /// # Errors
-    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret.
+    /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
+    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed).
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -369,6 +384,28 @@ mod tests {
             KeyError::EmptySecret { index: 1 }
                 .to_string()
                 .starts_with("client secret 2 of those given is empty")
+        );
+    }
+
+    #[test]
+    fn a_secret_with_white_space_around_it_is_refused_not_trimmed() {
+        for padded in ["secret\n", "secret\r\n", " secret", "\tsecret "] {
+            assert_eq!(
+                Verifier::new(["ok", padded]).unwrap_err(),
+                KeyError::PaddedSecret { index: 1 },
+                "{padded:?}"
+            );
+            assert_eq!(
+                Signer::new([padded]).unwrap_err(),
+                KeyError::PaddedSecret { index: 0 }
+            );
+        }
+        // White space inside a secret is the secret's own business.
+        assert!(Verifier::new(["two words"]).is_ok());
+        let message = KeyError::PaddedSecret { index: 0 }.to_string();
+        assert!(
+            message.starts_with("client secret 1 of those given begins or ends with white space"),
+            "{message}"
         );
     }
 

@@ -6,8 +6,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 fn secret() -> impl Strategy<Value = String> {
-    // Any non-blank secret (blank ones are refused at construction).
-    "[ -~]{0,80}".prop_filter("not blank", |s| !s.trim().is_empty())
+    // Any secret that is not blank and has no white space around it (both are refused at
+    // construction).
+    "[ -~]{0,80}".prop_filter("not blank, not padded", |s| !s.is_empty() && s.trim() == s)
 }
 
 proptest! {

@@ -159,6 +159,17 @@ fn secrets_can_come_from_files() {
         stderr.contains("cannot read the secret file") && stderr.contains("absent"),
         "{stderr}"
     );
+
+    // A variable holding the file's line break is refused with the reason, not used as a key
+    // that no genuine callback would match.
+    let padded = run(cli()
+        .args(["verify", "--signature", header.trim()])
+        .env("CRONOFY_CLIENT_SECRET", "ol-d-s3cret\n")
+        .arg(&body));
+    assert_eq!(code(&padded), 2);
+    let stderr = String::from_utf8_lossy(&padded.stderr);
+    assert!(stderr.contains("white space"), "{stderr}");
+    assert!(!stderr.contains("ol-d-s3cret"), "{stderr}");
 }
 
 #[test]
