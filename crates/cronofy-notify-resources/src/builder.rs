@@ -19,10 +19,10 @@ pub enum BuildError {
     /// The API key is empty or only white space (an unset variable, usually).
     #[error("the API key is empty: it is the application's client secret (CRONOFY_CLIENT_SECRET)")]
     EmptyApiKey,
-    /// The API key has characters an HTTP header cannot carry (a line break, usually, from a
-    /// file read whole). The key itself is not shown.
+    /// The API key has white space around it or characters an HTTP header cannot carry (a line
+    /// break, usually, from a file or variable read whole). The key itself is not shown.
     #[error(
-        "the API key cannot be sent in a header: it has a line break or another control character"
+        "the API key cannot be sent as it is: it begins or ends with white space, or has a line break or another control character (from the file or variable it is read from?)"
     )]
     InvalidApiKey,
     /// A concurrency limit was 0.
@@ -208,15 +208,18 @@ impl DownloaderBuilder {
     /// Builds the downloader.
     ///
     /// # Errors
-    /// [`BuildError`] for an empty API key, a zero concurrency, or an HTTP client that cannot
-    /// be built.
+    /// [`BuildError`] for an empty or unsendable API key, a zero concurrency, or an HTTP client
+    /// that cannot be built.
     pub fn build(self) -> Result<Downloader, BuildError> {
         if self.api_key.is_blank() {
             return Err(BuildError::EmptyApiKey);
         }
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", self.api_key.expose_secret()))
-                .map_err(|_| BuildError::InvalidApiKey)?;
+        let key = self.api_key.expose_secret();
+        if key.trim() != key {
+            return Err(BuildError::InvalidApiKey);
+        }
+        let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
+            .map_err(|_| BuildError::InvalidApiKey)?;
         authorization.set_sensitive(true);
         if self.concurrency == 0 || self.per_host == 0 {
             return Err(BuildError::ZeroConcurrency);

@@ -85,6 +85,16 @@ fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() 
         .unwrap_err();
     assert!(matches!(error, BuildError::InvalidApiKey), "{error:?}");
     assert!(!format!("{error} {error:?}").contains("CRN_secret"));
+    // White space around it would go out as part of the key: refused alike.
+    for padded in [" CRN_secret", "CRN_secret ", "CRN_\u{7f}secret"] {
+        assert!(
+            matches!(
+                Downloader::builder(padded).build(),
+                Err(BuildError::InvalidApiKey)
+            ),
+            "{padded:?}"
+        );
+    }
 }
 
 /// `Duration::MAX` is how a caller says "no limit": as the deadline, the longest backoff or the
