@@ -319,3 +319,31 @@ impl Downloader {
         &self.inner.storage
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn downloader() -> Downloader {
+        Downloader::builder("key")
+            .storage(crate::MemoryStorage::new(1024))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_meeting_keeps_its_lock_while_held_and_loses_its_entry_after() {
+        let downloader = downloader();
+        let held = downloader.meeting_lock("agt_a");
+        // Another meeting's call prunes the table: the lock in use must survive that, or a
+        // second call for agt_a would get a lock of its own and run beside the first.
+        let other = downloader.meeting_lock("agt_b");
+        assert!(Arc::ptr_eq(&held, &downloader.meeting_lock("agt_a")));
+        drop((held, other));
+
+        // Nobody holds either any more: the next call leaves only its own entry.
+        let _held = downloader.meeting_lock("agt_c");
+        let meetings = downloader.inner.meetings.lock().unwrap();
+        assert_eq!(meetings.keys().collect::<Vec<_>>(), ["agt_c"]);
+    }
+}

@@ -335,6 +335,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn contains_only_a_file_of_the_length_recorded_inside_the_root() {
+        let outer = tempfile::tempdir().unwrap();
+        let storage = FileStorage::new(outer.path().join("root"));
+        let inside = storage.root().join("agt_1").join("audio-voice.mp3");
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        std::fs::write(&inside, b"12345").unwrap();
+        // The same length outside the root: a manifest edited (or from another root) to point
+        // there must not make that file count as stored.
+        let outside = outer.path().join("audio-voice.mp3");
+        std::fs::write(&outside, b"12345").unwrap();
+
+        assert!(storage.contains(&Location::File(inside.clone()), 5).await);
+        assert!(!storage.contains(&Location::File(inside.clone()), 4).await);
+        assert!(!storage.contains(&Location::File(outside), 5).await);
+        assert!(
+            !storage
+                .contains(&Location::File(storage.root().join("agt_1")), 4096)
+                .await
+        );
+        assert!(
+            !storage
+                .contains(&Location::Memory("agt_1/audio-voice".into()), 5)
+                .await
+        );
+    }
+
+    #[tokio::test]
+    async fn a_manifest_that_cannot_be_read_is_an_error_not_an_absent_one() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = FileStorage::new(root.path());
+        assert!(storage.load_manifest("agt_1").await.unwrap().is_none());
+        // Something other than a missing file (here a folder where the file belongs; on a live
+        // system, permissions or a failing disk) must not read as "nothing downloaded yet",
+        // which would fetch and overwrite everything.
+        std::fs::create_dir_all(root.path().join("agt_1").join("manifest.json")).unwrap();
+        assert!(storage.load_manifest("agt_1").await.is_err());
+    }
+
+    #[tokio::test]
     async fn a_file_in_the_way_is_an_error() {
         let root = tempfile::tempdir().unwrap();
         let file = root.path().join("file");
