@@ -57,7 +57,8 @@ impl Storage for FileStorage {
             // Locked before anything is read or cut: another process writing the same resource
             // keeps its file, and this download stops with a clear error instead.
             let mut file = open_locked(&part).await?;
-            let partial = read_partial(&part, &sidecar).await?;
+            let held = file.metadata().await?.len();
+            let partial = read_partial(&part, held, &sidecar).await?;
             if partial.is_none() {
                 file.set_len(0).await?;
             }
@@ -200,23 +201,17 @@ async fn sync_dir(dir: &Path) -> io::Result<()> {
         .map_err(io::Error::other)?
 }
 
-/// What an earlier process left: the `.part` file and its sidecar, hashed. Leftovers that do not
-/// make a consistent pair are removed.
-async fn read_partial(part: &Path, sidecar: &Path) -> io::Result<Option<Partial>> {
+/// What an earlier process left: the `.part` file (open and locked, `length` bytes long) and its
+/// sidecar, hashed. A sidecar that does not make a consistent pair with the file is removed (the
+/// caller then empties the file).
+async fn read_partial(part: &Path, length: u64, sidecar: &Path) -> io::Result<Option<Partial>> {
     let validator: Option<Validator> = match fs::read(sidecar).await {
         Ok(bytes) => serde_json::from_slice(&bytes).ok(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    let length = match fs::metadata(part).await {
-        Ok(meta) => Some(meta.len()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    match (validator, length) {
-        (Some(validator), Some(length))
-            if length > 0 && validator.total.is_none_or(|total| length <= total) =>
-        {
+    match validator {
+        Some(validator) if length > 0 && validator.total.is_none_or(|total| length <= total) => {
             let path = part.to_path_buf();
             let hash = tokio::task::spawn_blocking(move || hash_file(&path))
                 .await
@@ -371,6 +366,75 @@ mod tests {
         // which would fetch and overwrite everything.
         std::fs::create_dir_all(root.path().join("agt_1").join("manifest.json")).unwrap();
         assert!(storage.load_manifest("agt_1").await.is_err());
+    }
+
+    /// Leaves what an earlier process would have: `part` bytes and, if given, a sidecar.
+    fn leftovers(root: &Path, part: &[u8], sidecar: Option<&str>) -> (ResourceKey, PathBuf) {
+        let key = ResourceKey::new(
+            "agt_1",
+            cronofy_notify_core::ResourceCategory::Audio,
+            Some(cronofy_notify_core::ResourceType::Voice),
+        );
+        let dir = root.join("agt_1");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("audio-voice.part"), part).unwrap();
+        let sidecar_path = dir.join("audio-voice.part.json");
+        if let Some(json) = sidecar {
+            std::fs::write(&sidecar_path, json).unwrap();
+        }
+        (key, sidecar_path)
+    }
+
+    #[tokio::test]
+    async fn a_part_file_and_its_sidecar_are_resumed_only_when_they_agree() {
+        // (bytes held, sidecar, resumed?)
+        let cases: [(&[u8], Option<&str>, bool); 7] = [
+            (b"12345", Some(r#"{"etag":"\"e\"","total":10}"#), true),
+            (b"1234567890", Some(r#"{"total":10}"#), true),
+            (b"12345", Some(r#"{"total":null}"#), true),
+            // More bytes than the whole, nothing held, a sidecar torn or missing: start again.
+            (b"12345678901", Some(r#"{"total":10}"#), false),
+            (b"", Some(r#"{"total":10}"#), false),
+            (b"12345", Some(r#"{"total":1"#), false),
+            (b"12345", None, false),
+        ];
+        for (held, sidecar, resumed) in cases {
+            let root = tempfile::tempdir().unwrap();
+            let (key, sidecar_path) = leftovers(root.path(), held, sidecar);
+            let mut sink = FileStorage::new(root.path()).open(&key).await.unwrap();
+            let partial = sink.take_partial();
+            assert_eq!(partial.is_some(), resumed, "{held:?} {sidecar:?}");
+            if let Some(partial) = partial {
+                assert_eq!(partial.offset, held.len() as u64);
+                let written: Validator = serde_json::from_str(sidecar.unwrap()).unwrap();
+                assert_eq!(partial.validator, written);
+            } else {
+                assert!(
+                    !sidecar_path.exists(),
+                    "a sidecar that disagrees is removed"
+                );
+                let part = root.path().join("agt_1/audio-voice.part");
+                assert_eq!(
+                    std::fs::metadata(part).unwrap().len(),
+                    0,
+                    "and the bytes go"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sidecar_that_cannot_be_read_or_removed_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let (key, sidecar) = leftovers(root.path(), b"12345", None);
+        // A folder where the sidecar belongs can be neither read nor removed as a file: an
+        // error to report, not a download quietly started again over it.
+        std::fs::create_dir(&sidecar).unwrap();
+        assert!(FileStorage::new(root.path()).open(&key).await.is_err());
+        assert!(remove_if_present(&sidecar).await.is_err());
+        remove_if_present(&root.path().join("absent"))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
