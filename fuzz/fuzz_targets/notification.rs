@@ -1,6 +1,7 @@
 //! Parsing any bytes as a notification never panics, refuses as "not JSON" (or "too deep")
 //! exactly what serde_json refuses as such, at the same place, and what parses writes back to
-//! JSON that parses to the same notification.
+//! JSON that parses to the same notification. A body kept whole that salvaging makes typed
+//! writes back to JSON that parses typed, to the same callback.
 #![no_main]
 
 use cronofy_notify_core::{Notification, ParseError};
@@ -51,6 +52,14 @@ fuzz_target!(|body: &[u8]| {
             callback.failure_reason(),
             callback.downloadable_resources().count(),
         );
+    }
+    if let Notification::Other(other) = &notification
+        && let Some(salvaged) = other.salvage_event_subscription()
+    {
+        let typed = Notification::EventSubscription(salvaged.callback);
+        let written = serde_json::to_vec(&typed).expect("a notification always serialises");
+        let again = Notification::from_slice(&written).expect("what we write parses");
+        assert_eq!(again, typed, "a salvaged callback is not what its JSON parses to");
     }
     let written = serde_json::to_vec(&notification).expect("a notification always serialises");
     let again = Notification::from_slice(&written).expect("what we write parses");

@@ -80,6 +80,7 @@ mod kinds;
 mod notification;
 #[cfg(feature = "http")]
 mod request;
+mod salvage;
 #[cfg(feature = "samples")]
 #[cfg_attr(docsrs, doc(cfg(feature = "samples")))]
 pub mod samples;
@@ -100,6 +101,7 @@ pub use kinds::{
     AgentState, FailureReason, InteractionType, NotificationType, ResourceCategory, ResourceType,
 };
 pub use notification::{Notification, OtherNotification};
+pub use salvage::Salvaged;
 pub use secret::ClientSecret;
 pub use signature::{
     DEFAULT_BODY_LIMIT, KeyError, SIGNATURE_HEADER, SignatureError, Signer, Verifier,

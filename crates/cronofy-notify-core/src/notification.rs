@@ -12,7 +12,9 @@ use crate::{Event, EventSubscription, Interaction, MeetingAgent, NotificationTyp
 ///
 /// `event_subscription` callbacks (Meeting Agent and conferencing) are modelled in full. Every other
 /// type, and any body whose shape does not match the model, is kept as an [`OtherNotification`]:
-/// its type and its JSON, so nothing is lost and nothing fails.
+/// its type and its JSON, so nothing is lost and nothing fails. For an `event_subscription` body
+/// with a value of a type the model does not expect, [`OtherNotification::salvage_event_subscription`]
+/// gives the typed callback made from the rest, saying what it left out.
 ///
 /// ```
 /// use cronofy_notify_core::{Notification, NotificationType};
@@ -34,7 +36,8 @@ use crate::{Event, EventSubscription, Interaction, MeetingAgent, NotificationTyp
 pub enum Notification {
     /// An `event_subscription` callback that matches the model.
     EventSubscription(EventSubscription),
-    /// Any other callback: another type, or a shape this version does not model.
+    /// Any other callback: another type, or a shape this version does not model (see
+    /// [`OtherNotification::salvage_event_subscription`]).
     Other(OtherNotification),
 }
 
@@ -222,7 +225,7 @@ impl<'de> Deserialize<'de> for Notification {
 }
 
 #[derive(Deserialize)]
-struct WireIn {
+pub(crate) struct WireIn {
     notification: HeaderIn,
     #[serde(default)]
     event: Option<Event>,
