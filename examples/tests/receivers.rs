@@ -112,6 +112,22 @@ async fn check(binary: &str) {
         std::fs::read(dir.path().join("agt_example/transcript-cronofy.json")).unwrap()
             == fake.content("transcript")
     );
+
+    // A value of a type the model does not expect (`event.start` as an object) does not cost
+    // the meeting its recordings.
+    let mut body: serde_json::Value = serde_json::from_slice(
+        &fake.complete_body("agt_drift", &[("transcript", "cronofy", "transcript")]),
+    )
+    .unwrap();
+    body["event"] = serde_json::json!({"start": {"time": "2026-11-30T09:00:00Z"}});
+    let body = serde_json::to_vec(&body).unwrap();
+    assert_eq!(http_cases::send(addr, &signed(body, "/cronofy")).await, 202);
+    let transcript = dir.path().join("agt_drift/transcript-cronofy.json");
+    eventually(10, || transcript.exists()).await;
+    assert!(
+        std::fs::read(&transcript).expect("the transcript was stored")
+            == fake.content("transcript")
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, Pro
 
 use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
-use crate::{exit, fail, input};
+use crate::{callbacks, exit, fail, input};
 
 /// Where the API key may go from a body that was not verified: Cronofy's hosts (and any named).
 const CRONOFY_API_DOMAIN: &str = "cronofy.com";
@@ -111,7 +111,7 @@ pub(crate) async fn run(
         Err(message) => return fail(exit::USAGE, message),
     };
     let notification = match Notification::from_slice(&body) {
-        Ok(notification) => notification,
+        Ok(notification) => callbacks::typed(notification),
         Err(error) => return fail(exit::FAILED, format!("{}: {error}", file.display())),
     };
     let Some(callback) = notification.as_event_subscription() else {

@@ -2,6 +2,7 @@
 //! recordings. `cronofy-notify --help` lists the commands; each is a thin layer over the
 //! cronofy-notify crates.
 
+mod callbacks;
 mod cli;
 mod credentials;
 mod download;

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cli::FetchOptions;
 use crate::download::{downloader, print_report};
-use crate::{exit, fail};
+use crate::{callbacks, exit, fail};
 
 /// How long a stop waits for downloads to checkpoint.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -224,7 +224,9 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
 
 /// Keeps a verified body and, for a new completed meeting, starts its download.
 async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Response {
-    match keep_body(&app.out, &verified).await {
+    let (notification, body) = verified.into_parts();
+    let notification = callbacks::typed(notification);
+    match keep_body(&app.out, &notification, &body).await {
         Ok(Kept::Duplicate) => {
             return (StatusCode::OK, "duplicate callback, already handled").into_response();
         }
@@ -238,12 +240,12 @@ async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Respo
                 .into_response();
         }
     }
-    tracing::info!(callback = %verified, "genuine callback");
-    if verified
+    tracing::info!(callback = %notification, "genuine callback");
+    if notification
         .as_event_subscription()
         .is_some_and(|c| c.has_interaction(&InteractionType::MeetingAgentComplete))
     {
-        spawn_download(app, verified.notification().clone(), 0);
+        spawn_download(app, notification, 0);
     }
     (StatusCode::ACCEPTED, "accepted").into_response()
 }
@@ -270,9 +272,9 @@ enum Kept {
 /// idempotency key (agent and interaction), so the file system itself says whether a delivery
 /// was seen before, across restarts and however many. A body without a meeting agent cannot be
 /// a duplicate and goes to `<out>/_no_agent/callbacks/<time>-<n>-<type>.json`.
-async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Result<Kept> {
+async fn keep_body(out: &Path, notification: &Notification, body: &[u8]) -> std::io::Result<Kept> {
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let callback = verified.as_event_subscription();
+    let callback = notification.as_event_subscription();
     let (dir, name) = match callback.and_then(|c| c.agent_sub().map(|sub| (c, sub))) {
         Some((callback, sub)) => {
             let interactions: Vec<_> = callback
@@ -295,7 +297,7 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
             let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let kind = safe_component(verified.notification_type().as_str());
+            let kind = safe_component(notification.notification_type().as_str());
             (out.join("_no_agent"), format!("{millis}-{n}-{kind}.json"))
         }
     };
@@ -314,7 +316,7 @@ async fn keep_body(out: &Path, verified: &VerifiedNotification) -> std::io::Resu
     let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
     let written = async {
         let mut file = tokio::fs::File::create(&tmp).await?;
-        tokio::io::AsyncWriteExt::write_all(&mut file, verified.body()).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, body).await?;
         file.sync_all().await
     }
     .await;
@@ -469,7 +471,7 @@ fn completed_meetings(out: &Path) -> Vec<Notification> {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            let Ok(notification) = Notification::from_slice(&bytes) else {
+            let Ok(notification) = Notification::from_slice(&bytes).map(callbacks::typed) else {
                 continue;
             };
             if notification

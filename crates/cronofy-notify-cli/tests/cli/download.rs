@@ -5,6 +5,36 @@ use cronofy_notify_test_support::vectors;
 
 use crate::{cli, code, run, sha256_file, write_temp};
 
+/// A saved body holding a value of a type the model does not expect still gives its recordings.
+#[tokio::test(flavor = "multi_thread")]
+async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(100_000, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&fake.complete_body("agt_dl", &[("audio", "voice", "audio")]))
+            .unwrap();
+    body["meeting_agent"]["state"] = serde_json::json!({"name": "complete"});
+    let file = write_temp(out.path(), "body.json", &serde_json::to_vec(&body).unwrap());
+    let output = run(cli()
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .arg(&file));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("meeting_agent.state"), "{stderr}");
+    assert_eq!(
+        sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn download_fetches_a_saved_body_and_fails_loudly() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();

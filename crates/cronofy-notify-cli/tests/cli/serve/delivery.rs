@@ -69,6 +69,51 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
     assert_eq!(fake.seen().len(), before);
 }
 
+/// A completed meeting whose body holds values of types the model does not expect (an object
+/// for `event.start`, a string for the duration) still has its recordings filed, and its body is
+/// kept as it came, under its agent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completed_meeting_with_values_of_unexpected_types_is_still_downloaded() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(300_000, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A")])
+            .stderr(log.reopen().unwrap());
+    });
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&fake.complete_body("agt_drift", &[("audio", "voice", "audio")]))
+            .unwrap();
+    body["event"] = serde_json::json!({"summary": "Weekly",
+        "start": {"time": "2026-11-30T09:00:00Z", "tzid": "Europe/London"}});
+    body["meeting_agent"]["details"] =
+        serde_json::json!({"recording": {"duration_seconds": "1620"}});
+    let body = serde_json::to_vec(&body).unwrap();
+    let file = write_temp(out.path(), "drift.json", &body);
+
+    let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
+    assert_eq!(String::from_utf8_lossy(&sent.stdout).trim(), "202 Accepted");
+    let agent = out.path().join("agt_drift");
+    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
+        &agent.join("manifest.json"),
+        1
+    )));
+    assert_eq!(
+        sha256_file(&agent.join("audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+    let kept = std::fs::read(agent.join("callbacks/meeting_agent_complete.json")).unwrap();
+    assert_eq!(kept, body, "the body is kept as it came");
+    let log = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        log.contains("event.start")
+            && log.contains("meeting_agent.details.recording.duration_seconds"),
+        "what was left out is logged: {log}"
+    );
+}
+
 /// `serve` as a service manager runs it: the client secret and the API key in files named by
 /// the environment, nothing secret on the command line.
 #[tokio::test(flavor = "multi_thread")]
