@@ -133,3 +133,53 @@ impl Sink for MemorySink {
         Box::pin(async { Ok(()) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ResourceKey {
+        ResourceKey::new(
+            "agt_1",
+            cronofy_notify_core::ResourceCategory::Transcript,
+            Some(cronofy_notify_core::ResourceType::Cronofy),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_cap_holds_exactly_cap_bytes_however_they_arrive() {
+        let storage = MemoryStorage::new(10);
+        let mut sink = storage.open(&key()).await.unwrap();
+        sink.write(b"1234").await.unwrap();
+        sink.write(b"567890").await.unwrap();
+        let error = sink.write(b"!").await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::FileTooLarge);
+        assert!(error.to_string().contains("10 bytes"), "{error}");
+
+        // What was refused was not kept: the ten bytes finish as they were.
+        let location = sink.finish(None).await.unwrap();
+        assert_eq!(storage.at(&location).unwrap(), &b"1234567890"[..]);
+    }
+
+    #[tokio::test]
+    async fn contains_only_what_it_holds_at_the_length_recorded() {
+        let storage = MemoryStorage::new(1024);
+        let mut sink = storage.open(&key()).await.unwrap();
+        sink.write(b"transcript").await.unwrap();
+        let location = sink.finish(None).await.unwrap();
+
+        assert!(storage.contains(&location, 10).await);
+        assert!(!storage.contains(&location, 11).await);
+        assert!(
+            !storage
+                .contains(&Location::Memory("agt_1/audio-voice".into()), 10)
+                .await
+        );
+        // Another store's location, even under the same name, is not this store's.
+        assert!(
+            !storage
+                .contains(&Location::File("agt_1/transcript-cronofy".into()), 10)
+                .await
+        );
+    }
+}

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use cronofy_notify_core::ResourceCategory;
-use cronofy_notify_resources::{DownloadError, EntryStatus, MemoryStorage, ProgressEvent};
+use cronofy_notify_resources::{
+    DownloadError, EntryStatus, Location, MemoryStorage, ProgressEvent,
+};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 
 use crate::common::{self, API_KEY, Events, builder, callback, files_below};
@@ -145,6 +147,16 @@ async fn the_transcript_can_be_kept_in_memory_under_a_cap() {
         memory.get("agt_1", "transcript-cronofy").unwrap(),
         &br#"{"transcript":{"paragraphs":[]}}"#[..]
     );
+    // The report's location leads to the same bytes, and says where they are when printed.
+    let location = report.resources[0].location.clone().unwrap();
+    assert_eq!(location.to_string(), "memory:agt_1/transcript-cronofy");
+    assert_eq!(
+        memory.at(&location),
+        memory.get("agt_1", "transcript-cronofy")
+    );
+    let elsewhere = Location::File("agt_1/transcript-cronofy".into());
+    assert_eq!(memory.at(&elsewhere), None, "not a memory location");
+    assert_eq!(elsewhere.to_string(), "agt_1/transcript-cronofy");
     assert!(
         matches!(report.resources[1].error, Some(DownloadError::Storage(_))),
         "the video is over the cap"
