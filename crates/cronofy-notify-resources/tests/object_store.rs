@@ -4,12 +4,17 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{API_KEY, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use futures::stream::BoxStream;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _};
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt as _, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+};
 
 const MIB: u64 = 1 << 20;
 
@@ -33,7 +38,7 @@ async fn check_store(store: Arc<dyn ObjectStore>) {
         "transcript",
         ResourceSpec::generated(30_000, "application/json"),
     );
-    // Over two 8 MiB parts, with a drop in the middle: the restart begins a fresh upload.
+    // Over two 8 MiB parts, with a drop in the middle: resumed into the same upload.
     fake.add("video", ResourceSpec::generated(17 * MIB + 5, "video/mp4"));
     fake.faults(
         "video",
@@ -182,4 +187,171 @@ async fn an_upload_stopped_mid_way_is_aborted_with_nothing_visible() {
         leftovers.iter().all(|f| f.ends_with("manifest.json")),
         "{leftovers:?}"
     );
+}
+
+/// An in-memory store that counts the multipart uploads completed and aborted. On S3 an upload
+/// neither completed nor aborted keeps its parts, out of sight and billed, until a lifecycle
+/// rule removes them: object_store's own stores clean up on drop, so only a count can tell.
+#[derive(Debug, Default)]
+struct Counting {
+    inner: object_store::memory::InMemory,
+    started: AtomicUsize,
+    completed: Arc<AtomicUsize>,
+    aborted: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Display for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Counting {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        Ok(Box::new(CountedUpload {
+            upload: self.inner.put_multipart_opts(location, opts).await?,
+            completed: self.completed.clone(),
+            aborted: self.aborted.clone(),
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[derive(Debug)]
+struct CountedUpload {
+    upload: Box<dyn MultipartUpload>,
+    completed: Arc<AtomicUsize>,
+    aborted: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl MultipartUpload for CountedUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        self.upload.put_part(data)
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.completed.fetch_add(1, Ordering::SeqCst);
+        self.upload.complete().await
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.aborted.fetch_add(1, Ordering::SeqCst);
+        self.upload.abort().await
+    }
+}
+
+#[tokio::test]
+async fn every_multipart_upload_is_completed_or_aborted() {
+    let store = Arc::new(Counting::default());
+    let counts = |store: &Counting| {
+        (
+            store.started.load(Ordering::SeqCst),
+            store.completed.load(Ordering::SeqCst),
+            store.aborted.load(Ordering::SeqCst),
+        )
+    };
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    // A drop after the first 8 MiB part is resumed into the same upload; the resume is then
+    // answered from the first byte (a server ignoring Range), so the download starts over: a
+    // fresh upload, the first one aborted.
+    fake.add("video", ResourceSpec::generated(17 * MIB + 5, "video/mp4"));
+    fake.faults(
+        "video",
+        [
+            Fault {
+                drop_at: Some(9 * MIB),
+                ..Fault::default()
+            },
+            Fault {
+                ignore_range: true,
+                ..Fault::default()
+            },
+        ],
+    );
+    let storage = ObjectStoreStorage::new(store.clone(), "");
+    let debug = format!("{storage:?}");
+    assert!(
+        debug.starts_with("ObjectStoreStorage") && debug.contains("Counting(InMemory)"),
+        "{debug}"
+    );
+    let downloader = builder(std::path::Path::new("unused"))
+        .storage(storage)
+        .max_size(18 * MIB)
+        .build()
+        .unwrap();
+    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(counts(&store), (2, 1, 1), "(started, completed, aborted)");
+    assert_eq!(
+        stored(&*store, &report.resources[0].location).await,
+        fake.content("video")
+    );
+
+    // Parts go up, then the size limit trips mid-stream: that upload is aborted, not left.
+    fake.add("big", ResourceSpec::generated(20 * MIB, "video/mp4"));
+    fake.faults(
+        "big",
+        [Fault {
+            chunked: true,
+            ..Fault::default()
+        }],
+    );
+    let body = fake.complete_body("agt_2", &[("video", "conference", "big")]);
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(
+        matches!(
+            report.resources[0].error,
+            Some(DownloadError::TooLarge { .. })
+        ),
+        "{report:?}"
+    );
+    assert_eq!(counts(&store), (3, 1, 2), "(started, completed, aborted)");
 }
