@@ -245,3 +245,118 @@ fn describe(error: &reqwest::Error) -> String {
     }
     words
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, on_redirect: bool) -> DownloadError {
+        DownloadError::Status {
+            status,
+            url: "https://api.cronofy.com/v1/x".into(),
+            on_redirect,
+        }
+    }
+
+    /// Each status says what to check or what happens next, and is retried only when another
+    /// attempt may succeed.
+    #[test]
+    fn a_status_error_says_what_it_means_and_whether_it_is_retried() {
+        // (status, from the storage link, the message ends, retried)
+        let table = [
+            (
+                401,
+                false,
+                "(check the API key: it is the application's client secret)",
+                false,
+            ),
+            (403, true, "(the pre-signed link may have expired)", true),
+            (
+                403,
+                false,
+                "(the API key may lack access to this meeting agent)",
+                false,
+            ),
+            (
+                404,
+                false,
+                "(the resource is gone or the URL is wrong)",
+                false,
+            ),
+            (
+                202,
+                false,
+                "(no recording in it: not ready yet, will retry)",
+                true,
+            ),
+            (
+                204,
+                false,
+                "(no recording in it: not ready yet, will retry)",
+                true,
+            ),
+            (408, false, "(will retry)", true),
+            (429, false, "(will retry)", true),
+            (500, false, "(server error)", true),
+            (599, true, "(server error)", true),
+            (410, false, "answered HTTP 410", false),
+        ];
+        for (code, on_redirect, ends, retried) in table {
+            let error = status(code, on_redirect);
+            let message = error.to_string();
+            assert!(message.ends_with(ends), "{code}: {message}");
+            assert_eq!(error.is_retryable(), retried, "{code} {on_redirect}");
+            assert_eq!(error.status(), Some(code));
+        }
+    }
+
+    #[test]
+    fn a_url_in_an_error_keeps_where_it_points_and_drops_what_it_carries() {
+        let url = reqwest::Url::parse(
+            "https://user:pass@storage.example.com:8443/bucket/a.mp4?X-Amz-Signature=abc#part",
+        )
+        .unwrap();
+        assert_eq!(
+            redact(&url),
+            "https://storage.example.com:8443/bucket/a.mp4"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_network_error_says_what_failed_and_why() {
+        // A port nobody listens on: refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = reqwest::Url::parse(&format!("http://{}/r?key=v", closed.local_addr().unwrap()))
+            .unwrap();
+        drop(closed);
+        let error = reqwest::get(url.clone()).await.unwrap_err();
+        let message = DownloadError::network(&url, &error).to_string();
+        assert!(
+            message.starts_with(&format!("network error on {}", redact(&url))),
+            "{message}"
+        );
+        assert!(message.contains(": could not connect: "), "{message}");
+        assert!(!message.contains("key=v"), "{message}");
+
+        // A body that ends before its Content-Length.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url =
+            reqwest::Url::parse(&format!("http://{}/r", listener.local_addr().unwrap())).unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut head).await;
+            tokio::io::AsyncWriteExt::write_all(
+                &mut socket,
+                b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",
+            )
+            .await
+            .unwrap();
+        });
+        let response = reqwest::get(url.clone()).await.unwrap();
+        let error = response.bytes().await.unwrap_err();
+        server.await.unwrap();
+        let message = DownloadError::network(&url, &error).to_string();
+        assert!(message.contains(": the body was cut off"), "{message}");
+    }
+}
