@@ -173,6 +173,32 @@ fn secrets_can_come_from_files() {
 }
 
 #[test]
+fn verify_sums_up_a_callback_with_values_of_unexpected_types_and_says_what_it_left_out() {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&vectors::seed_body("complete")).unwrap();
+    body["event"]["start"] = serde_json::json!({"time": "2026-04-04T15:30:00Z"});
+    let body = serde_json::to_vec(&body).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "body.json", &body);
+    let header =
+        String::from_utf8(run(cli().args(["sign", "--secret", "s"]).arg(&file)).stdout).unwrap();
+    let output = run(cli()
+        .args(["verify", "--secret", "s", "--signature", header.trim()])
+        .arg(&file));
+    assert_eq!(code(&output), 0);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("genuine: meeting_agent_complete for agt_")
+            && stdout.contains("resources: transcript, audio, video"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("event.start"),
+        "{output:?}"
+    );
+}
+
+#[test]
 fn verify_json_writes_the_model_with_cronofys_field_names() {
     let case = vectors::cases()
         .into_iter()
