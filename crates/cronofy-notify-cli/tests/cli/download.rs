@@ -1,9 +1,26 @@
 //! `download` of a saved callback body.
 
+use std::path::Path;
+use std::process::Output;
+
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
 use crate::{cli, code, run, sha256_file, write_temp};
+
+/// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
+fn download_from_the_fake(out: &Path, file: &Path) -> Output {
+    run(cli()
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+        ])
+        .arg("--out")
+        .arg(out)
+        .arg(file))
+}
 
 /// A saved body holding a value of a type the model does not expect still gives its recordings.
 #[tokio::test(flavor = "multi_thread")]
@@ -16,16 +33,7 @@ async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
             .unwrap();
     body["meeting_agent"]["state"] = serde_json::json!({"name": "complete"});
     let file = write_temp(out.path(), "body.json", &serde_json::to_vec(&body).unwrap());
-    let output = run(cli()
-        .args([
-            "download",
-            "--allow-http",
-            "--api-key",
-            &vectors::secret("A"),
-        ])
-        .arg("--out")
-        .arg(out.path())
-        .arg(&file));
+    let output = download_from_the_fake(out.path(), &file);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(code(&output), 0, "{stderr}");
     assert!(stderr.contains("meeting_agent.state"), "{stderr}");
@@ -42,16 +50,7 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     let out = tempfile::tempdir().unwrap();
     let body = fake.complete_body("agt_dl", &[("audio", "voice", "audio")]);
     let file = write_temp(out.path(), "body.json", &body);
-    let output = run(cli()
-        .args([
-            "download",
-            "--allow-http",
-            "--api-key",
-            &vectors::secret("A"),
-            "--out",
-        ])
-        .arg(out.path())
-        .arg(&file));
+    let output = download_from_the_fake(out.path(), &file);
     assert_eq!(
         code(&output),
         0,
