@@ -129,8 +129,17 @@ impl Notification {
 
     /// The key under which to deduplicate redelivered callbacks (see
     /// [`EventSubscription::idempotency_key`]); `None` for callbacks without a meeting agent.
+    /// An `event_subscription` body kept whole for a value of an unexpected type is keyed from
+    /// what [salvaging](OtherNotification::salvage_event_subscription) it reads, so that its
+    /// redelivery is a duplicate too.
     pub fn idempotency_key(&self) -> Option<String> {
-        self.as_event_subscription()?.idempotency_key()
+        match self {
+            Self::EventSubscription(callback) => callback.idempotency_key(),
+            Self::Other(other) => other
+                .salvage_event_subscription()?
+                .callback
+                .idempotency_key(),
+        }
     }
 }
 

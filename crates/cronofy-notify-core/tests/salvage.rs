@@ -3,7 +3,8 @@
 //! that does not fit were absent, with where each was.
 
 use cronofy_notify_core::{
-    EventSubscription, InteractionType, Notification, OtherNotification, ResourceCategory,
+    Deduplicator, EventSubscription, InteractionType, Notification, OtherNotification,
+    ResourceCategory,
 };
 use cronofy_notify_test_support::vectors;
 use proptest::prelude::*;
@@ -127,6 +128,36 @@ fn a_list_given_as_something_else_is_left_out_whole() {
     );
     assert!(salvaged.callback.interactions.is_empty());
     assert_eq!(salvaged.callback.agent_sub(), Some("agt_1"));
+}
+
+/// The output of a future that is ready at once, as the in-memory guard's are.
+fn now<F: std::future::Future>(future: F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(future).poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the in-memory guard never waits"),
+    }
+}
+
+#[test]
+fn a_redelivered_callback_that_drifted_is_still_a_duplicate() {
+    let mut body = seed();
+    body["event"]["start"] = json!({"time": "2026-04-04T15:30:00Z"});
+    let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+    assert!(matches!(notification, Notification::Other(_)));
+    assert_eq!(
+        notification.idempotency_key(),
+        Notification::from_slice(&vectors::seed_body("complete"))
+            .unwrap()
+            .idempotency_key(),
+        "keyed as the body it drifted from"
+    );
+
+    let deduplicator = Deduplicator::default();
+    let claim = now(deduplicator.admit(&notification)).unwrap();
+    assert!(claim.is_some_and(|c| c.key().is_some()));
+    let again = now(deduplicator.admit(&notification)).unwrap();
+    assert!(again.is_none(), "the redelivery is a duplicate");
 }
 
 #[test]
