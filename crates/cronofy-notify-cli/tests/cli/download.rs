@@ -22,6 +22,54 @@ fn download_from_the_fake(out: &Path, file: &Path) -> Output {
         .arg(file))
 }
 
+/// Without --api-key, the client secret in the environment is the key, as it is Cronofy's; with
+/// no key anywhere, `download` says where one may come from and fetches nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn download_takes_the_client_secret_from_the_environment_as_its_key() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(10_000, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_env", &[("audio", "voice", "audio")]);
+    let file = write_temp(out.path(), "body.json", &body);
+    let unset = [
+        "CRONOFY_API_KEY",
+        "CRONOFY_API_KEY_FILE",
+        "CRONOFY_CLIENT_SECRET",
+        "CRONOFY_CLIENT_SECRET_FILE",
+    ];
+    let download = |secret: Option<String>| {
+        let mut command = cli();
+        command
+            .args(["download", "--allow-http", "--out"])
+            .arg(out.path())
+            .arg(&file);
+        for name in unset {
+            command.env_remove(name);
+        }
+        if let Some(secret) = secret {
+            command.env("CRONOFY_CLIENT_SECRET", secret);
+        }
+        run(&mut command)
+    };
+
+    let keyless = download(None);
+    assert_eq!(code(&keyless), 2);
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("no API key"));
+    assert!(fake.seen().is_empty(), "nothing was fetched without a key");
+
+    let output = download(Some(vectors::secret("A")));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        sha256_file(&out.path().join("agt_env/audio-voice.mp3")),
+        fake.sha256("audio")
+    );
+}
+
 /// A saved body holding a value of a type the model does not expect still gives its recordings.
 #[tokio::test(flavor = "multi_thread")]
 async fn download_fetches_from_a_body_with_values_of_unexpected_types() {

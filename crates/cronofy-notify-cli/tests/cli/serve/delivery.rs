@@ -472,6 +472,12 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("TRACE"), "trace logging was on:\n{log}");
     assert!(log.contains("retrying"), "the drop was retried and logged");
+    // Standard error is a file, not a terminal: progress is logged as lines, not drawn.
+    assert!(
+        log.lines()
+            .any(|line| line.contains("download started") && line.contains("audio")),
+        "progress went to the log:\n{log}"
+    );
     for needle in [secret, api_key, "X-Amz-Signature", "sig1"] {
         assert!(
             !log.contains(needle),
