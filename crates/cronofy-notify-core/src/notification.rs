@@ -146,7 +146,10 @@ impl Notification {
 /// One line for logs: what happened, to which agent, why it failed and what is ready to fetch,
 /// such as `meeting_agent_complete for agt_1, resources: transcript, audio, video` or
 /// `meeting_agent_failed for agt_1, failed: join_timeout`; another kind of callback is its type
-/// (`change notification`). Nothing in it is secret, and it is always one line: control
+/// (`change notification`). An `event_subscription` body kept whole for a value of an
+/// unexpected type reads as what [salvaging](OtherNotification::salvage_event_subscription) it
+/// gives, followed by what was left out: `meeting_agent_complete for agt_1, resources:
+/// transcript (left out: event.start)`. Nothing in it is secret, and it is always one line: control
 /// characters in the body's text are escaped.
 ///
 /// ```
@@ -161,34 +164,50 @@ impl Notification {
 /// ```
 impl fmt::Display for Notification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some(callback) = self.as_event_subscription() else {
-            return write!(
-                f,
-                "{} notification",
-                OneLine(self.notification_type().as_str())
-            );
-        };
-        if callback.interactions.is_empty() {
-            f.write_str("event_subscription")?;
+        match self {
+            Self::EventSubscription(callback) => summarize(callback, f),
+            Self::Other(other) => match other.salvage_event_subscription() {
+                Some(salvaged) => {
+                    summarize(&salvaged.callback, f)?;
+                    f.write_str(" (left out: ")?;
+                    for (i, path) in salvaged.left_out.iter().enumerate() {
+                        let lead = if i == 0 { "" } else { ", " };
+                        write!(f, "{lead}{}", OneLine(path))?;
+                    }
+                    f.write_str(")")
+                }
+                None => write!(
+                    f,
+                    "{} notification",
+                    OneLine(self.notification_type().as_str())
+                ),
+            },
         }
-        for (i, interaction) in callback.interactions.iter().enumerate() {
-            let kind = interaction
-                .kind
-                .as_ref()
-                .map_or("(no type)", |k| k.as_str());
-            write!(f, "{}{}", if i > 0 { "+" } else { "" }, OneLine(kind))?;
-        }
-        let agent = callback.agent_sub().unwrap_or("(no meeting agent)");
-        write!(f, " for {}", OneLine(agent))?;
-        if let Some(reason) = callback.failure_reason() {
-            write!(f, ", failed: {}", OneLine(reason.as_str()))?;
-        }
-        for (i, resource) in callback.downloadable_resources().enumerate() {
-            let lead = if i == 0 { ", resources: " } else { ", " };
-            write!(f, "{lead}{}", OneLine(resource.category.as_str()))?;
-        }
-        Ok(())
     }
+}
+
+/// The one line of a typed `event_subscription` callback.
+fn summarize(callback: &EventSubscription, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if callback.interactions.is_empty() {
+        f.write_str("event_subscription")?;
+    }
+    for (i, interaction) in callback.interactions.iter().enumerate() {
+        let kind = interaction
+            .kind
+            .as_ref()
+            .map_or("(no type)", |k| k.as_str());
+        write!(f, "{}{}", if i > 0 { "+" } else { "" }, OneLine(kind))?;
+    }
+    let agent = callback.agent_sub().unwrap_or("(no meeting agent)");
+    write!(f, " for {}", OneLine(agent))?;
+    if let Some(reason) = callback.failure_reason() {
+        write!(f, ", failed: {}", OneLine(reason.as_str()))?;
+    }
+    for (i, resource) in callback.downloadable_resources().enumerate() {
+        let lead = if i == 0 { ", resources: " } else { ", " };
+        write!(f, "{lead}{}", OneLine(resource.category.as_str()))?;
+    }
+    Ok(())
 }
 
 /// Text from a body, written on one line: control characters (a line break in a `sub`, say)

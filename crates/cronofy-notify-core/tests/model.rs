@@ -463,6 +463,18 @@ fn a_notification_displays_as_one_line_for_logs() {
         .to_string(),
         "meeting_agent_activated+agent_moved_to_mars+(no type) for agt_2"
     );
+    // A callback kept whole for values of unexpected types reads as what salvaging it gives,
+    // and says what was left out.
+    assert_eq!(
+        odd(json!({"notification": {"type": "event_subscription", "interactions": [
+            {"type": "meeting_agent_complete"}]},
+            "event": {"start": {"time": "2026-11-30T09:00:00Z"}},
+            "meeting_agent": {"sub": "agt_4", "details": {"recording": {"duration_seconds": "61"}},
+                "resources": [{"category": "transcript", "type": "cronofy", "url": "https://x/t"}]}}))
+        .to_string(),
+        "meeting_agent_complete for agt_4, resources: transcript \
+         (left out: event.start, meeting_agent.details.recording.duration_seconds)"
+    );
     // Always one line: a body's text cannot forge a second line in a log.
     let forged = odd(
         json!({"notification": {"type": "event_subscription", "interactions": [
@@ -472,6 +484,12 @@ fn a_notification_displays_as_one_line_for_logs() {
     assert_eq!(
         forged.to_string(),
         "meeting_agent_failed for agt_3\\r\\n2026-11-30 INFO all good, failed: x\\nERROR forged"
+    );
+    assert_eq!(
+        odd(json!({"notification": {"type": "event_subscription"},
+            "meeting_agent": {"sub": "agt_5", "state": ["odd"]}, "event": {"end": 7}}))
+        .to_string(),
+        "event_subscription for agt_5 (left out: event.end, meeting_agent.state)"
     );
     assert_eq!(
         odd(json!({"notification": {"type": "odd\u{7}type"}})).to_string(),
