@@ -17,15 +17,12 @@
 //! or serve with hyper's `header_read_timeout` as `cronofy-notify serve` does
 //! (`crates/cronofy-notify-cli/src/listen.rs`). actix-web bounds them by default.
 
-use std::borrow::Cow;
 use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::post;
 use cronofy_notify_axum::Background;
-use cronofy_notify_core::{
-    EventSubscription, InteractionType, Notification, VerifiedNotification, Verifier,
-};
+use cronofy_notify_core::{InteractionType, VerifiedNotification, Verifier};
 use cronofy_notify_resources::{DownloadError, Downloader};
 
 #[tokio::main]
@@ -106,9 +103,11 @@ async fn handle(
     verified: VerifiedNotification,
     downloader: Downloader,
 ) -> Result<(), DownloadError> {
-    // One line: the interactions, the agent, a failure's reason, the resources ready.
+    // One line: the interactions, the agent, a failure's reason, the resources ready, and any
+    // value Cronofy sent in a form this version does not expect (`(left out: event.start)`).
     tracing::info!(callback = %verified, "received");
-    let Some(callback) = meeting_agent_callback(&verified) else {
+    // Typed even then, without such values: the recordings matter more than `event.start`.
+    let Some(callback) = verified.to_event_subscription() else {
         return Ok(()); // another kind of Cronofy notification: nothing to fetch
     };
     if callback.has_interaction(&InteractionType::MeetingAgentComplete) {
@@ -127,19 +126,4 @@ async fn handle(
         }
     }
     Ok(())
-}
-
-/// The Meeting Agent (`event_subscription`) callback, typed. One holding a value of a type this
-/// version does not expect (a new form of `event.start`, say) is parsed as `Notification::Other`;
-/// its recordings still matter, so it is used without that value, which is logged.
-fn meeting_agent_callback(verified: &VerifiedNotification) -> Option<Cow<'_, EventSubscription>> {
-    match verified.notification() {
-        Notification::EventSubscription(callback) => Some(Cow::Borrowed(callback)),
-        Notification::Other(other) => {
-            let salvaged = other.salvage_event_subscription()?;
-            tracing::warn!(left_out = ?salvaged.left_out, "values of unexpected types left out");
-            Some(Cow::Owned(salvaged.callback))
-        }
-        _ => None,
-    }
 }

@@ -12,7 +12,7 @@
 //! use cronofy_notify_actix::{Background, VerifiedNotification, Verifier};
 //!
 //! async fn handle(verified: VerifiedNotification) {
-//!     if let Some(callback) = verified.as_event_subscription() {
+//!     if let Some(callback) = verified.to_event_subscription() {
 //!         tracing::info!(sub = ?callback.agent_sub(), ready = callback.resources_ready());
 //!     }
 //! }

@@ -11,7 +11,7 @@
 //!
 //! async fn handle(verified: VerifiedNotification) {
 //!     // Runs on its own task after Cronofy got its 202: do the slow work here.
-//!     if let Some(callback) = verified.as_event_subscription() {
+//!     if let Some(callback) = verified.to_event_subscription() {
 //!         tracing::info!(sub = ?callback.agent_sub(), ready = callback.resources_ready());
 //!     }
 //! }

@@ -30,7 +30,7 @@
 //!
 //! match verifier.verify_and_parse(&header, &body[..]) {
 //!     Ok(verified) => {
-//!         if let Some(callback) = verified.as_event_subscription() {
+//!         if let Some(callback) = verified.to_event_subscription() {
 //!             if callback.resources_ready() {
 //!                 for resource in callback.downloadable_resources() {
 //!                     println!("{}: {}", resource.category, resource.url);

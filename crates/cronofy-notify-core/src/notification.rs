@@ -1,5 +1,6 @@
 //! The envelope every Cronofy callback shares, and how a body becomes a [`Notification`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -114,11 +115,52 @@ impl Notification {
         }
     }
 
-    /// The typed `event_subscription` body, if this is one.
+    /// The typed `event_subscription` body, if this is one and it matched the model. See
+    /// [`to_event_subscription`](Self::to_event_subscription) for one that did not quite.
     pub fn as_event_subscription(&self) -> Option<&EventSubscription> {
         match self {
             Self::EventSubscription(callback) => Some(callback),
             Self::Other(_) => None,
+        }
+    }
+
+    /// The `event_subscription` callback, typed, even when a value in it has a type the model
+    /// does not expect: borrowed when the body matched the model; otherwise made by
+    /// [salvaging](OtherNotification::salvage_event_subscription) the body kept whole, each value
+    /// that did not fit left out (this notification's `Display` names them, so log it). `None`
+    /// for other notification types.
+    ///
+    /// Use it where acting on the callback matters more than any one field, such as downloading
+    /// the recordings of a completed meeting: a change on Cronofy's side to `event.start` should
+    /// not cost a meeting its transcript. [`as_event_subscription`](Self::as_event_subscription)
+    /// is for when only an exact match will do.
+    ///
+    /// ```
+    /// use cronofy_notify_core::{InteractionType, Notification};
+    ///
+    /// let body = br#"{"notification":{"type":"event_subscription",
+    ///     "interactions":[{"type":"meeting_agent_complete"}]},
+    ///   "event":{"start":{"time":"2026-11-30T09:00:00Z","tzid":"Europe/London"}},
+    ///   "meeting_agent":{"sub":"agt_1","resources":[
+    ///     {"category":"transcript","type":"cronofy","url":"https://api.cronofy.com/t"}]}}"#;
+    /// let notification = Notification::from_slice(body)?;
+    /// assert!(notification.as_event_subscription().is_none()); // `event.start` is an object
+    ///
+    /// let callback = notification.to_event_subscription().expect("an event_subscription");
+    /// assert!(callback.has_interaction(&InteractionType::MeetingAgentComplete));
+    /// assert_eq!(callback.downloadable_resources().count(), 1);
+    /// assert_eq!(
+    ///     notification.to_string(),
+    ///     "meeting_agent_complete for agt_1, resources: transcript (left out: event.start)"
+    /// );
+    /// # Ok::<(), cronofy_notify_core::ParseError>(())
+    /// ```
+    pub fn to_event_subscription(&self) -> Option<Cow<'_, EventSubscription>> {
+        match self {
+            Self::EventSubscription(callback) => Some(Cow::Borrowed(callback)),
+            Self::Other(other) => other
+                .salvage_event_subscription()
+                .map(|salvaged| Cow::Owned(salvaged.callback)),
         }
     }
 
@@ -133,13 +175,7 @@ impl Notification {
     /// what [salvaging](OtherNotification::salvage_event_subscription) it reads, so that its
     /// redelivery is a duplicate too.
     pub fn idempotency_key(&self) -> Option<String> {
-        match self {
-            Self::EventSubscription(callback) => callback.idempotency_key(),
-            Self::Other(other) => other
-                .salvage_event_subscription()?
-                .callback
-                .idempotency_key(),
-        }
+        self.to_event_subscription()?.idempotency_key()
     }
 }
 

@@ -177,6 +177,32 @@ fn a_body_far_from_the_model_is_not_salvaged() {
     assert_eq!(kept_whole(&body).salvage_event_subscription(), None);
 }
 
+#[test]
+fn to_event_subscription_borrows_a_match_and_salvages_the_rest() {
+    use std::borrow::Cow;
+    let parse = |body: &Value| Notification::from_slice(body.to_string().as_bytes()).unwrap();
+
+    let matched = parse(&seed());
+    let Some(Cow::Borrowed(callback)) = matched.to_event_subscription() else {
+        panic!("a body that matched the model is lent, not salvaged");
+    };
+    assert_eq!(callback, &typed(&seed()));
+
+    let mut drifted = seed();
+    drifted["event"]["start"] = json!({"time": "2026-04-04T15:30:00Z"});
+    let Some(Cow::Owned(callback)) = parse(&drifted).to_event_subscription() else {
+        panic!("a drifted event_subscription is salvaged");
+    };
+    assert_eq!(callback, typed(&without(&drifted, "/event/start")));
+
+    drifted["notification"]["type"] = json!("change");
+    assert_eq!(parse(&drifted).to_event_subscription(), None);
+    let resources: Vec<Value> = (0..40).map(|i| json!(i)).collect();
+    let hopeless = json!({"notification": {"type": "event_subscription"},
+                          "meeting_agent": {"resources": resources}});
+    assert_eq!(parse(&hopeless).to_event_subscription(), None);
+}
+
 /// Places in the seed body, as a JSON pointer and as the path salvaging names.
 const PLACES: &[(&str, &str)] = &[
     ("/notification/interactions", "notification.interactions"),

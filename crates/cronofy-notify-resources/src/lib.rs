@@ -14,9 +14,9 @@
 //! let downloader = Downloader::builder(secret).root("./resources").build()?;
 //!
 //! let verified = verifier.verify_and_parse(header, body)?;
-//! if let Some(callback) = verified.as_event_subscription().filter(|c| c.resources_ready()) {
+//! if let Some(callback) = verified.to_event_subscription().filter(|c| c.resources_ready()) {
 //!     // In a web handler: answer 2xx first, and run this on a spawned task.
-//!     let report = downloader.download(callback).await?;
+//!     let report = downloader.download(&callback).await?;
 //!     assert!(report.is_success(), "{:?}", report.failures().collect::<Vec<_>>());
 //! }
 //! # Ok(()) }
