@@ -19,8 +19,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Check a body's Cronofy-HMAC-SHA256 signature. Exit 0: genuine; 1: signature missing,
-    /// malformed or wrong; 3: genuine, but not a Cronofy notification; 2: usage.
+    /// Check a body's Cronofy-HMAC-SHA256 signature, and sum the notification up.
+    ///
+    /// Exit 0: genuine; 1: signature missing, malformed or wrong; 3: genuine, but not a Cronofy
+    /// notification; 2: usage.
     Verify {
         #[command(flatten)]
         secrets: Secrets,
@@ -33,14 +35,18 @@ pub(crate) enum Command {
         /// The body; standard input when absent.
         file: Option<PathBuf>,
     },
-    /// Print the Cronofy-HMAC-SHA256 header for a body: one value per secret, comma-separated.
+    /// Print the Cronofy-HMAC-SHA256 header for a body.
+    ///
+    /// One value per secret, comma-separated, as Cronofy signs during a rotation.
     Sign {
         #[command(flatten)]
         secrets: Secrets,
         /// The body; standard input when absent.
         file: Option<PathBuf>,
     },
-    /// POST a body signed exactly as Cronofy does; exit 0 on a 2xx answer.
+    /// POST a signed callback to an endpoint: a sample, or a body of yours.
+    ///
+    /// Signed exactly as Cronofy signs. Exit 0 on a 2xx answer.
     Send {
         /// Where to send it.
         #[arg(long, value_parser = http_url)]
@@ -64,9 +70,12 @@ pub(crate) enum Command {
         /// The body to send instead of a sample.
         file: Option<PathBuf>,
     },
-    /// Receive callbacks by POST on any path: 202 for genuine ones, 401, 400 or 413 otherwise.
-    /// Keeps each body under `OUT/<sub>/callbacks` (one per agent and interaction: a redelivery is answered 200) and files the recordings of completed
-    /// meetings under `OUT/<sub>/`, resuming unfinished ones on start and again after --retry-every.
+    /// Receive callbacks and file the recordings of completed meetings.
+    ///
+    /// Callbacks are accepted by POST on any path: 202 for genuine ones, 401, 400 or 413
+    /// otherwise. Each body is kept under `OUT/<sub>/callbacks` (one per agent and interaction: a
+    /// redelivery is answered 200), and the recordings of completed meetings are filed under
+    /// `OUT/<sub>/`, unfinished ones resumed on start and again after --retry-every.
     #[command(visible_alias = "receive")]
     Serve {
         /// The address to listen on.
@@ -97,8 +106,9 @@ pub(crate) enum Command {
         )]
         read_timeout: u64,
     },
-    /// Download the resources of a saved notification body, with progress bars; exit non-zero
-    /// if any failed.
+    /// Download the recordings of a saved `meeting_agent_complete` body.
+    ///
+    /// With progress bars on a terminal. Exit non-zero if any failed.
     Download {
         /// Where the recordings go (`OUT/<sub>/...`).
         #[arg(long)]
@@ -115,8 +125,9 @@ pub(crate) enum Command {
         /// The saved `meeting_agent_complete` body.
         file: PathBuf,
     },
-    /// Print a built-in sample callback body (what `send --sample` sends, with a final line
-    /// break), to save, sign or edit.
+    /// Print a sample callback body, to save, sign or edit.
+    ///
+    /// What `send --sample` sends, with a final line break.
     Sample {
         /// Which: activated, complete, failed, or failed:SUBTYPE.
         #[arg(default_value = "complete")]

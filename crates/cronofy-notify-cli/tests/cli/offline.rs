@@ -325,6 +325,33 @@ fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
 }
 
 #[test]
+fn the_command_list_is_one_short_line_each_and_the_details_are_in_each_help() {
+    let output = run(cli().arg("--help"));
+    assert_eq!(code(&output), 0);
+    let help = String::from_utf8_lossy(&output.stdout);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert_eq!(commands.len(), 8, "{help}");
+    for line in commands {
+        assert!(
+            line.chars().count() <= 100,
+            "too long for a terminal: {line}"
+        );
+    }
+    // What a script needs, the exit codes, is one --help away.
+    let output = run(cli().args(["verify", "--help"]));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("3: genuine, but not a Cronofy notification"),
+        "{help}"
+    );
+}
+
+#[test]
 fn receive_is_another_name_for_serve() {
     // The design card calls the command's listening job "receive".
     let output = run(cli().args(["receive", "--help"]));
