@@ -374,7 +374,7 @@ fn spawn_download(app: &Arc<App>, notification: Notification, failures: u32) {
         let Some(callback) = notification.as_event_subscription() else {
             return;
         };
-        let retry_in = app_for_task.retry_wait(failures);
+        let retry_in = retry_wait(app_for_task.retry_every, failures);
         let stored = match app_for_task
             .downloader
             .download_with_cancel(callback, app_for_task.stop.clone())
@@ -439,18 +439,18 @@ impl App {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
 
-    /// How long to wait before trying again a meeting that failed `failures` times before this
-    /// one: `--retry-every`, doubled with each failure, up to a day. A recording that comes
-    /// late is fetched soon; one that is gone for good (an expired link) costs one request a
-    /// day, not one every quarter of an hour for ever.
-    fn retry_wait(&self, failures: u32) -> Duration {
-        let doubled = self
-            .retry_every
-            .checked_mul(1 << failures.min(16))
-            .unwrap_or(Duration::MAX);
-        doubled.min(LONGEST_RETRY_WAIT.max(self.retry_every))
-    }
+/// How long to wait before trying again a meeting that failed `failures` times before this
+/// one: `retry_every` (`--retry-every`), doubled with each failure, up to a day, or up to
+/// `retry_every` if that is longer. A recording that comes late is fetched soon; one that is
+/// gone for good (an expired link) costs one request a day, not one every quarter of an hour
+/// for ever.
+fn retry_wait(retry_every: Duration, failures: u32) -> Duration {
+    let doubled = retry_every
+        .checked_mul(1 << failures.min(16))
+        .unwrap_or(Duration::MAX);
+    doubled.min(LONGEST_RETRY_WAIT.max(retry_every))
 }
 
 /// The `meeting_agent_complete` bodies kept under `out`. These were verified when they arrived.
@@ -507,4 +507,38 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_wait_doubles_up_to_a_day() {
+        let minute = Duration::from_secs(60);
+        let waits: Vec<u64> = (0..5).map(|n| retry_wait(minute, n).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960]);
+        assert_eq!(
+            retry_wait(minute, 10).as_secs(),
+            61_440,
+            "2^10 minutes is less"
+        );
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            retry_wait(minute, 11),
+            day,
+            "2^11 minutes is more than a day"
+        );
+        assert_eq!(retry_wait(minute, 1_000), day, "however many failures");
+        assert_eq!(retry_wait(Duration::from_secs(86_399), 1), day);
+    }
+
+    #[test]
+    fn a_retry_every_longer_than_a_day_is_kept_as_it_is() {
+        let week = Duration::from_secs(7 * 86_400);
+        assert_eq!(retry_wait(week, 0), week);
+        assert_eq!(retry_wait(week, 3), week);
+        let huge = Duration::from_secs(u64::MAX);
+        assert_eq!(retry_wait(huge, 5), huge, "no overflow");
+    }
 }

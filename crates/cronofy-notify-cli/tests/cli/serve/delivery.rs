@@ -20,7 +20,13 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
     fake.add("audio", ResourceSpec::generated(2 << 20, "audio/mpeg"));
     fake.add("video", ResourceSpec::generated(6 << 20, "video/mp4"));
     let out = tempfile::tempdir().unwrap();
-    let serve = serve(out.path());
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A")])
+            .env("RUST_LOG", "info")
+            .stderr(log.reopen().unwrap());
+    });
 
     let activated = send(
         &serve,
@@ -60,6 +66,17 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
         .collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(kept.iter().any(|k| k == "meeting_agent_complete.json"));
+    // The log says so, once, and warns of nothing.
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || read().lines().any(|l| l
+            .contains("INFO")
+            && l.contains("recordings stored sub=agt_cli"))),
+        "{}",
+        read()
+    );
+    assert!(!read().contains("WARN"), "{}", read());
+    assert_eq!(read().matches("recordings stored").count(), 1, "{}", read());
 
     // A redelivery is answered 200 and fetches nothing.
     let before = fake.seen().len();
@@ -321,6 +338,40 @@ async fn a_callback_whose_sender_hangs_up_is_downloaded_if_it_was_kept() {
                 1
             )),
             "{sub} was kept but not downloaded"
+        );
+    }
+}
+
+/// Deliveries of one callback that arrive together (a retry while the first is still being
+/// kept): exactly one is new, answered 202, and the others are duplicates, answered 200, whichever
+/// of them finds the name taken; none is refused, so none is sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_deliveries_of_one_callback_are_one_new_and_the_rest_duplicates() {
+    use cronofy_notify_test_support::http_cases;
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve(out.path());
+    for round in 0..6 {
+        let sub = format!("agt_together_{round}");
+        let body = serde_json::json!({
+            "notification": {"type": "event_subscription",
+                             "interactions": [{"type": "meeting_agent_activated"}]},
+            "meeting_agent": {"sub": sub, "state": "created"}});
+        let case = std::sync::Arc::new(http_cases::signed(body.to_string().into_bytes(), 202));
+        let mut deliveries = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let case = case.clone();
+            let addr = serve.addr;
+            deliveries.spawn(async move { http_cases::send(addr, &case).await });
+        }
+        let mut statuses = deliveries.join_all().await;
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202], "{sub}");
+        let kept = out.path().join(&sub).join("callbacks");
+        let files: Vec<_> = std::fs::read_dir(&kept).unwrap().flatten().collect();
+        assert_eq!(
+            files.len(),
+            1,
+            "one body, no temporary file left: {files:?}"
         );
     }
 }

@@ -73,7 +73,13 @@ async fn sigterm_stops_serve_cleanly_and_keeps_the_partial_file() {
     let size: u64 = 8 << 20;
     let fake = video_that_stalls_halfway(size).await;
     let out = tempfile::tempdir().unwrap();
-    let mut running = serve(out.path());
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut running = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A")])
+            .env("RUST_LOG", "info")
+            .stderr(log.reopen().unwrap());
+    });
     let body = fake.complete_body("agt_term", &[("video", "conference", "video")]);
     let bodies = tempfile::tempdir().unwrap();
     let file = write_temp(bodies.path(), "term-body.json", &body);
@@ -106,6 +112,13 @@ async fn sigterm_stops_serve_cleanly_and_keeps_the_partial_file() {
             .join("agt_term/video-conference.part.json")
             .exists()
     );
+    // A download cut short by the stop is no failure: it is said to resume, not to have failed.
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        logged.contains("download checkpointed; it resumes on the next start sub=agt_term"),
+        "{logged}"
+    );
+    assert!(!logged.contains("not stored"), "{logged}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
