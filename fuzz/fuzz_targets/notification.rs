@@ -59,7 +59,10 @@ fuzz_target!(|body: &[u8]| {
         let typed = Notification::EventSubscription(salvaged.callback);
         let written = serde_json::to_vec(&typed).expect("a notification always serialises");
         let again = Notification::from_slice(&written).expect("what we write parses");
-        assert_eq!(again, typed, "a salvaged callback is not what its JSON parses to");
+        assert_eq!(
+            again, typed,
+            "a salvaged callback is not what its JSON parses to"
+        );
     }
     let written = serde_json::to_vec(&notification).expect("a notification always serialises");
     let again = Notification::from_slice(&written).expect("what we write parses");

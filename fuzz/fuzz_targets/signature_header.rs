@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 
 const BODY: &[u8] = br#"{"notification":{"type":"event_subscription"}}"#;
 
-static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| Verifier::new(["secret-one", "secret-two"]).unwrap());
+static VERIFIER: LazyLock<Verifier> =
+    LazyLock::new(|| Verifier::new(["secret-one", "secret-two"]).unwrap());
 static DIGESTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     [
         Signer::new(["secret-one"]).unwrap().sign(BODY),
@@ -23,6 +24,9 @@ fuzz_target!(|header: &[u8]| {
         let holds_a_digest = text
             .split(',')
             .any(|value| DIGESTS.iter().any(|digest| value.trim_ascii() == digest));
-        assert!(holds_a_digest, "accepted a header without the digest: {text:?}");
+        assert!(
+            holds_a_digest,
+            "accepted a header without the digest: {text:?}"
+        );
     }
 });

@@ -11,7 +11,10 @@ static VERIFIER: LazyLock<Verifier> = LazyLock::new(|| Verifier::new(["fuzz-secr
 static SIGNER: LazyLock<Signer> = LazyLock::new(|| Signer::new(["fuzz-secret"]).unwrap());
 
 fuzz_target!(|data: &[u8]| {
-    let split = data.first().map_or(0, |n| usize::from(*n)).min(data.len().saturating_sub(1));
+    let split = data
+        .first()
+        .map_or(0, |n| usize::from(*n))
+        .min(data.len().saturating_sub(1));
     let (header, body) = data.get(1..).unwrap_or_default().split_at(split);
     let _ = VERIFIER.verify_and_parse(header, body.to_vec());
 
