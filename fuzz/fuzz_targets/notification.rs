@@ -1,7 +1,8 @@
 //! Parsing any bytes as a notification never panics, refuses as "not JSON" (or "too deep")
 //! exactly what serde_json refuses as such, at the same place, and what parses writes back to
 //! JSON that parses to the same notification. A body kept whole that salvaging makes typed
-//! writes back to JSON that parses typed, to the same callback.
+//! writes back to JSON that parses typed, to the same callback, and is what
+//! `to_event_subscription` gives.
 #![no_main]
 
 use cronofy_notify_core::{Notification, ParseError};
@@ -63,6 +64,18 @@ fuzz_target!(|body: &[u8]| {
             again, typed,
             "a salvaged callback is not what its JSON parses to"
         );
+    }
+    // `to_event_subscription` lends the typed callback, or gives what salvaging gives.
+    let lenient = notification.to_event_subscription();
+    if let Notification::EventSubscription(callback) = &notification {
+        assert_eq!(
+            lenient.as_deref(),
+            Some(callback),
+            "a typed callback, not lent"
+        );
+    } else if let Notification::Other(other) = &notification {
+        let salvaged = other.salvage_event_subscription().map(|s| s.callback);
+        assert_eq!(lenient.map(std::borrow::Cow::into_owned), salvaged);
     }
     let written = serde_json::to_vec(&notification).expect("a notification always serialises");
     let again = Notification::from_slice(&written).expect("what we write parses");
