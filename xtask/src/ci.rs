@@ -6,6 +6,10 @@ pub(crate) fn run() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     exec(fmt)?;
+    // The fuzz crate is a workspace of its own, which `--all` does not reach.
+    let mut fmt_fuzz = cargo();
+    fmt_fuzz.args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]);
+    exec(fmt_fuzz)?;
 
     let mut clippy = cargo();
     clippy.args([
