@@ -6,7 +6,7 @@ use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{Error, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
-use crate::{callbacks, exit, fail, input};
+use crate::{exit, fail, input};
 
 pub(crate) fn verify(
     secrets: &[String],
@@ -31,9 +31,9 @@ pub(crate) fn verify(
                     Err(error) => return fail(exit::FAILED, error),
                 }
             } else {
-                // A Meeting Agent callback with values of unexpected types is summed up from
-                // the rest, what was left out logged (as serve and download act on it).
-                println!("genuine: {}", callbacks::typed(verified.into_parts().0));
+                // A Meeting Agent callback with values of unexpected types reads as what serve
+                // and download act on, followed by what they leave out: all on the one line.
+                println!("genuine: {verified}");
             }
             exit::OK
         }
