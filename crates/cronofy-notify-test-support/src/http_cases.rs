@@ -400,6 +400,20 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
     status
 }
 
+/// Sends `case` `times` times at once, each on a connection of its own (deliveries of one
+/// callback that arrive together), and returns the statuses, lowest first.
+pub async fn send_together(addr: SocketAddr, case: &HttpCase, times: usize) -> Vec<u16> {
+    let case = std::sync::Arc::new(case.clone());
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..times {
+        let case = case.clone();
+        sends.spawn(async move { send(addr, &case).await });
+    }
+    let mut statuses = sends.join_all().await;
+    statuses.sort_unstable();
+    statuses
+}
+
 /// Sends `case` (framed by its length) and hangs up `after` that, without waiting for an answer:
 /// a sender that gave up, which drops the server's handler wherever it is.
 pub async fn send_and_hang_up(addr: SocketAddr, case: &HttpCase, after: Duration) {

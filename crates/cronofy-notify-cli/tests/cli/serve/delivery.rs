@@ -356,15 +356,8 @@ async fn simultaneous_deliveries_of_one_callback_are_one_new_and_the_rest_duplic
             "notification": {"type": "event_subscription",
                              "interactions": [{"type": "meeting_agent_activated"}]},
             "meeting_agent": {"sub": sub, "state": "created"}});
-        let case = std::sync::Arc::new(http_cases::signed(body.to_string().into_bytes(), 202));
-        let mut deliveries = tokio::task::JoinSet::new();
-        for _ in 0..8 {
-            let case = case.clone();
-            let addr = serve.addr;
-            deliveries.spawn(async move { http_cases::send(addr, &case).await });
-        }
-        let mut statuses = deliveries.join_all().await;
-        statuses.sort_unstable();
+        let case = http_cases::signed(body.to_string().into_bytes(), 202);
+        let statuses = http_cases::send_together(serve.addr, &case, 8).await;
         assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202], "{sub}");
         let kept = out.path().join(&sub).join("callbacks");
         let files: Vec<_> = std::fs::read_dir(&kept).unwrap().flatten().collect();
