@@ -164,7 +164,8 @@ impl Notification {
         }
     }
 
-    /// The meeting agent of an `event_subscription` callback.
+    /// The meeting agent of an `event_subscription` callback that matched the model (for one
+    /// kept whole, take it from [`to_event_subscription`](Self::to_event_subscription)).
     pub fn meeting_agent(&self) -> Option<&MeetingAgent> {
         self.as_event_subscription()?.meeting_agent.as_ref()
     }
