@@ -206,12 +206,15 @@ impl fmt::Display for Notification {
             Self::Other(other) => match other.salvage_event_subscription() {
                 Some(salvaged) => {
                     summarize(&salvaged.callback, f)?;
-                    f.write_str(" (left out: ")?;
                     for (i, path) in salvaged.left_out.iter().enumerate() {
-                        let lead = if i == 0 { "" } else { ", " };
+                        let lead = if i == 0 { " (left out: " } else { ", " };
                         write!(f, "{lead}{}", OneLine(path))?;
                     }
-                    f.write_str(")")
+                    if salvaged.left_out.is_empty() {
+                        Ok(())
+                    } else {
+                        f.write_str(")")
+                    }
                 }
                 None => write!(
                     f,

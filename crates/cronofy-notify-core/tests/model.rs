@@ -475,6 +475,18 @@ fn a_notification_displays_as_one_line_for_logs() {
         "meeting_agent_complete for agt_4, resources: transcript \
          (left out: event.start, meeting_agent.details.recording.duration_seconds)"
     );
+    // Its JSON is public: changed to match the model, nothing is left out, and nothing is said.
+    let Notification::Other(mut other) =
+        odd(json!({"notification": {"type": "event_subscription"},
+        "meeting_agent": {"sub": "agt_6", "state": 1}}))
+    else {
+        panic!("a state that is not a string is kept whole");
+    };
+    other.json["meeting_agent"]["state"] = json!("complete");
+    assert_eq!(
+        Notification::Other(other).to_string(),
+        "event_subscription for agt_6"
+    );
     // Always one line: a body's text cannot forge a second line in a log.
     let forged = odd(
         json!({"notification": {"type": "event_subscription", "interactions": [
