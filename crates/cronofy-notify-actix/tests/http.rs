@@ -74,11 +74,7 @@ async fn a_redelivered_callback_is_answered_but_handled_once() {
 async fn simultaneous_deliveries_of_one_callback_run_once() {
     let runs = Arc::new(AtomicUsize::new(0));
     let addr = background_app(vec![vectors::secret("A")], runs.clone()).await;
-    let case = http_cases::signed(vectors::seed_body("complete"), 202);
-    let statuses = http_cases::send_together(addr, &case, 8).await;
-    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202]);
-    // Waits up to two seconds for a second run, which must not come.
-    assert_eq!(http_cases::wait_for_count(&runs, 2).await, 1);
+    http_cases::assert_together_runs_once(addr, &runs).await;
 }
 
 /// A callback whose handler failed the first time (as `fail` does) runs again when redelivered,

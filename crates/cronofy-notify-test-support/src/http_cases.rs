@@ -414,6 +414,20 @@ pub async fn send_together(addr: SocketAddr, case: &HttpCase, times: usize) -> V
     statuses
 }
 
+/// Checks a background handler at `addr` that counts its runs in `runs`: eight deliveries of the
+/// seed `meeting_agent_complete` callback at once get one 202 and seven 200s, and the handler runs
+/// once (a second run is waited for, two seconds, and must not come).
+pub async fn assert_together_runs_once(addr: SocketAddr, runs: &std::sync::atomic::AtomicUsize) {
+    let case = signed(vectors::seed_body("complete"), 202);
+    let statuses = send_together(addr, &case, 8).await;
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 202]);
+    assert_eq!(
+        wait_for_count(runs, 2).await,
+        1,
+        "the handler ran more than once"
+    );
+}
+
 /// Sends `case` (framed by its length) and hangs up `after` that, without waiting for an answer:
 /// a sender that gave up, which drops the server's handler wherever it is.
 pub async fn send_and_hang_up(addr: SocketAddr, case: &HttpCase, after: Duration) {
