@@ -521,7 +521,7 @@ mod tests {
         assert_eq!(
             retry_wait(minute, 10).as_secs(),
             61_440,
-            "2^10 minutes is less"
+            "2^10 minutes is less than a day"
         );
         let day = Duration::from_secs(86_400);
         assert_eq!(
