@@ -68,8 +68,8 @@
 //! | `http` | `Verifier::verify_request`: verify and parse straight from an `http::HeaderMap` (hyper, axum, warp, poem, lambda_http...), the header found case-insensitively and read as one when sent twice | no |
 //! | `samples` | `samples::Sample`: activated, complete and failed callback bodies shaped as Cronofy documents them, with your agent id and resource URLs, for testing your endpoint and your download pipeline | no |
 //!
-//! Without features, the dependencies are serde, serde_json, hmac, sha2, base64, subtle, bytes and
-//! thiserror.
+//! Without features, the dependencies are serde, serde_json, serde_path_to_error, hmac, sha2,
+//! base64, subtle, zeroize, bytes and thiserror.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
