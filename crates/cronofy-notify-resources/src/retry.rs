@@ -23,6 +23,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// assert_eq!(policy.max_attempts(), 4);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[must_use = "a RetryPolicy does nothing until given to `DownloaderBuilder::retry`"]
 pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
