@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// What would make the core no longer sans-io: an async runtime, an HTTP client or server.
+/// Checked among the direct dependencies, the ones this crate chooses.
 const NOT_IN_CORE: &[&str] = &[
     "tokio",
     "futures",
@@ -15,13 +16,15 @@ const NOT_IN_CORE: &[&str] = &[
     "tower",
 ];
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+/// A file, by its path from this crate's folder.
+fn read(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// The `[dependencies]` table's entries: every one, and those not marked `optional`.
 fn dependencies() -> (BTreeSet<String>, BTreeSet<String>) {
-    let manifest = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    let manifest = read("Cargo.toml");
     let (mut all, mut required) = (BTreeSet::new(), BTreeSet::new());
     let mut in_table = false;
     for line in manifest.lines().map(str::trim) {
@@ -66,7 +69,7 @@ fn listed(text: &str, after: &str, until: char) -> BTreeSet<String> {
 }
 
 #[test]
-fn the_core_depends_on_no_runtime_and_no_http_stack() {
+fn the_core_names_no_runtime_and_no_http_stack_among_its_dependencies() {
     let (all, _) = dependencies();
     for name in NOT_IN_CORE {
         assert!(
@@ -79,14 +82,13 @@ fn the_core_depends_on_no_runtime_and_no_http_stack() {
 #[test]
 fn the_docs_name_exactly_the_default_dependencies() {
     let (_, required) = dependencies();
-    let crate_docs = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"));
+    let crate_docs = read("src/lib.rs");
     assert_eq!(
         listed(&crate_docs, "Without features, the dependencies are", '.'),
         required,
         "src/lib.rs, under Features"
     );
-    let architecture =
-        read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/architecture.md"));
+    let architecture = read("../../docs/architecture.md");
     let row = architecture
         .lines()
         .find(|line| line.starts_with("| `cronofy-notify-core` |"))
