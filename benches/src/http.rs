@@ -12,9 +12,10 @@
 //! load from elsewhere then falls on both sides of a pair instead of on one round of one side.
 //!
 //! Options: `--pairs N` (20), `--seconds S` (1, fractions allowed), `--connections N` (64).
-//! For profiling one server by hand: `--serve KIND ADDR` runs it alone (`axum-bare`,
-//! `axum-verify`, `axum-signature-only`, `actix-bare`, `actix-verify`), and `--load ADDR SECONDS`
+//! For profiling one server by hand: `--serve KIND ADDR` runs it alone, and `--load ADDR SECONDS`
 //! drives it with the same load and prints requests per second (docs/benchmarks.md shows how).
+//! KIND is `actix-bare`, `actix-verify`, or `axum-` followed by `bare`, `verify`,
+//! `signature-only`, `parse-only` or `by-hand`.
 //! With `--features mimalloc`, both servers (and the load generator) use mimalloc instead of the
 //! system allocator.
 
@@ -31,6 +32,7 @@ use cronofy_notify_test_support::http_cases::read_response;
 use cronofy_notify_test_support::vectors;
 use tokio::io::AsyncWriteExt;
 
+/// The frameworks compared, each by its bare server (the verifying one is named `...-verify`).
 const KINDS: [(&str, &str); 2] = [("axum", "axum-bare"), ("actix-web", "actix-bare")];
 
 fn main() {
@@ -73,42 +75,10 @@ fn verifier() -> Verifier {
 
 /// The server process.
 fn serve(kind: &str, addr: SocketAddr) {
+    if let Some(handler) = kind.strip_prefix("axum-") {
+        return serve_axum(handler, addr);
+    }
     match kind {
-        "axum-bare" | "axum-verify" | "axum-signature-only" => {
-            use axum::http::StatusCode;
-            use axum::routing::post;
-            async fn bare(_body: axum::body::Bytes) -> StatusCode {
-                StatusCode::NO_CONTENT
-            }
-            async fn verify(_: cronofy_notify_axum::CronofyCallback) -> StatusCode {
-                StatusCode::NO_CONTENT
-            }
-            // Where the time goes: the signature checked, the JSON not parsed.
-            async fn signature_only(
-                axum::extract::State(verifier): axum::extract::State<Verifier>,
-                headers: axum::http::HeaderMap,
-                body: axum::body::Bytes,
-            ) -> StatusCode {
-                let header = headers
-                    .get("cronofy-hmac-sha256")
-                    .map_or(&b""[..], |v| v.as_bytes());
-                match verifier.verify(header, &body) {
-                    Ok(()) => StatusCode::NO_CONTENT,
-                    Err(_) => StatusCode::UNAUTHORIZED,
-                }
-            }
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async {
-                let route = match kind {
-                    "axum-bare" => post(bare),
-                    "axum-signature-only" => post(signature_only),
-                    _ => post(verify),
-                };
-                let app = axum::Router::new().route("/", route).with_state(verifier());
-                let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        }
         "actix-bare" | "actix-verify" => {
             use actix_web::{App, HttpResponse, HttpServer, web};
             async fn bare(_body: web::Bytes) -> HttpResponse {
@@ -137,6 +107,63 @@ fn serve(kind: &str, addr: SocketAddr) {
         }
         other => panic!("unknown server kind {other}"),
     }
+}
+
+/// An axum server on tokio's multi-thread runtime (what `#[tokio::main]` gives).
+fn serve_axum(handler: &str, addr: SocketAddr) {
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    async fn bare(_body: axum::body::Bytes) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    async fn verify(_: cronofy_notify_axum::CronofyCallback) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    // Where the time goes: the signature checked, the JSON not parsed.
+    async fn signature_only(
+        axum::extract::State(verifier): axum::extract::State<Verifier>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        let header = headers
+            .get("cronofy-hmac-sha256")
+            .map_or(&b""[..], |v| v.as_bytes());
+        match verifier.verify(header, &body) {
+            Ok(()) => StatusCode::NO_CONTENT,
+            Err(_) => StatusCode::UNAUTHORIZED,
+        }
+    }
+    // The other half: the JSON parsed, the signature not checked.
+    async fn parse_only(body: axum::body::Bytes) -> StatusCode {
+        match cronofy_notify_core::Notification::from_slice(&body) {
+            Ok(_) => StatusCode::NO_CONTENT,
+            Err(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+    // Both halves by hand, as a handler without the extractor would do them.
+    async fn by_hand(
+        axum::extract::State(verifier): axum::extract::State<Verifier>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        match verifier.verify_request(&headers, body) {
+            Ok(_) => StatusCode::NO_CONTENT,
+            Err(_) => StatusCode::UNAUTHORIZED,
+        }
+    }
+    let route = match handler {
+        "bare" => post(bare),
+        "verify" => post(verify),
+        "signature-only" => post(signature_only),
+        "parse-only" => post(parse_only),
+        "by-hand" => post(by_hand),
+        other => panic!("unknown axum handler {other}"),
+    };
+    let app = axum::Router::new().route("/", route).with_state(verifier());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
 }
 
 struct Server(Child);
@@ -329,20 +356,21 @@ fn drive(pairs: usize, duration: Duration, connections: usize) {
             run.spread()
         );
     }
-    // Where the verifying endpoint's time goes: the signature alone, without parsing.
-    let run = Comparison::run(
-        "axum-bare",
-        "axum-signature-only",
-        pairs,
-        duration,
-        connections,
-        &request,
-    );
-    println!(
-        "| axum, signature only (no JSON parse) | | | {:.2} | {} |",
-        run.median(),
-        run.spread()
-    );
+    // Where the verifying endpoint's time goes: each half of its work alone, then both by hand.
+    for (kind, label) in [
+        (
+            "axum-signature-only",
+            "axum, signature only (no JSON parse)",
+        ),
+        ("axum-parse-only", "axum, parse only (no signature)"),
+        (
+            "axum-by-hand",
+            "axum, `Bytes` then `verify_request` by hand",
+        ),
+    ] {
+        let run = Comparison::run("axum-bare", kind, pairs, duration, connections, &request);
+        println!("| {label} | | | {:.2} | {} |", run.median(), run.spread());
+    }
     println!();
     println!("Target: the verifying endpoint at 0.90 of the bare one or better.");
 }
