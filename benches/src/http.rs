@@ -75,38 +75,43 @@ fn verifier() -> Verifier {
 
 /// The server process.
 fn serve(kind: &str, addr: SocketAddr) {
-    if let Some(handler) = kind.strip_prefix("axum-") {
-        return serve_axum(handler, addr);
+    match kind.split_once('-') {
+        Some(("axum", handler)) => serve_axum(handler, addr),
+        Some(("actix", handler)) => serve_actix(handler, addr),
+        _ => panic!("unknown server kind {kind}"),
     }
-    match kind {
-        "actix-bare" | "actix-verify" => {
-            use actix_web::{App, HttpResponse, HttpServer, web};
-            async fn bare(_body: web::Bytes) -> HttpResponse {
-                HttpResponse::NoContent().finish()
-            }
-            async fn verify(_: cronofy_notify_actix::CronofyCallback) -> HttpResponse {
-                HttpResponse::NoContent().finish()
-            }
-            let bare_kind = kind == "actix-bare";
-            let verifier = web::Data::new(verifier());
-            actix_web::rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    let route = if bare_kind {
-                        web::post().to(bare)
-                    } else {
-                        web::post().to(verify)
-                    };
-                    App::new().app_data(verifier.clone()).route("/", route)
-                })
-                .bind(addr)
-                .unwrap()
-                .run()
-                .await
-                .unwrap();
-            });
-        }
-        other => panic!("unknown server kind {other}"),
+}
+
+/// An actix-web server, one worker per core (actix-web's default).
+fn serve_actix(handler: &str, addr: SocketAddr) {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    async fn bare(_body: web::Bytes) -> HttpResponse {
+        HttpResponse::NoContent().finish()
     }
+    async fn verify(_: cronofy_notify_actix::CronofyCallback) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+    let bare_handler = match handler {
+        "bare" => true,
+        "verify" => false,
+        other => panic!("unknown actix-web handler {other}"),
+    };
+    let verifier = web::Data::new(verifier());
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            let route = if bare_handler {
+                web::post().to(bare)
+            } else {
+                web::post().to(verify)
+            };
+            App::new().app_data(verifier.clone()).route("/", route)
+        })
+        .bind(addr)
+        .unwrap()
+        .run()
+        .await
+        .unwrap();
+    });
 }
 
 /// An axum server on tokio's multi-thread runtime (what `#[tokio::main]` gives).
