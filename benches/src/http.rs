@@ -15,7 +15,8 @@
 //! For profiling one server by hand: `--serve KIND ADDR` runs it alone, and `--load ADDR SECONDS`
 //! drives it with the same load and prints requests per second (docs/benchmarks.md shows how).
 //! KIND is `actix-bare`, `actix-verify`, or `axum-` followed by `bare`, `verify`,
-//! `signature-only`, `parse-only` or `by-hand`.
+//! `signature-only`, `parse-only` or `by-hand` (on tokio's multi-thread runtime); `axum-per-core-`
+//! instead of `axum-` runs one current-thread runtime per core, as actix-web runs its workers.
 //! With `--features mimalloc`, both servers (and the load generator) use mimalloc instead of the
 //! system allocator.
 
@@ -33,7 +34,15 @@ use cronofy_notify_test_support::vectors;
 use tokio::io::AsyncWriteExt;
 
 /// The frameworks compared, each by its bare server (the verifying one is named `...-verify`).
-const KINDS: [(&str, &str); 2] = [("axum", "axum-bare"), ("actix-web", "actix-bare")];
+/// The per-core axum servers need `SO_REUSEPORT`, so they run on unix only.
+const KINDS: [(&str, &str); 3] = [
+    ("axum", "axum-bare"),
+    ("actix-web", "actix-bare"),
+    (
+        "axum, one current-thread runtime per core",
+        "axum-per-core-bare",
+    ),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,7 +85,10 @@ fn verifier() -> Verifier {
 /// The server process.
 fn serve(kind: &str, addr: SocketAddr) {
     match kind.split_once('-') {
-        Some(("axum", handler)) => serve_axum(handler, addr),
+        Some(("axum", handler)) => match handler.strip_prefix("per-core-") {
+            Some(handler) => serve_axum(handler, addr, Runtime::PerCore),
+            None => serve_axum(handler, addr, Runtime::MultiThread),
+        },
         Some(("actix", handler)) => serve_actix(handler, addr),
         _ => panic!("unknown server kind {kind}"),
     }
@@ -114,8 +126,19 @@ fn serve_actix(handler: &str, addr: SocketAddr) {
     });
 }
 
-/// An axum server on tokio's multi-thread runtime (what `#[tokio::main]` gives).
-fn serve_axum(handler: &str, addr: SocketAddr) {
+/// How an axum server runs its connections.
+#[derive(Clone, Copy)]
+enum Runtime {
+    /// tokio's multi-thread runtime, whose workers take tasks from one another: what
+    /// `#[tokio::main]` gives.
+    MultiThread,
+    /// One current-thread runtime per core, each with a listener of its own on the same port:
+    /// a connection stays on the thread that accepted it, as in actix-web's workers.
+    PerCore,
+}
+
+/// An axum server.
+fn serve_axum(handler: &str, addr: SocketAddr, runtime: Runtime) {
     use axum::http::StatusCode;
     use axum::routing::post;
     async fn bare(_body: axum::body::Bytes) -> StatusCode {
@@ -165,10 +188,48 @@ fn serve_axum(handler: &str, addr: SocketAddr) {
         other => panic!("unknown axum handler {other}"),
     };
     let app = axum::Router::new().route("/", route).with_state(verifier());
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        axum::serve(listener, app).await.unwrap();
-    });
+    match runtime {
+        Runtime::MultiThread => tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            axum::serve(listener, app).await.unwrap();
+        }),
+        Runtime::PerCore => {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let workers: Vec<_> = (0..cores)
+                .map(|_| {
+                    let app = app.clone();
+                    std::thread::spawn(move || {
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap()
+                            .block_on(async move {
+                                axum::serve(port_sharing_listener(addr), app).await.unwrap();
+                            });
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().unwrap();
+            }
+        }
+    }
+}
+
+/// A listener sharing its port with the other workers' (`SO_REUSEPORT`): the kernel spreads new
+/// connections among them. (A listener cloned between runtimes instead gave some runtimes most
+/// of the connections, and the ratio swung from 0.60 to 0.81 between pairs.)
+#[cfg(unix)]
+fn port_sharing_listener(addr: SocketAddr) -> tokio::net::TcpListener {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_reuseport(true).unwrap();
+    socket.bind(addr).unwrap();
+    socket.listen(1024).unwrap()
+}
+
+#[cfg(not(unix))]
+fn port_sharing_listener(_: SocketAddr) -> tokio::net::TcpListener {
+    panic!("one runtime per core needs SO_REUSEPORT, which this platform does not have")
 }
 
 struct Server(Child);
@@ -350,7 +411,10 @@ fn drive(pairs: usize, duration: Duration, connections: usize) {
         "| framework | bare endpoint (204), best | verifying endpoint, best | ratio (median of pairs) | middle half |"
     );
     println!("|---|---|---|---|---|");
-    for (framework, bare) in KINDS {
+    for (framework, bare) in KINDS
+        .into_iter()
+        .filter(|(_, bare)| cfg!(unix) || !bare.contains("per-core"))
+    {
         let verify = bare.replace("bare", "verify");
         let run = Comparison::run(bare, &verify, pairs, duration, connections, &request);
         println!(
