@@ -86,8 +86,8 @@ fn verifier() -> Verifier {
 fn serve(kind: &str, addr: SocketAddr) {
     match kind.split_once('-') {
         Some(("axum", handler)) => match handler.strip_prefix("per-core-") {
-            Some(handler) => serve_axum(handler, addr, Runtime::PerCore),
-            None => serve_axum(handler, addr, Runtime::MultiThread),
+            Some(handler) => serve_axum(handler, addr, Scheduling::PerCore),
+            None => serve_axum(handler, addr, Scheduling::WorkStealing),
         },
         Some(("actix", handler)) => serve_actix(handler, addr),
         _ => panic!("unknown server kind {kind}"),
@@ -128,17 +128,17 @@ fn serve_actix(handler: &str, addr: SocketAddr) {
 
 /// How an axum server runs its connections.
 #[derive(Clone, Copy)]
-enum Runtime {
+enum Scheduling {
     /// tokio's multi-thread runtime, whose workers take tasks from one another: what
     /// `#[tokio::main]` gives.
-    MultiThread,
+    WorkStealing,
     /// One current-thread runtime per core, each with a listener of its own on the same port:
     /// a connection stays on the thread that accepted it, as in actix-web's workers.
     PerCore,
 }
 
 /// An axum server.
-fn serve_axum(handler: &str, addr: SocketAddr, runtime: Runtime) {
+fn serve_axum(handler: &str, addr: SocketAddr, scheduling: Scheduling) {
     use axum::http::StatusCode;
     use axum::routing::post;
     async fn bare(_body: axum::body::Bytes) -> StatusCode {
@@ -188,12 +188,12 @@ fn serve_axum(handler: &str, addr: SocketAddr, runtime: Runtime) {
         other => panic!("unknown axum handler {other}"),
     };
     let app = axum::Router::new().route("/", route).with_state(verifier());
-    match runtime {
-        Runtime::MultiThread => tokio::runtime::Runtime::new().unwrap().block_on(async {
+    match scheduling {
+        Scheduling::WorkStealing => tokio::runtime::Runtime::new().unwrap().block_on(async {
             let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
             axum::serve(listener, app).await.unwrap();
         }),
-        Runtime::PerCore => {
+        Scheduling::PerCore => {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let workers: Vec<_> = (0..cores)
                 .map(|_| {
