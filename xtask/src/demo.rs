@@ -30,11 +30,13 @@ impl Drop for Running {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let video_mib = match args {
+    let video_mib: u64 = match args {
         [] => 300,
-        [flag, mib] if flag == "--video-mib" => {
-            mib.parse().map_err(|_| "--video-mib takes a number")?
-        }
+        [flag, mib] if flag == "--video-mib" => mib
+            .parse()
+            .ok()
+            .filter(|&mib| mib <= 64 * 1024)
+            .ok_or("--video-mib takes a whole number of MiB, up to 65536")?,
         _ => return Err("usage: cargo xtask demo [--video-mib N]".into()),
     };
     let mut build = cargo();
@@ -55,7 +57,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "transcript",
         ResourceSpec::fixed(samples::transcript(SUB), "application/json"),
     );
-    fake.add("audio", ResourceSpec::generated(24 * MIB, "audio/mpeg"));
+    // A meeting's audio is about a twelfth of its video (300 MiB of video by default, 25 MiB of
+    // audio), so that a smaller demo video keeps the two in proportion.
+    let audio_mib = (video_mib / 12).max(1);
+    fake.add(
+        "audio",
+        ResourceSpec::generated(audio_mib * MIB, "audio/mpeg"),
+    );
     fake.add(
         "video",
         ResourceSpec::generated(video_mib * MIB, "video/mp4"),

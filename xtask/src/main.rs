@@ -48,6 +48,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   demo [--video-mib N]    the whole flow on loopback, no Cronofy account: a fake Cronofy,
                           `cronofy-notify serve`, signed callbacks, the recordings on disk
+                          (a video of N MiB, 300 by default, and audio a twelfth of it)
   ci                      what .ci/run does: fmt --check, clippy and docs with warnings
                           denied, the demo, a short fuzzing run, the tests
   fuzz [--seconds N] [--jobs N] [--record] [TARGET...]
