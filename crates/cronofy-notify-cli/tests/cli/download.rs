@@ -22,6 +22,17 @@ fn download_from_the_fake(out: &Path, file: &Path) -> Output {
         .arg(file))
 }
 
+/// `download` exited 0 and the fake's audio is at `path`, byte for byte.
+fn assert_audio_stored(output: &Output, path: &Path, fake: &FakeCronofy) {
+    assert_eq!(
+        code(output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(sha256_file(path), fake.sha256("audio"));
+}
+
 /// Without --api-key, the client secret in the environment is the key, as it is Cronofy's; with
 /// no key anywhere, `download` says where one may come from and fetches nothing.
 #[tokio::test(flavor = "multi_thread")]
@@ -58,16 +69,7 @@ async fn download_takes_the_client_secret_from_the_environment_as_its_key() {
     assert!(fake.seen().is_empty(), "nothing was fetched without a key");
 
     let output = download(Some(vectors::secret("A")));
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        sha256_file(&out.path().join("agt_env/audio-voice.mp3")),
-        fake.sha256("audio")
-    );
+    assert_audio_stored(&output, &out.path().join("agt_env/audio-voice.mp3"), &fake);
 }
 
 /// A saved body holding a value of a type the model does not expect still gives its recordings.
@@ -82,13 +84,9 @@ async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
     body["meeting_agent"]["state"] = serde_json::json!({"name": "complete"});
     let file = write_temp(out.path(), "body.json", &serde_json::to_vec(&body).unwrap());
     let output = download_from_the_fake(out.path(), &file);
+    assert_audio_stored(&output, &out.path().join("agt_dl/audio-voice.mp3"), &fake);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(code(&output), 0, "{stderr}");
     assert!(stderr.contains("meeting_agent.state"), "{stderr}");
-    assert_eq!(
-        sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
-        fake.sha256("audio")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,17 +97,8 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     let body = fake.complete_body("agt_dl", &[("audio", "voice", "audio")]);
     let file = write_temp(out.path(), "body.json", &body);
     let output = download_from_the_fake(out.path(), &file);
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_audio_stored(&output, &out.path().join("agt_dl/audio-voice.mp3"), &fake);
     assert!(String::from_utf8_lossy(&output.stdout).contains(&fake.sha256("audio")));
-    assert_eq!(
-        sha256_file(&out.path().join("agt_dl/audio-voice.mp3")),
-        fake.sha256("audio")
-    );
 
     // The key from a file works the same; the file's line break is not part of it.
     let keyed = tempfile::tempdir().unwrap();
@@ -124,16 +113,7 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
         .arg("--out")
         .arg(keyed.path())
         .arg(&file));
-    assert_eq!(
-        code(&output),
-        0,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        sha256_file(&keyed.path().join("agt_dl/audio-voice.mp3")),
-        fake.sha256("audio")
-    );
+    assert_audio_stored(&output, &keyed.path().join("agt_dl/audio-voice.mp3"), &fake);
 
     // Without --allow-http the plain-http URL is refused, and the exit code says so.
     let other = tempfile::tempdir().unwrap();
