@@ -59,7 +59,7 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
          | malformed | {} answered 400 |\n\
          | latency | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |\n\
          | memory (RSS) | {} KiB at start, {} KiB warm, {} KiB peak, {} KiB at the end |\n\
-         | log | empty at `warn`: no error, no warning |\n",
+         | log at `warn` | nothing but {} report(s) of refused requests, by reason, adding up to the {} refused; no error |\n",
         cronofy_notify_test_support::machine(),
         r["callbacks"],
         r["connections"],
@@ -78,6 +78,8 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
         r["rss_kib"]["warm"],
         r["rss_kib"]["peak"],
         r["rss_kib"]["end"],
+        r["refusal_reports"],
+        r["refused_reported"],
     );
     println!("{section}");
     docs::replace_section("reliability.md", "soak", &section)

@@ -105,6 +105,12 @@ pub(crate) enum Command {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         read_timeout: u64,
+        /// Every this many seconds, one warning counting the requests refused meanwhile, by
+        /// reason, if there were any (and once more on stopping): each refusal alone is logged
+        /// only at DEBUG, so without it a wrong --secret would refuse every callback in silence.
+        /// 0: never.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        report_refusals_every: u64,
     },
     /// Download the recordings of a saved `meeting_agent_complete` body.
     ///

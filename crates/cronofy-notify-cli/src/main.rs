@@ -9,6 +9,7 @@ mod download;
 mod input;
 mod inspect;
 mod listen;
+mod refusals;
 mod send;
 mod serve;
 
@@ -92,6 +93,7 @@ fn run(command: Command) -> Result<u8, String> {
             fetch,
             retry_every,
             read_timeout,
+            report_refusals_every,
         } => block_on(serve::run(serve::Options {
             listen,
             secrets: secrets.resolve()?,
@@ -100,6 +102,7 @@ fn run(command: Command) -> Result<u8, String> {
             fetch,
             retry_every: Duration::from_secs(retry_every),
             read_timeout: Duration::from_secs(read_timeout),
+            report_refusals_every: Duration::from_secs(report_refusals_every),
         })),
         Command::Download {
             out,

@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cli::FetchOptions;
 use crate::download::{downloader, print_report};
+use crate::refusals::{Refusal, Refusals};
 use crate::{callbacks, exit, fail};
 
 /// How long a stop waits for downloads to checkpoint.
@@ -45,6 +46,8 @@ struct App {
     retry_every: Duration,
     /// How long a callback's body may take to arrive.
     read_timeout: Duration,
+    /// Requests refused since the last report.
+    refusals: Refusals,
 }
 
 impl FromRef<AppState> for Verifier {
@@ -64,6 +67,8 @@ pub(crate) struct Options {
     pub(crate) retry_every: Duration,
     /// How long a callback's body may take to arrive.
     pub(crate) read_timeout: Duration,
+    /// How often to report refused requests; zero: never.
+    pub(crate) report_refusals_every: Duration,
 }
 
 pub(crate) async fn run(options: Options) -> u8 {
@@ -75,6 +80,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         fetch,
         retry_every,
         read_timeout,
+        report_refusals_every,
     } = options;
     let verifier = match Verifier::new(&secrets) {
         Ok(verifier) => verifier,
@@ -115,6 +121,7 @@ pub(crate) async fn run(options: Options) -> u8 {
         unfinished: Mutex::default(),
         retry_every,
         read_timeout,
+        refusals: Refusals::default(),
     });
     let earlier = completed_meetings(&app.out);
     if !earlier.is_empty() {
@@ -128,6 +135,9 @@ pub(crate) async fn run(options: Options) -> u8 {
     }
     if !retry_every.is_zero() {
         spawn_retries(&app, retry_every);
+    }
+    if !report_refusals_every.is_zero() {
+        spawn_refusal_reports(&app, report_refusals_every);
     }
 
     let receive = post(receive);
@@ -157,6 +167,10 @@ pub(crate) async fn run(options: Options) -> u8 {
         ANSWER_GRACE,
     )
     .await;
+    if !report_refusals_every.is_zero() {
+        // What was refused since the last report, now that nothing more will be.
+        app.refusals.report();
+    }
 
     app.tasks.close();
     if tokio::time::timeout(STOP_GRACE, app.tasks.wait())
@@ -199,8 +213,12 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
     .await
     {
         Ok(Ok(CronofyCallback(verified))) => verified,
-        Ok(Err(rejection)) => return rejection.into_response(),
+        Ok(Err(rejection)) => {
+            app.refusals.count(Refusal::from(&rejection));
+            return rejection.into_response();
+        }
         Err(_) => {
+            app.refusals.count(Refusal::TooSlow);
             tracing::debug!(timeout = ?app.read_timeout, "request body too slow; answered 408");
             return (StatusCode::REQUEST_TIMEOUT, "request body too slow").into_response();
         }
@@ -504,6 +522,20 @@ fn spawn_retries(app: &Arc<App>, interval: Duration) {
             for (sub, unfinished) in due {
                 tracing::info!(%sub, "trying again the recordings not stored");
                 spawn_download(&app_for_task, unfinished.notification, unfinished.failures);
+            }
+        }
+    });
+}
+
+/// Every `interval`, until the server stops, one warning for the requests refused meanwhile,
+/// if there were any (see [`crate::refusals`]).
+fn spawn_refusal_reports(app: &Arc<App>, interval: Duration) {
+    let app_for_task = app.clone();
+    app.tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => app_for_task.refusals.report(),
+                () = app_for_task.stop.cancelled() => return,
             }
         }
     });

@@ -49,3 +49,32 @@ impl Write for Captured {
         Ok(())
     }
 }
+
+/// The sum of the counts written just before each `phrase` in `log`: in `serve`'s reports of
+/// refused requests, `counted(log, "over the body limit")` adds up every "3 over the body
+/// limit", and `counted(log, " request")` every "refused 12 requests".
+pub fn counted(log: &str, phrase: &str) -> u64 {
+    log.match_indices(phrase)
+        .filter_map(|(at, _)| {
+            let before = log[..at].trim_end();
+            let number = before.trim_end_matches(|c: char| c.is_ascii_digit());
+            before[number.len()..].parse::<u64>().ok()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn counted_adds_up_the_number_before_each_phrase() {
+        let log = "WARN refused 12 requests in 60 s: 10 without a signature, 2 over the body limit\n\
+                   WARN refused 1 request in 3 s: 1 over the body limit\n\
+                   INFO nothing over the body limit here";
+        assert_eq!(counted(log, " request"), 13);
+        assert_eq!(counted(log, "over the body limit"), 3);
+        assert_eq!(counted(log, "without a signature"), 10);
+        assert_eq!(counted(log, "with a malformed signature"), 0);
+    }
+}

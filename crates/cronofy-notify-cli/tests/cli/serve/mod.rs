@@ -1,10 +1,12 @@
 //! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it files
-//! (`delivery`), how it bounds its connections (`connections`), and how it starts, stops and
-//! starts again (`lifecycle`). Here, the helpers they share.
+//! (`delivery`), how it bounds its connections (`connections`), how it starts, stops and
+//! starts again (`lifecycle`), and how it reports what it refused (`refusals`). Here, the
+//! helpers they share.
 
 mod connections;
 mod delivery;
 mod lifecycle;
+mod refusals;
 
 use std::net::SocketAddr;
 use std::path::Path;
