@@ -59,7 +59,7 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
          | malformed | {} answered 400 |\n\
          | latency | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |\n\
          | memory (RSS) | {} KiB at start, {} KiB warm, {} KiB peak, {} KiB at the end |\n\
-         | log at `warn` | nothing but {} report(s) of refused requests, by reason, adding up to the {} refused; no error |\n",
+         | log at `warn` | nothing but {} of refused requests, by reason, adding up to the {} refused; no error |\n",
         cronofy_notify_test_support::machine(),
         r["callbacks"],
         r["connections"],
@@ -78,7 +78,10 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
         r["rss_kib"]["warm"],
         r["rss_kib"]["peak"],
         r["rss_kib"]["end"],
-        r["refusal_reports"],
+        match r["refusal_reports"].as_u64() {
+            Some(1) => "one report".to_owned(),
+            n => format!("{} reports", n.unwrap_or(0)),
+        },
         r["refused_reported"],
     );
     println!("{section}");
