@@ -78,6 +78,7 @@ mod error;
 mod event_subscription;
 mod kinds;
 mod notification;
+mod objects_only;
 #[cfg(feature = "http")]
 mod request;
 mod salvage;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event_subscription::null_as_default;
+use crate::objects_only::{self, ObjectsOnly};
 use crate::{Event, EventSubscription, Interaction, MeetingAgent, NotificationType, ParseError};
 
 /// A Cronofy callback, parsed.
@@ -56,7 +57,9 @@ impl Notification {
     /// Parses a callback body.
     ///
     /// A body is a notification when it is a JSON object with a string at `notification.type`;
-    /// everything else in it is optional.
+    /// everything else in it is optional. Where the spec has an object, only an object is read:
+    /// an array there (which serde's derived structs would take as the fields in order) is a
+    /// value of an unexpected type, as a number would be.
     ///
     /// # Errors
     /// [`ParseError::NotJson`] when the bytes are not JSON, [`ParseError::NotANotification`] when
@@ -76,7 +79,7 @@ impl Notification {
     }
 
     fn from_text(body: &str) -> Result<Self, ParseError> {
-        match serde_json::from_str::<WireIn>(body) {
+        match objects_only::from_str::<WireIn>(body) {
             Ok(wire) if wire.notification.kind == NotificationType::EventSubscription => {
                 Ok(Self::EventSubscription(wire.into()))
             }
@@ -97,7 +100,7 @@ impl Notification {
             _ => return Err(ParseError::NotANotification),
         };
         if notification_type == NotificationType::EventSubscription
-            && let Ok(wire) = WireIn::deserialize(&json)
+            && let Ok(wire) = WireIn::deserialize(ObjectsOnly(&json))
         {
             return Ok(Self::EventSubscription(wire.into()));
         }

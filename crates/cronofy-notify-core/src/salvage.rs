@@ -4,6 +4,7 @@ use serde_json::Value;
 use serde_path_to_error::{Path, Segment};
 
 use crate::notification::WireIn;
+use crate::objects_only::ObjectsOnly;
 use crate::{EventSubscription, NotificationType, OtherNotification};
 
 /// The most values left out of one body before giving up: a body that needs more is not a
@@ -62,7 +63,7 @@ impl OtherNotification {
         let mut json = self.json.clone();
         let mut left_out = Vec::new();
         loop {
-            match serde_path_to_error::deserialize::<_, WireIn>(&json) {
+            match serde_path_to_error::deserialize::<_, WireIn>(ObjectsOnly(&json)) {
                 Ok(wire) => {
                     return Some(Salvaged {
                         callback: wire.into(),

@@ -151,7 +151,7 @@ impl Transcript {
     /// # Errors
     /// [`TranscriptError::NotJson`] or [`TranscriptError::UnexpectedShape`].
     pub fn from_slice(json: &[u8]) -> Result<Self, TranscriptError> {
-        serde_json::from_slice(json).map_err(|error| {
+        crate::objects_only::from_slice(json).map_err(|error| {
             use serde_json::error::Category;
             let (line, column) = (error.line(), error.column());
             // Some shape mismatches are reported as syntax errors: only a general parse can

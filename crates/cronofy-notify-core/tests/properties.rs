@@ -115,6 +115,91 @@ proptest! {
             }
         }
     }
+
+    /// The typed parse (the fast path, straight from the text) and the general one (from a
+    /// `Value`) give the same answer for any JSON, including JSON shaped nearly like a callback
+    /// with arrays, or anything else, where the model has objects.
+    #[test]
+    fn the_typed_and_the_general_parse_agree(json in callback_ish()) {
+        let text = json.to_string();
+        prop_assert_eq!(
+            Notification::from_slice(text.as_bytes()),
+            Notification::from_value(json),
+            "{}", text
+        );
+    }
+}
+
+/// A callback's shape, each place the model reads holding what it expects, any JSON at all, or
+/// the object it expects written as the array of its values in the model's field order (which
+/// serde's derived structs would accept).
+fn callback_ish() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    type Fields = Vec<(&'static str, Value)>;
+    fn slot(fields: impl Strategy<Value = Fields> + 'static) -> BoxedStrategy<Value> {
+        fields
+            .prop_flat_map(|fields| {
+                let object = Value::Object(
+                    fields
+                        .iter()
+                        .map(|(k, v)| ((*k).into(), v.clone()))
+                        .collect(),
+                );
+                let array = Value::Array(fields.into_iter().map(|(_, v)| v).collect());
+                prop_oneof![3 => Just(object), 1 => arb_json(), 2 => Just(array)]
+            })
+            .boxed()
+    }
+    let resource = slot(
+        ("[a-z]{1,10}", "[a-z]{1,10}", "[a-z:/.]{0,16}").prop_map(|(c, t, u)| {
+            vec![
+                ("category", c.into()),
+                ("type", t.into()),
+                ("url", u.into()),
+            ]
+        }),
+    );
+    let recording = slot(any::<u32>().prop_map(|s| vec![("duration_seconds", s.into())]));
+    let details = slot(recording.prop_map(|r| vec![("recording", r)]));
+    let agent = slot(
+        (
+            "[a-z_0-9]{1,12}",
+            details,
+            prop::collection::vec(resource, 0..4),
+        )
+            .prop_map(|(sub, details, resources)| {
+                vec![
+                    ("sub", sub.into()),
+                    ("state", "complete".into()),
+                    ("details", details),
+                    ("resources", resources.into()),
+                ]
+            }),
+    );
+    let interaction = slot(
+        ("[a-z_]{1,24}", proptest::option::of("[a-z_]{1,12}"))
+            .prop_map(|(t, sub)| vec![("type", t.into()), ("subtype", sub.into())]),
+    );
+    let kind = prop_oneof![Just("event_subscription".to_owned()), "[a-z_]{1,12}"];
+    let notification = slot(
+        (kind, prop::collection::vec(interaction, 0..3))
+            .prop_map(|(t, i)| vec![("type", t.into()), ("interactions", i.into())]),
+    );
+    let conferencing = slot(Just(vec![
+        ("provider_name", "zoom".into()),
+        ("join_url", "https://z".into()),
+    ]));
+    let event = slot(("[a-zA-Z0-9]{1,12}", conferencing).prop_map(|(id, c)| {
+        vec![
+            ("event_id", id.into()),
+            ("summary", "s".into()),
+            ("conferencing", c),
+        ]
+    }));
+    slot(
+        (notification, event, agent)
+            .prop_map(|(n, e, a)| vec![("notification", n), ("event", e), ("meeting_agent", a)]),
+    )
 }
 
 fn arb_json() -> impl Strategy<Value = serde_json::Value> {

@@ -203,6 +203,64 @@ fn to_event_subscription_borrows_a_match_and_salvages_the_rest() {
     assert_eq!(parse(&hopeless).to_event_subscription(), None);
 }
 
+/// `value`, an object, written as the array of its values: the form serde's derived structs
+/// also accept (their fields in order), which JSON has no use for.
+fn as_array_of_values(value: &Value) -> Value {
+    Value::Array(value.as_object().unwrap().values().cloned().collect())
+}
+
+/// Every object the spec puts in a callback, given as an array instead: never read as that
+/// object. Deep in the body, the callback is kept whole and salvaging leaves out that value
+/// alone; at the top or at `notification`, there is no `notification.type`, so no notification.
+#[test]
+fn an_array_where_the_spec_has_an_object_is_never_read_as_that_object() {
+    let body = seed();
+    for pointer in ["", "/notification"] {
+        let mut body = body.clone();
+        let slot = body.pointer_mut(pointer).unwrap();
+        *slot = as_array_of_values(slot);
+        assert_eq!(
+            Notification::from_slice(body.to_string().as_bytes()),
+            Err(cronofy_notify_core::ParseError::NotANotification),
+            "{pointer:?}"
+        );
+    }
+    let objects = [
+        (
+            "/notification/interactions/0",
+            "notification.interactions[0]",
+        ),
+        ("/event", "event"),
+        ("/event/conferencing", "event.conferencing"),
+        ("/event/meeting_agent", "event.meeting_agent"),
+        ("/meeting_agent", "meeting_agent"),
+        ("/meeting_agent/details", "meeting_agent.details"),
+        (
+            "/meeting_agent/details/recording",
+            "meeting_agent.details.recording",
+        ),
+        ("/meeting_agent/resources/1", "meeting_agent.resources[1]"),
+    ];
+    for (pointer, path) in objects {
+        let mut drifted = body.clone();
+        let slot = drifted.pointer_mut(pointer).unwrap();
+        *slot = as_array_of_values(slot);
+        let other = kept_whole(&drifted);
+        assert_eq!(
+            Notification::from_value(drifted.clone()).unwrap(),
+            Notification::Other(other.clone()),
+            "{path}: the general parse agrees"
+        );
+        let salvaged = other.salvage_event_subscription().unwrap();
+        assert_eq!(salvaged.left_out, [path], "{path}");
+        assert_eq!(
+            salvaged.callback,
+            typed(&without(&drifted, pointer)),
+            "{path}"
+        );
+    }
+}
+
 /// Places in the seed body, as a JSON pointer and as the path salvaging names.
 const PLACES: &[(&str, &str)] = &[
     ("/notification/interactions", "notification.interactions"),
