@@ -302,6 +302,20 @@ pub fn table(accepted: u16) -> Vec<HttpCase> {
         shapeless,
         400,
     ));
+    // serde's derived structs would take the fields as an array: JSON has objects here.
+    let array = br#"[{"type":"event_subscription","interactions":[]},null,["agt_1"]]"#.to_vec();
+    cases.push(case(
+        "genuine JSON array holding a callback's fields in order",
+        vec![("Cronofy-HMAC-SHA256", sign(&a, &array))],
+        array,
+        400,
+    ));
+    cases.push(case(
+        "a signature header with bytes that are not ASCII",
+        vec![("Cronofy-HMAC-SHA256", format!("{}\u{e9}", good))],
+        complete.clone(),
+        401,
+    ));
     let change = br#"{"notification":{"type":"change"},"channel":{"channel_id":"chn_1"}}"#.to_vec();
     cases.push(case(
         "another Cronofy notification type",
