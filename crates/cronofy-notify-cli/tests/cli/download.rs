@@ -89,6 +89,47 @@ async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
     assert!(stderr.contains("meeting_agent.state"), "{stderr}");
 }
 
+/// `--out` given relative to where the command runs: the manifest names the file by its
+/// absolute path, and a later run given the same folder by that path (from elsewhere) finds it
+/// stored and fetches nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relative_out_is_recorded_absolute_and_found_again_from_elsewhere() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(50_000, "audio/mpeg"));
+    let work = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_rel", &[("audio", "voice", "audio")]);
+    let file = write_temp(work.path(), "body.json", &body);
+
+    let output = run(cli()
+        .current_dir(work.path())
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+        ])
+        .args(["--out", "recordings"])
+        .arg(&file));
+    let out = work.path().join("recordings");
+    assert_audio_stored(&output, &out.join("agt_rel/audio-voice.mp3"), &fake);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("agt_rel/manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["resources"][0]["location"]["file"],
+        out.join("agt_rel/audio-voice.mp3").to_str().unwrap(),
+        "{manifest:#}"
+    );
+    let fetched = fake.seen().len();
+
+    let again = download_from_the_fake(&out, &file);
+    assert_audio_stored(&again, &out.join("agt_rel/audio-voice.mp3"), &fake);
+    assert_eq!(
+        fake.seen().len(),
+        fetched,
+        "nothing fetched the second time"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn download_fetches_a_saved_body_and_fails_loudly() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();

@@ -31,8 +31,16 @@ pub struct FileStorage {
 
 impl FileStorage {
     /// Files under `root` (created when needed).
+    ///
+    /// A relative `root` is made absolute here, once, against the current directory: the
+    /// locations in reports and manifests then name the files whatever directory they are read
+    /// from, and a later run given the same folder by its absolute path finds what this one
+    /// stored instead of fetching it again.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let root = root.into();
+        Self {
+            root: std::path::absolute(&root).unwrap_or(root),
+        }
     }
 
     /// The root folder.
@@ -327,6 +335,18 @@ mod tests {
         std::fs::write(deep.join("kept"), b"x").unwrap();
         create_dir_durably(&deep).await.unwrap();
         assert_eq!(std::fs::read(deep.join("kept")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_relative_root_is_made_absolute_once() {
+        let storage = FileStorage::new("resources");
+        assert!(storage.root().is_absolute(), "{}", storage.root().display());
+        assert_eq!(
+            storage.root(),
+            std::env::current_dir().unwrap().join("resources")
+        );
+        let absolute = tempfile::tempdir().unwrap();
+        assert_eq!(FileStorage::new(absolute.path()).root(), absolute.path());
     }
 
     #[tokio::test]
