@@ -1,5 +1,6 @@
 //! Parsing any bytes as a notification never panics, refuses as "not JSON" (or "too deep")
-//! exactly what serde_json refuses as such, at the same place, and what parses writes back to
+//! exactly what serde_json refuses as such, at the same place, agrees with the general parse
+//! (`from_value`) on whatever JSON serde_json reads, and what parses writes back to
 //! JSON that parses to the same notification. A body kept whole that salvaging makes typed
 //! writes back to JSON that parses typed, to the same callback, and is what
 //! `to_event_subscription` gives.
@@ -38,7 +39,12 @@ fuzz_target!(|body: &[u8]| {
         (Err(json), Ok(_)) if json.to_string().starts_with("recursion limit exceeded") => {}
         (Err(_), other) => panic!("serde_json refuses the bytes, from_slice gave {other:?}"),
         (Ok(_), Err(ParseError::NotJson { .. })) => panic!("JSON called not JSON"),
-        (Ok(_), _) => {}
+        // The typed fast path and the general one agree on any JSON.
+        (Ok(json), parsed) => assert_eq!(
+            &Notification::from_value(json),
+            parsed,
+            "from_slice and from_value disagree"
+        ),
     }
     let Ok(notification) = parsed else {
         return;
