@@ -1,6 +1,6 @@
 //! `download` of a saved callback body.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
@@ -22,6 +22,19 @@ fn download_from_the_fake(out: &Path, file: &Path) -> Output {
         .arg(file))
 }
 
+/// A fake Cronofy serving `size` bytes of audio.
+async fn fake_with_audio(size: u64) -> FakeCronofy {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(size, "audio/mpeg"));
+    fake
+}
+
+/// The `complete` body of agent `sub`, listing the fake's audio, saved in `dir`.
+fn saved_audio_body(fake: &FakeCronofy, sub: &str, dir: &Path) -> PathBuf {
+    let body = fake.complete_body(sub, &[("audio", "voice", "audio")]);
+    write_temp(dir, "body.json", &body)
+}
+
 /// `download` exited 0 and the fake's audio is at `path`, byte for byte.
 fn assert_audio_stored(output: &Output, path: &Path, fake: &FakeCronofy) {
     assert_eq!(
@@ -37,11 +50,9 @@ fn assert_audio_stored(output: &Output, path: &Path, fake: &FakeCronofy) {
 /// no key anywhere, `download` says where one may come from and fetches nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn download_takes_the_client_secret_from_the_environment_as_its_key() {
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("audio", ResourceSpec::generated(10_000, "audio/mpeg"));
+    let fake = fake_with_audio(10_000).await;
     let out = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_env", &[("audio", "voice", "audio")]);
-    let file = write_temp(out.path(), "body.json", &body);
+    let file = saved_audio_body(&fake, "agt_env", out.path());
     let unset = [
         "CRONOFY_API_KEY",
         "CRONOFY_API_KEY_FILE",
@@ -75,8 +86,7 @@ async fn download_takes_the_client_secret_from_the_environment_as_its_key() {
 /// A saved body holding a value of a type the model does not expect still gives its recordings.
 #[tokio::test(flavor = "multi_thread")]
 async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("audio", ResourceSpec::generated(100_000, "audio/mpeg"));
+    let fake = fake_with_audio(100_000).await;
     let out = tempfile::tempdir().unwrap();
     let mut body: serde_json::Value =
         serde_json::from_slice(&fake.complete_body("agt_dl", &[("audio", "voice", "audio")]))
@@ -94,11 +104,9 @@ async fn download_fetches_from_a_body_with_values_of_unexpected_types() {
 /// stored and fetches nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relative_out_is_recorded_absolute_and_found_again_from_elsewhere() {
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("audio", ResourceSpec::generated(50_000, "audio/mpeg"));
+    let fake = fake_with_audio(50_000).await;
     let work = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_rel", &[("audio", "voice", "audio")]);
-    let file = write_temp(work.path(), "body.json", &body);
+    let file = saved_audio_body(&fake, "agt_rel", work.path());
 
     let output = run(cli()
         .current_dir(work.path())
@@ -132,11 +140,9 @@ async fn a_relative_out_is_recorded_absolute_and_found_again_from_elsewhere() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn download_fetches_a_saved_body_and_fails_loudly() {
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("audio", ResourceSpec::generated(1 << 20, "audio/mpeg"));
+    let fake = fake_with_audio(1 << 20).await;
     let out = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_dl", &[("audio", "voice", "audio")]);
-    let file = write_temp(out.path(), "body.json", &body);
+    let file = saved_audio_body(&fake, "agt_dl", out.path());
     let output = download_from_the_fake(out.path(), &file);
     assert_audio_stored(&output, &out.path().join("agt_dl/audio-voice.mp3"), &fake);
     assert!(String::from_utf8_lossy(&output.stdout).contains(&fake.sha256("audio")));
