@@ -39,6 +39,54 @@
 //! `web::Bytes` and `String` extractors, and this one reads the raw payload stream itself, as
 //! custom extractors do, so that the bytes hashed are exactly the bytes sent.
 //!
+//! # Refused requests
+//!
+//! Each refusal is logged at DEBUG, target `cronofy_notify_actix`: anyone can reach a callback
+//! endpoint, and a line per forged request would let them fill your log. But a wrong client
+//! secret, or one rotated on Cronofy's side only, looks just like that: every callback answered
+//! 401 and nothing at INFO. Turn the target on (`RUST_LOG=info,cronofy_notify_actix=debug`), or
+//! take `Result<CronofyCallback, CallbackRejection>` and count refusals your way, by status or
+//! by the [`CallbackRejection`] itself (`cronofy-notify serve` logs a count by reason once a
+//! minute):
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! use actix_web::http::StatusCode;
+//! use actix_web::{App, HttpResponse, ResponseError as _, test, web};
+//! use cronofy_notify_actix::{CallbackRejection, CronofyCallback, Verifier};
+//!
+//! static REFUSED_FOR_SIGNATURE: AtomicU64 = AtomicU64::new(0);
+//!
+//! async fn receive(callback: Result<CronofyCallback, CallbackRejection>) -> HttpResponse {
+//!     match callback {
+//!         Ok(CronofyCallback(verified)) => {
+//!             tracing::info!(callback = %verified, "genuine callback");
+//!             HttpResponse::NoContent().finish()
+//!         }
+//!         Err(rejection) => {
+//!             if rejection.status_code() == StatusCode::UNAUTHORIZED {
+//!                 REFUSED_FOR_SIGNATURE.fetch_add(1, Ordering::Relaxed);
+//!             }
+//!             rejection.error_response() // the same answer as the extractor alone
+//!         }
+//!     }
+//! }
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = test::init_service(
+//!     App::new()
+//!         .app_data(web::Data::new(Verifier::new(["test-secret"])?))
+//!         .route("/cronofy", web::post().to(receive)),
+//! )
+//! .await;
+//! let unsigned = test::TestRequest::post().uri("/cronofy").set_payload("{}").to_request();
+//! assert_eq!(test::call_service(&app, unsigned).await.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(REFUSED_FOR_SIGNATURE.load(Ordering::Relaxed), 1);
+//! # Ok(()) }
+//! ```
+//!
 //! # Testing your endpoint
 //!
 //! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through

@@ -44,6 +44,55 @@
 //! `header_read_timeout` and a timeout around the route (tower-http's `TimeoutLayer`), as
 //! `cronofy-notify serve` does with its `--read-timeout`.
 //!
+//! # Refused requests
+//!
+//! Each refusal is logged at DEBUG, target `cronofy_notify_axum`: anyone can reach a callback
+//! endpoint, and a line per forged request would let them fill your log. But a wrong client
+//! secret, or one rotated on Cronofy's side only, looks just like that: every callback answered
+//! 401 and nothing at INFO. Turn the target on (`RUST_LOG=info,cronofy_notify_axum=debug`), or
+//! take `Result<CronofyCallback, CallbackRejection>` and count refusals your way, by status or
+//! by the [`CallbackRejection`] itself (`cronofy-notify serve` logs a count by reason once a
+//! minute):
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! use axum::body::Body;
+//! use axum::http::{Request, StatusCode};
+//! use axum::response::{IntoResponse, Response};
+//! use axum::{Router, routing::post};
+//! use cronofy_notify_axum::{CallbackRejection, CronofyCallback, Verifier};
+//! use tower::ServiceExt as _;
+//!
+//! static REFUSED_FOR_SIGNATURE: AtomicU64 = AtomicU64::new(0);
+//!
+//! async fn receive(callback: Result<CronofyCallback, CallbackRejection>) -> Response {
+//!     match callback {
+//!         Ok(CronofyCallback(verified)) => {
+//!             tracing::info!(callback = %verified, "genuine callback");
+//!             StatusCode::NO_CONTENT.into_response()
+//!         }
+//!         Err(rejection) => {
+//!             if rejection.status() == StatusCode::UNAUTHORIZED {
+//!                 REFUSED_FOR_SIGNATURE.fetch_add(1, Ordering::Relaxed);
+//!             }
+//!             rejection.into_response() // the same answer as the extractor alone
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = Router::new()
+//!     .route("/cronofy", post(receive))
+//!     .with_state(Verifier::new(["test-secret"])?);
+//! let unsigned = Request::post("/cronofy").body(Body::from("{}"))?;
+//! let response = app.oneshot(unsigned).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(REFUSED_FOR_SIGNATURE.load(Ordering::Relaxed), 1);
+//! # Ok(()) }
+//! ```
+//!
 //! # Testing your endpoint
 //!
 //! Sign a body with [`Signer`] under the secret your [`Verifier`] holds, and send it through the
