@@ -255,6 +255,8 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Within<A> {
         self.0.tuple_variant(len, Within(visitor))
     }
 
+    /// Passed on as it is: the format reads a struct variant itself, and no enum of the model
+    /// has one (its enums are strings).
     #[inline]
     fn struct_variant<V: Visitor<'de>>(
         self,
