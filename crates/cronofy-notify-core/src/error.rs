@@ -13,7 +13,8 @@ pub enum ParseError {
         reason: &'static str,
         /// Line of the error, from 1.
         line: usize,
-        /// Column of the error, from 1 (0 for an empty body).
+        /// Column of the error, from 1, as serde_json counts it: 0 when the input ends at the
+        /// start of a line (an empty body, say).
         column: usize,
     },
     /// The body nests arrays or objects more than 128 levels deep: a guard against bodies made

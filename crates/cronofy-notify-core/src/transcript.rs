@@ -112,7 +112,8 @@ pub enum TranscriptError {
         reason: &'static str,
         /// Line, from 1.
         line: usize,
-        /// Column, from 1.
+        /// Column, from 1, as serde_json counts it: 0 when the input ends at the start of a
+        /// line (an empty file, say).
         column: usize,
     },
     /// JSON, but not shaped like a transcript (a field holds the wrong kind of value).
@@ -120,7 +121,8 @@ pub enum TranscriptError {
     UnexpectedShape {
         /// Line, from 1.
         line: usize,
-        /// Column, from 1.
+        /// Column, from 1, as serde_json counts it: that of the last character read before the
+        /// value found out of place, so 0 when it opens the line (`[]` for a whole transcript).
         column: usize,
     },
 }

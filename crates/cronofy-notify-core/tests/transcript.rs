@@ -124,6 +124,38 @@ fn bad_input_is_a_typed_error() {
     ));
 }
 
+/// Where the transcript has objects, an array is the wrong shape, however well its values would
+/// fill the fields in order; positions are serde_json's (column 0: nothing read on that line).
+#[test]
+fn an_array_where_the_transcript_has_an_object_is_the_wrong_shape() {
+    assert_eq!(
+        Transcript::from_slice(b"[]"),
+        Err(TranscriptError::UnexpectedShape { line: 1, column: 0 })
+    );
+    assert!(matches!(
+        Transcript::from_slice(b""),
+        Err(TranscriptError::NotJson {
+            line: 1,
+            column: 0,
+            ..
+        })
+    ));
+    for json in [
+        r#"{"transcript":[null,[]]}"#,
+        r#"{"transcript":{"paragraphs":[[{"identifier":"A"},1.0,2.0,[]]]}}"#,
+        r#"{"transcript":{"paragraphs":[{"sentences":[["Hello",1.0,2.0]]}]}}"#,
+        r#"{"meeting_agent":["agt_1"]}"#,
+    ] {
+        assert!(
+            matches!(
+                Transcript::from_slice(json.as_bytes()),
+                Err(TranscriptError::UnexpectedShape { line: 1, .. })
+            ),
+            "{json}"
+        );
+    }
+}
+
 #[test]
 fn a_transcript_without_sentences_is_empty() {
     assert!(!sample().is_empty());
