@@ -112,12 +112,7 @@ impl Refusals {
             now,
         );
         Tally {
-            counts: Refusal::ALL.map(|refusal| {
-                (
-                    refusal,
-                    self.counts[refusal as usize].swap(0, Ordering::Relaxed),
-                )
-            }),
+            counts: self.counts.each_ref().map(|n| n.swap(0, Ordering::Relaxed)),
             over: now.saturating_duration_since(since),
         }
     }
@@ -134,13 +129,22 @@ impl Refusals {
 /// What one report says.
 #[derive(Debug)]
 pub(crate) struct Tally {
-    counts: [(Refusal, u64); Refusal::ALL.len()],
+    /// By reason, in the order of [`Refusal::ALL`].
+    counts: [u64; Refusal::ALL.len()],
     over: Duration,
 }
 
 impl Tally {
     pub(crate) fn total(&self) -> u64 {
-        self.counts.iter().map(|(_, n)| n).sum()
+        self.counts.iter().sum()
+    }
+
+    /// Each reason with its count, for the reasons counted at least once.
+    fn counted(&self) -> impl Iterator<Item = (Refusal, u64)> + '_ {
+        Refusal::ALL
+            .into_iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
     }
 }
 
@@ -155,12 +159,11 @@ impl fmt::Display for Tally {
             "refused {total} request{plural} in {} s:",
             self.over.as_secs_f64().round()
         )?;
-        let counted = self.counts.iter().filter(|(_, n)| *n > 0);
-        for (i, (refusal, n)) in counted.enumerate() {
+        for (i, (refusal, n)) in self.counted().enumerate() {
             let lead = if i == 0 { " " } else { ", " };
             write!(f, "{lead}{n} {}", refusal.phrase())?;
         }
-        if self.counts.iter().any(|(r, n)| *n > 0 && r.is_signature()) {
+        if self.counted().any(|(refusal, _)| refusal.is_signature()) {
             f.write_str(
                 " (if Cronofy's own callbacks are among them, --secret is not this Cronofy \
                  application's client secret)",
