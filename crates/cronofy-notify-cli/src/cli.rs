@@ -111,6 +111,11 @@ pub(crate) enum Command {
         /// 0: never.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         report_refusals_every: u64,
+        /// The largest callback body taken, in bytes or with a unit (KiB, MiB); larger ones are
+        /// answered 413 before any hashing. From 1 KiB (a documented callback is 1-2 KiB) to
+        /// 64 MiB (bodies are held in memory while they are checked).
+        #[arg(long, value_name = "SIZE", default_value = "256KiB", value_parser = body_limit)]
+        body_limit: usize,
     },
     /// Download the recordings of a saved `meeting_agent_complete` body.
     ///
@@ -215,6 +220,41 @@ fn http_url(value: &str) -> Result<reqwest::Url, String> {
         )),
         Err(error) => Err(format!("{value:?} is not a URL: {error}")),
     }
+}
+
+/// The range `--body-limit` takes: a limit under a kilobyte would refuse Cronofy's own
+/// callbacks (a typo for `256KiB`, say), one over 64 MiB would let each connection hold that
+/// much memory.
+const BODY_LIMITS: std::ops::RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
+
+/// `--body-limit`: a size in bytes, or with a binary unit (`KiB`, `MiB`, `GiB`; case does not
+/// matter).
+fn body_limit(value: &str) -> Result<usize, String> {
+    let value = value.trim();
+    let digits = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(digits);
+    let unit_bytes = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => Some(1),
+        "kib" => Some(1024),
+        "mib" => Some(1024 * 1024),
+        "gib" => Some(1024 * 1024 * 1024),
+        _ => None,
+    };
+    let bytes = unit_bytes
+        .zip(number.parse::<usize>().ok())
+        .and_then(|(unit, n)| n.checked_mul(unit))
+        .ok_or_else(|| {
+            format!("{value:?} is not a size: expected bytes, or a number with KiB or MiB (256KiB)")
+        })?;
+    if !BODY_LIMITS.contains(&bytes) {
+        return Err(format!(
+            "{value:?} is {bytes} bytes; expected from 1KiB to 64MiB (a documented callback is \
+             1-2 KiB; the default is 256KiB)"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `--sub`: an agent id, which `serve` keeps the callback under; blank would name no agent.

@@ -94,6 +94,7 @@ fn run(command: Command) -> Result<u8, String> {
             retry_every,
             read_timeout,
             report_refusals_every,
+            body_limit,
         } => block_on(serve::run(serve::Options {
             listen,
             secrets: secrets.resolve()?,
@@ -103,6 +104,7 @@ fn run(command: Command) -> Result<u8, String> {
             retry_every: Duration::from_secs(retry_every),
             read_timeout: Duration::from_secs(read_timeout),
             report_refusals_every: Duration::from_secs(report_refusals_every),
+            body_limit,
         })),
         Command::Download {
             out,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRef, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -69,6 +69,8 @@ pub(crate) struct Options {
     pub(crate) read_timeout: Duration,
     /// How often to report refused requests; zero: never.
     pub(crate) report_refusals_every: Duration,
+    /// The largest body taken, in bytes.
+    pub(crate) body_limit: usize,
 }
 
 pub(crate) async fn run(options: Options) -> u8 {
@@ -81,9 +83,10 @@ pub(crate) async fn run(options: Options) -> u8 {
         retry_every,
         read_timeout,
         report_refusals_every,
+        body_limit,
     } = options;
     let verifier = match Verifier::new(&secrets) {
-        Ok(verifier) => verifier,
+        Ok(verifier) => verifier.with_body_limit(body_limit),
         Err(error) => return fail(exit::USAGE, error),
     };
     let api_key = api_key.unwrap_or_else(|| secrets[0].clone());
@@ -146,10 +149,12 @@ pub(crate) async fn run(options: Options) -> u8 {
         // For load balancers and orchestrators; callbacks are still taken there by POST.
         .route("/healthz", receive.clone().get(|| async { "ok" }))
         .route("/{*path}", receive)
+        // The verifier's limit is the one: axum's own (2 MB) would cut a larger --body-limit.
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(AppState(app.clone()));
     match listener.local_addr() {
         Ok(address) => {
-            tracing::info!(%address, out = %app.out.display(), "receiving Cronofy callbacks")
+            tracing::info!(%address, out = %app.out.display(), body_limit, "receiving Cronofy callbacks")
         }
         Err(error) => tracing::warn!(%error, "listening on an unknown address"),
     }

@@ -1,11 +1,11 @@
-//! Every wait a client can impose on `serve` is bounded.
+//! Every wait a client can impose on `serve` is bounded, and so is every body.
 
 use std::time::Duration;
 
 use cronofy_notify_test_support::vectors;
 
-use super::{send, serve_with};
-use crate::{cli, code, run};
+use super::{post_raw, send, serve_with};
+use crate::{cli, code, run, write_temp};
 
 /// A client that trickles its body is cut off with 408 after --read-timeout, instead of holding
 /// its connection (and a file descriptor) for as long as it likes.
@@ -98,5 +98,86 @@ fn serve_closes_connections_that_do_not_send_a_request_in_time() {
             .arg(out.path()));
         assert_eq!(code(&output), 2, "--read-timeout {seconds}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("--read-timeout"));
+    }
+}
+
+/// A genuine activated callback for `agt_big`, padded to `size` bytes.
+fn padded_callback(size: usize) -> Vec<u8> {
+    let head = br#"{"notification":{"type":"event_subscription","interactions":[{"type":"meeting_agent_activated"}]},"meeting_agent":{"sub":"agt_big","state":"created"},"pad":""#;
+    let mut body = head.to_vec();
+    body.resize(size - 2, b'x');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+/// `--body-limit` moves the 413 both ways: a limit above axum's own 2 MB default takes a body
+/// that size, whole, and one just over it is refused from its Content-Length.
+#[test]
+fn serve_takes_bodies_up_to_its_body_limit_and_no_larger() {
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command.args(["--secret", &vectors::secret("A"), "--body-limit", "3MiB"]);
+    });
+    let limit = 3 * 1024 * 1024;
+    let body = padded_callback(limit);
+    let file = write_temp(out.path(), "big.json", &body);
+    let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
+    assert_eq!(code(&sent), 0, "{}", String::from_utf8_lossy(&sent.stdout));
+    assert!(String::from_utf8_lossy(&sent.stdout).starts_with("202"));
+    let kept = out
+        .path()
+        .join("agt_big/callbacks/meeting_agent_activated.json");
+    assert!(std::fs::read(&kept).unwrap() == body, "kept byte for byte");
+
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nCronofy-HMAC-SHA256: x\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        limit + 1
+    );
+    assert_eq!(post_raw(serve.addr, &head, b""), 413);
+}
+
+/// A limit under a callback's size refuses it: the limit is --body-limit, not a fixed one.
+#[test]
+fn serve_refuses_a_callback_over_a_small_body_limit() {
+    let out = tempfile::tempdir().unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command.args(["--secret", &vectors::secret("A"), "--body-limit", "2KiB"]);
+    });
+    let small = write_temp(out.path(), "small.json", &padded_callback(2048));
+    let sent = send(&serve, &vectors::secret("A"), &[small.to_str().unwrap()]);
+    assert_eq!(code(&sent), 0, "{}", String::from_utf8_lossy(&sent.stdout));
+
+    let body = padded_callback(2049);
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nCronofy-HMAC-SHA256: {}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        cronofy_notify_core::Signer::new([vectors::secret("A")])
+            .unwrap()
+            .sign(&body),
+        body.len()
+    );
+    assert_eq!(post_raw(serve.addr, &head, &body), 413);
+}
+
+/// A limit that would refuse Cronofy's own callbacks (a forgotten unit) or let one connection
+/// hold gigabytes is a usage error, said before anything listens.
+#[test]
+fn serve_refuses_a_body_limit_out_of_range_or_without_a_known_unit() {
+    for (limit, says) in [
+        ("256", "from 1KiB to 64MiB"),
+        ("1GiB", "from 1KiB to 64MiB"),
+        ("2MB", "KiB or MiB"),
+        ("", "not a size"),
+        ("99999999999999999999KiB", "not a size"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let output = run(cli()
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+            .arg(out.path())
+            .args(["--body-limit", limit]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{limit}: {stderr}");
+        assert!(stderr.contains(says), "{limit}: {stderr}");
     }
 }

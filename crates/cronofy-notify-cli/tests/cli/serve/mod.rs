@@ -8,6 +8,7 @@ mod delivery;
 mod lifecycle;
 mod refusals;
 
+use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -77,6 +78,20 @@ fn send(serve: &Serve, secret: &str, args: &[&str]) -> Output {
             secret,
         ])
         .args(args))
+}
+
+/// Sends `head` (then `body`) on a connection of its own; the answer's status.
+fn post_raw(addr: SocketAddr, head: &str, body: &[u8]) -> u16 {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // A body over the limit is refused from its Content-Length: the server may not read it.
+    let _ = stream.write_all(body);
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
 }
 
 /// `send` of the sample `complete` callback for `sub`, its recordings served by `fake`.

@@ -2,15 +2,13 @@
 //! the default level `serve` reports them as one warning per interval: by reason, without a
 //! secret, and once more on stopping.
 
-use std::io::{Read as _, Write as _};
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
 use cronofy_notify_test_support::logs::counted;
 use cronofy_notify_test_support::vectors;
 
-use super::{Serve, send, serve_with, wait_until};
+use super::{Serve, post_raw, send, serve_with, wait_until};
 use crate::code;
 
 const FORGED_SECRET: &str = "forged-secret-4f1c9a";
@@ -23,20 +21,6 @@ fn serve_logging_to(out: &std::path::Path, log: &tempfile::NamedTempFile, args: 
             .args(args)
             .stderr(log.reopen().unwrap());
     })
-}
-
-/// Sends `head` (then `body`) on a connection of its own; the answer's status.
-fn post_raw(addr: SocketAddr, head: &str, body: &[u8]) -> u16 {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(head.as_bytes()).unwrap();
-    // A body over the limit is refused from its Content-Length: the server may not read it.
-    let _ = stream.write_all(body);
-    let mut answer = [0u8; 12];
-    stream.read_exact(&mut answer).unwrap();
-    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
 }
 
 fn reports(log: &str) -> Vec<&str> {
