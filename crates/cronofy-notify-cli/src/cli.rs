@@ -175,6 +175,11 @@ pub(crate) struct FetchOptions {
     /// Allow plain-http resource URLs (the API key would travel unencrypted: local tests only).
     #[arg(long)]
     pub(crate) allow_http: bool,
+    /// The largest recording fetched, in bytes or with a unit (KiB, MiB, GiB, TiB): a larger
+    /// one fails, checked against its declared length before a byte is written and again while
+    /// it streams (default: no limit).
+    #[arg(long, value_name = "SIZE", value_parser = max_size)]
+    pub(crate) max_size: Option<u64>,
 }
 
 impl FetchOptions {
@@ -227,34 +232,52 @@ fn http_url(value: &str) -> Result<reqwest::Url, String> {
 /// much memory.
 const BODY_LIMITS: std::ops::RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
 
-/// `--body-limit`: a size in bytes, or with a binary unit (`KiB`, `MiB`, `GiB`; case does not
-/// matter).
+/// `--body-limit`: a [`size`] within [`BODY_LIMITS`].
 fn body_limit(value: &str) -> Result<usize, String> {
+    let bytes = size(value)?;
+    match usize::try_from(bytes) {
+        Ok(bytes) if BODY_LIMITS.contains(&bytes) => Ok(bytes),
+        _ => Err(format!(
+            "{:?} is {bytes} bytes; expected from 1KiB to 64MiB (a documented callback is \
+             1-2 KiB; the default is 256KiB)",
+            value.trim()
+        )),
+    }
+}
+
+/// `--max-size`: a [`size`] of at least one byte.
+fn max_size(value: &str) -> Result<u64, String> {
+    match size(value)? {
+        0 => Err("a --max-size of 0 would refuse every recording".into()),
+        bytes => Ok(bytes),
+    }
+}
+
+/// A size in bytes, or with a binary unit (`KiB`, `MiB`, `GiB`, `TiB`; case does not matter).
+/// `MB` and the like are refused rather than guessed at: 1,000,000 or 1,048,576?
+fn size(value: &str) -> Result<u64, String> {
     let value = value.trim();
     let digits = value
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(value.len());
     let (number, unit) = value.split_at(digits);
-    let unit_bytes = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => Some(1),
-        "kib" => Some(1024),
-        "mib" => Some(1024 * 1024),
-        "gib" => Some(1024 * 1024 * 1024),
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => Some(0),
+        "kib" => Some(10),
+        "mib" => Some(20),
+        "gib" => Some(30),
+        "tib" => Some(40),
         _ => None,
     };
-    let bytes = unit_bytes
-        .zip(number.parse::<usize>().ok())
-        .and_then(|(unit, n)| n.checked_mul(unit))
+    shift
+        .zip(number.parse::<u64>().ok())
+        .and_then(|(shift, n)| n.checked_mul(1 << shift))
         .ok_or_else(|| {
-            format!("{value:?} is not a size: expected bytes, or a number with KiB or MiB (256KiB)")
-        })?;
-    if !BODY_LIMITS.contains(&bytes) {
-        return Err(format!(
-            "{value:?} is {bytes} bytes; expected from 1KiB to 64MiB (a documented callback is \
-             1-2 KiB; the default is 256KiB)"
-        ));
-    }
-    Ok(bytes)
+            format!(
+                "{value:?} is not a size: expected bytes, or a number with KiB, MiB, GiB or TiB \
+                 (256KiB)"
+            )
+        })
 }
 
 /// `--sub`: an agent id, which `serve` keeps the callback under; blank would name no agent.

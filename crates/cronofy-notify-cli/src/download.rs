@@ -26,6 +26,9 @@ pub(crate) fn downloader(
     if let Some(hosts) = api_hosts {
         builder = builder.api_hosts(hosts);
     }
+    if let Some(bytes) = fetch.max_size {
+        builder = builder.max_size(bytes);
+    }
     let builder = builder
         .root(out)
         .allow_http(fetch.allow_http)

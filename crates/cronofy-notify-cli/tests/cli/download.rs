@@ -283,3 +283,50 @@ fn categories_are_checked_before_anything_is_fetched() {
         "video was not asked for: {stdout}"
     );
 }
+
+/// `--max-size` refuses a recording larger than it before a byte is written, says so and by
+/// how much, and leaves nothing at the recording's path; one within it is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn download_refuses_a_recording_over_max_size() {
+    let fake = fake_with_audio(1 << 20).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = saved_audio_body(&fake, "agt_max", out.path());
+    let audio = out.path().join("agt_max/audio-voice.mp3");
+    let with_max = |max: &str| {
+        run(cli()
+            .args([
+                "download",
+                "--allow-http",
+                "--api-key",
+                &vectors::secret("A"),
+            ])
+            .args(["--max-size", max, "--out"])
+            .arg(out.path())
+            .arg(&file))
+    };
+
+    let refused = with_max("1023KiB");
+    assert_eq!(code(&refused), 1);
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        stdout.contains("1048576 bytes or more, over the limit of 1047552"),
+        "{stdout}"
+    );
+    assert!(!audio.exists(), "nothing at the recording's path");
+    let manifest = std::fs::read_to_string(out.path().join("agt_max/manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let entry = &manifest["resources"][0];
+    assert_eq!(entry["status"], "failed", "{manifest}");
+    assert!(
+        entry["error"].as_str().unwrap().contains("over the limit"),
+        "{manifest}"
+    );
+
+    assert_audio_stored(&with_max("1MiB"), &audio, &fake);
+
+    for (max, says) in [("0", "refuse every recording"), ("1.5GiB", "not a size")] {
+        let output = with_max(max);
+        assert_eq!(code(&output), 2);
+        assert!(String::from_utf8_lossy(&output.stderr).contains(says));
+    }
+}
