@@ -1,7 +1,7 @@
 //! The core's promise to its users: sans-io, with the dependencies its docs name and no others.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// What would make the core no longer sans-io: an async runtime, an HTTP client or server.
 /// Checked among the direct dependencies, the ones this crate chooses.
@@ -16,9 +16,12 @@ const NOT_IN_CORE: &[&str] = &[
     "tower",
 ];
 
-/// A file, by its path from this crate's folder.
+/// A file, by its path from this crate's folder: the one `cargo test` names as it runs the test
+/// (the folder it was compiled in may be another checkout sharing the target directory).
 fn read(relative: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let folder = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let path = folder.join(relative);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
