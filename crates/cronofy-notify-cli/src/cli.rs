@@ -15,6 +15,25 @@ use crate::credentials::{ApiKey, Secrets};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// How logs are written to standard error (`RUST_LOG` sets the level).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        global = true,
+        value_enum,
+        env = "CRONOFY_NOTIFY_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub(crate) log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// For people: one line per event, coloured on a terminal.
+    Text,
+    /// For log collectors: one JSON object per line, the event's fields at its top level.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

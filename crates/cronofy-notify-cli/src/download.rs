@@ -9,7 +9,7 @@ use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, Pro
 
 use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
-use crate::{callbacks, exit, fail, input};
+use crate::{callbacks, exit, fail, input, note};
 
 /// Where the API key may go from a body that was not verified: Cronofy's hosts (and any named).
 const CRONOFY_API_DOMAIN: &str = "cronofy.com";
@@ -137,10 +137,10 @@ pub(crate) async fn run(
         Ok(report) => {
             print_report(&report);
             if report.resources.is_empty() {
-                eprintln!(
-                    "cronofy-notify: nothing to download from {}: {notification}",
+                note(format_args!(
+                    "nothing to download from {}: {notification}",
                     file.display(),
-                );
+                ));
             }
             if report.is_success() {
                 exit::OK

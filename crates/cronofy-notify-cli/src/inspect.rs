@@ -6,7 +6,7 @@ use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{Error, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
-use crate::{exit, fail, input};
+use crate::{exit, fail, input, note};
 
 pub(crate) fn verify(
     secrets: &[String],
@@ -83,9 +83,9 @@ pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
             };
             if transcript.is_empty() {
                 // Still a valid (empty) rendering, but more often the wrong file.
-                eprintln!(
-                    "cronofy-notify: {name} has no sentences to render; is it a transcript (`transcript.paragraphs`)?"
-                );
+                note(format_args!(
+                    "{name} has no sentences to render; is it a transcript (`transcript.paragraphs`)?"
+                ));
             }
             print!("{text}");
             exit::OK

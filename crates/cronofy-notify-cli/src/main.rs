@@ -14,11 +14,12 @@ mod send;
 mod serve;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
 
 /// Exit codes, part of the contract.
 pub(crate) mod exit {
@@ -34,15 +35,27 @@ pub(crate) mod exit {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_logs(cli.log_format);
     let code = run(cli.command).unwrap_or_else(|message| fail(exit::USAGE, message));
     ExitCode::from(code)
+}
+
+/// Logs go to standard error, at the level `RUST_LOG` sets (`info` by default).
+fn init_logs(format: LogFormat) {
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        );
+    match format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => {
+            JSON_LOGS.store(true, Ordering::Relaxed);
+            logs.json().flatten_event(true).with_span_list(false).init();
+        }
+    }
 }
 
 /// Runs a command; `Err` is a usage error (a secret file that cannot be read).
@@ -136,8 +149,25 @@ fn block_on(command: impl Future<Output = u8>) -> u8 {
     }
 }
 
-/// Prints an error for the user and returns its exit code.
+/// Whether logs are JSON (`--log-format json`): the command's own messages then go out as log
+/// events too, so that standard error holds nothing but JSON lines for the collector.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// Says an error to the user and returns its exit code.
 pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
-    eprintln!("cronofy-notify: {message}");
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::error!(exit_code = code, "{message}");
+    } else {
+        eprintln!("cronofy-notify: {message}");
+    }
     code
+}
+
+/// Says something worth a second look (the wrong file, most likely), without failing.
+pub(crate) fn note(message: impl std::fmt::Display) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::warn!("{message}");
+    } else {
+        eprintln!("cronofy-notify: {message}");
+    }
 }

@@ -15,6 +15,7 @@ pub(crate) fn cli() -> Command {
         .env_remove("CRONOFY_CLIENT_SECRET_FILE")
         .env_remove("CRONOFY_API_KEY")
         .env_remove("CRONOFY_API_KEY_FILE")
+        .env_remove("CRONOFY_NOTIFY_LOG_FORMAT")
         .env("RUST_LOG", "warn");
     command
 }

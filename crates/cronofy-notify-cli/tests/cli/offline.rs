@@ -90,6 +90,34 @@ fn verify_without_a_signature_or_secret_fails_as_documented() {
     );
 }
 
+/// With JSON logs, a command's own messages are log events too: standard error holds only JSON.
+#[test]
+fn with_json_logs_a_failure_and_a_warning_are_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let refused = run(cli()
+        .args(["--log-format", "json", "verify", "--secret", "s"])
+        .args(["--signature", "x"])
+        .arg(&body));
+    assert_eq!(code(&refused), 1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let event: serde_json::Value = serde_json::from_str(stderr.trim()).expect(&stderr);
+    assert_eq!(event["level"], "ERROR");
+    assert_eq!(event["exit_code"], 1);
+    assert!(event["message"].as_str().unwrap().contains("malformed"));
+
+    // The variable does what the flag does, after the command too; a warning is a WARN event.
+    let warned = run(cli()
+        .arg("transcript")
+        .arg(&body)
+        .env("CRONOFY_NOTIFY_LOG_FORMAT", "json"));
+    assert_eq!(code(&warned), 0);
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    let event: serde_json::Value = serde_json::from_str(stderr.trim()).expect(&stderr);
+    assert_eq!(event["level"], "WARN");
+    assert!(event["message"].as_str().unwrap().contains("no sentences"));
+}
+
 #[test]
 fn sign_output_is_accepted_by_verify_including_a_rotation() {
     let dir = tempfile::tempdir().unwrap();

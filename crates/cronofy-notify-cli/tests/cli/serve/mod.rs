@@ -1,11 +1,12 @@
 //! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it files
 //! (`delivery`), how it bounds its connections (`connections`), how it starts, stops and
-//! starts again (`lifecycle`), and how it reports what it refused (`refusals`). Here, the
-//! helpers they share.
+//! starts again (`lifecycle`), what its JSON logs hold (`logs`), and how it reports what it
+//! refused (`refusals`). Here, the helpers they share.
 
 mod connections;
 mod delivery;
 mod lifecycle;
+mod logs;
 mod refusals;
 
 use std::io::{Read as _, Write as _};
