@@ -10,6 +10,11 @@ use crate::{cli, code, run, sha256_file, write_temp};
 
 /// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
 fn download_from_the_fake(out: &Path, file: &Path) -> Output {
+    download_from_the_fake_with(out, file, &[])
+}
+
+/// [`download_from_the_fake`], with more options.
+fn download_from_the_fake_with(out: &Path, file: &Path, options: &[&str]) -> Output {
     run(cli()
         .args([
             "download",
@@ -17,6 +22,7 @@ fn download_from_the_fake(out: &Path, file: &Path) -> Output {
             "--api-key",
             &vectors::secret("A"),
         ])
+        .args(options)
         .arg("--out")
         .arg(out)
         .arg(file))
@@ -292,18 +298,7 @@ async fn download_refuses_a_recording_over_max_size() {
     let out = tempfile::tempdir().unwrap();
     let file = saved_audio_body(&fake, "agt_max", out.path());
     let audio = out.path().join("agt_max/audio-voice.mp3");
-    let with_max = |max: &str| {
-        run(cli()
-            .args([
-                "download",
-                "--allow-http",
-                "--api-key",
-                &vectors::secret("A"),
-            ])
-            .args(["--max-size", max, "--out"])
-            .arg(out.path())
-            .arg(&file))
-    };
+    let with_max = |max: &str| download_from_the_fake_with(out.path(), &file, &["--max-size", max]);
 
     let refused = with_max("1023KiB");
     assert_eq!(code(&refused), 1);

@@ -1,7 +1,7 @@
 //! Callbacks in, recordings filed: byte for byte, from any path, never with a secret in a log.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
@@ -504,14 +504,7 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
         &out.path().join("files/agt_logs/manifest.json"),
         1
     )));
-    let _ = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status();
-    assert!(wait_until(Duration::from_secs(15), || running
-        .child
-        .try_wait()
-        .unwrap()
-        .is_some()));
+    running.terminate();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(log.contains("TRACE"), "trace logging was on:\n{log}");

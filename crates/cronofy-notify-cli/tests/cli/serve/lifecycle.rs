@@ -97,15 +97,8 @@ async fn sigterm_stops_serve_cleanly_and_keeps_the_partial_file() {
     )
     .is_ok_and(|m| m.len() > 0)));
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status();
-    let mut status = None;
-    assert!(wait_until(Duration::from_secs(15), || {
-        status = running.child.try_wait().unwrap();
-        status.is_some()
-    }));
-    assert!(status.unwrap().success(), "{status:?}");
+    let status = running.terminate();
+    assert!(status.success(), "{status:?}");
     assert!(part.exists(), "the partial file is kept for a resume");
     assert!(
         out.path()

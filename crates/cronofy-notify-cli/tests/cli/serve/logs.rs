@@ -1,12 +1,9 @@
 //! `--log-format json`: what `serve` writes to standard error is one JSON object per line, for
 //! a log collector, with each event's fields at its top level.
 
-use std::process::Command;
-use std::time::Duration;
-
 use cronofy_notify_test_support::vectors;
 
-use super::{send, serve_with, wait_until};
+use super::{send, serve_with};
 use crate::code;
 
 /// Every line of `log` as a JSON object; a line that is not one fails the test, naming it.
@@ -33,12 +30,7 @@ fn serve_with_json_logs_writes_nothing_but_json_lines() {
     assert_eq!(code(&sent), 0);
     let forged = send(&serve, "forged-secret-2b7e", &["--sample", "activated"]);
     assert_eq!(code(&forged), 1);
-    let _ = Command::new("kill")
-        .args(["-TERM", &serve.child.id().to_string()])
-        .status();
-    assert!(wait_until(Duration::from_secs(15), || {
-        serve.child.try_wait().unwrap().is_some()
-    }));
+    serve.terminate();
 
     let logged = std::fs::read_to_string(log.path()).unwrap();
     let events = json_lines(&logged);

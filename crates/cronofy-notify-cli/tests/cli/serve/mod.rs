@@ -26,6 +26,25 @@ struct Serve {
     addr: SocketAddr,
 }
 
+impl Serve {
+    /// Stops `serve` as a service manager does, with SIGTERM; its exit status, once it has
+    /// exited (within 15 s, or the test fails).
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let mut status = None;
+        assert!(
+            wait_until(Duration::from_secs(15), || {
+                status = self.child.try_wait().unwrap();
+                status.is_some()
+            }),
+            "serve did not stop within 15 s of SIGTERM"
+        );
+        status.unwrap()
+    }
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();

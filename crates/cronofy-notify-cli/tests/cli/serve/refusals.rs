@@ -2,7 +2,6 @@
 //! the default level `serve` reports them as one warning per interval: by reason, without a
 //! secret, and once more on stopping.
 
-use std::process::Command;
 use std::time::Duration;
 
 use cronofy_notify_test_support::logs::counted;
@@ -101,12 +100,7 @@ fn serve_reports_on_stopping_what_it_refused_since_the_last_report() {
         let sent = send(&serve, FORGED_SECRET, &["--sample", "activated"]);
         assert_eq!(code(&sent), 1, "refused");
 
-        let _ = Command::new("kill")
-            .args(["-TERM", &serve.child.id().to_string()])
-            .status();
-        assert!(wait_until(Duration::from_secs(15), || {
-            serve.child.try_wait().unwrap().is_some()
-        }));
+        serve.terminate();
         let logged = std::fs::read_to_string(log.path()).unwrap();
         if reported {
             assert_eq!(reports(&logged).len(), 1, "{logged}");
