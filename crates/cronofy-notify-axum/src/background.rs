@@ -139,12 +139,12 @@ where
             let claim = match dedup.admit(&verified).await {
                 Ok(Some(claim)) => claim,
                 Ok(None) => {
-                    tracing::debug!(target: "cronofy_notify_axum", key = ?verified.idempotency_key(), "duplicate callback; not run again");
+                    tracing::debug!(target: "cronofy_notify_axum", key = verified.idempotency_key().as_deref(), "duplicate callback; not run again");
                     let _ = answer.send(Admission::Duplicate);
                     return;
                 }
                 Err(error) => {
-                    tracing::warn!(target: "cronofy_notify_axum", %error, key = ?verified.idempotency_key(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
+                    tracing::warn!(target: "cronofy_notify_axum", %error, key = verified.idempotency_key().as_deref(), "cannot tell whether the callback is a duplicate; answered 503 so that Cronofy delivers it again");
                     let _ = answer.send(Admission::Unknown);
                     return;
                 }

@@ -9,7 +9,7 @@ use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, Pro
 
 use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
-use crate::{callbacks, exit, fail, input, note};
+use crate::{callbacks, exit, fail, input, json_logs, note};
 
 /// Where the API key may go from a body that was not verified: Cronofy's hosts (and any named).
 const CRONOFY_API_DOMAIN: &str = "cronofy.com";
@@ -33,7 +33,8 @@ pub(crate) fn downloader(
         .root(out)
         .allow_http(fetch.allow_http)
         .categories(fetch.categories());
-    let builder = if std::io::stderr().is_terminal() {
+    // Bars for a person at a terminal; lines for a log file or, with JSON logs, a collector.
+    let builder = if std::io::stderr().is_terminal() && !json_logs() {
         let bars = IndicatifProgress::new(indicatif::MultiProgress::new());
         builder.on_progress(bars.handler())
     } else {
@@ -53,14 +54,14 @@ fn log_progress(event: ProgressEvent) {
             total,
             resumed_from,
         } => {
-            tracing::info!(%resource, ?total, resumed_from, "download started");
+            tracing::info!(%resource, total, resumed_from, "download started");
         }
         ProgressEvent::Progress {
             resource,
             bytes,
             total,
         } => {
-            tracing::info!(%resource, bytes, ?total, "downloading");
+            tracing::info!(%resource, bytes, total, "downloading");
         }
         _ => {}
     }

@@ -153,9 +153,14 @@ fn block_on(command: impl Future<Output = u8>) -> u8 {
 /// events too, so that standard error holds nothing but JSON lines for the collector.
 static JSON_LOGS: AtomicBool = AtomicBool::new(false);
 
+/// Whether logs are JSON lines, for a collector rather than a person.
+pub(crate) fn json_logs() -> bool {
+    JSON_LOGS.load(Ordering::Relaxed)
+}
+
 /// Says an error to the user and returns its exit code.
 pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
-    if JSON_LOGS.load(Ordering::Relaxed) {
+    if json_logs() {
         tracing::error!(exit_code = code, "{message}");
     } else {
         eprintln!("cronofy-notify: {message}");
@@ -165,7 +170,7 @@ pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
 
 /// Says something worth a second look (the wrong file, most likely), without failing.
 pub(crate) fn note(message: impl std::fmt::Display) {
-    if JSON_LOGS.load(Ordering::Relaxed) {
+    if json_logs() {
         tracing::warn!("{message}");
     } else {
         eprintln!("cronofy-notify: {message}");

@@ -296,7 +296,11 @@ impl Downloader {
         // Being stopped, or finding another download at work on the file, is no failure to warn
         // an operator of: a shutdown would otherwise raise a warning per resource in flight.
         match &report.error {
-            None => tracing::info!(bytes = report.bytes, sha256 = ?report.sha256, "stored"),
+            None => tracing::info!(
+                bytes = report.bytes,
+                sha256 = report.sha256.as_deref(),
+                "stored"
+            ),
             Some(error) if error.is_cancelled() => {
                 tracing::info!(%error, "stopped; what was written is kept for a resume");
             }

@@ -325,3 +325,42 @@ async fn download_refuses_a_recording_over_max_size() {
         assert!(String::from_utf8_lossy(&output.stderr).contains(says));
     }
 }
+
+/// With JSON logs (and standard error not a terminal), progress is log events whose fields are
+/// values a collector can use: numbers as numbers, the SHA-256 as its hex string.
+#[tokio::test(flavor = "multi_thread")]
+async fn download_with_json_logs_logs_progress_as_events_with_typed_fields() {
+    let fake = fake_with_audio(1 << 20).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = saved_audio_body(&fake, "agt_json", out.path());
+    let output = run(cli()
+        .env("RUST_LOG", "info")
+        .args(["--log-format", "json"])
+        .args([
+            "download",
+            "--allow-http",
+            "--api-key",
+            &vectors::secret("A"),
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .arg(&file));
+    assert_audio_stored(&output, &out.path().join("agt_json/audio-voice.mp3"), &fake);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).expect(line))
+        .collect();
+    let event = |message: &str| {
+        events
+            .iter()
+            .find(|e| e["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} in:\n{stderr}"))
+    };
+    let started = event("download started");
+    assert_eq!(started["total"], 1 << 20, "{stderr}");
+    assert_eq!(started["resumed_from"], 0, "{stderr}");
+    let stored = event("stored");
+    assert_eq!(stored["bytes"], 1 << 20, "{stderr}");
+    assert_eq!(stored["sha256"], fake.sha256("audio").as_str(), "{stderr}");
+}
