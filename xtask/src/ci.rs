@@ -3,6 +3,7 @@
 use crate::{cargo, exec};
 
 pub(crate) fn run() -> Result<(), String> {
+    crate::prune::run(&[])?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     exec(fmt)?;

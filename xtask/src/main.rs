@@ -3,6 +3,8 @@
 //! - `demo`: the whole flow on loopback with a fake Cronofy; the recordings land in `demo-out/`.
 //! - `fuzz [--seconds N] [--record]`: the fuzz targets in `fuzz/`, each for N seconds.
 //! - `soak`, `faults`: the long load test and download fault campaign, recorded.
+//! - `prune [--older-than-hours H]`: removes from the target folder the builds of this
+//!   workspace's crates not written for H hours (24), which cargo keeps for ever.
 //! - `ci`: what `.ci/run` does: formatting, clippy and docs with warnings denied, the demo, a
 //!   short fuzzing run, and the tests.
 //! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
@@ -14,6 +16,7 @@ mod ci;
 mod demo;
 mod docs;
 mod fuzz;
+mod prune;
 mod reliability;
 
 use std::path::PathBuf;
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("soak") => reliability::soak(&args[1..]),
         Some("faults") => reliability::faults(&args[1..]),
+        Some("prune") => prune::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -59,6 +63,10 @@ tasks:
   faults [--cases N] [--max-kib K]
                           the download fault campaign at length (10,000 schedules up to
                           4 MiB); figures into docs/reliability.md
+  prune [--older-than-hours H]
+                          remove from the target folder the builds of this workspace's
+                          crates that nothing wrote for H hours (24): cargo keeps each
+                          dependency graph's builds for ever, a few GB each
   bench [core] [download] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default;
                           5 rounds, or 20 pairs of 1s for http); record the figures in
