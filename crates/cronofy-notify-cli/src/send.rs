@@ -6,7 +6,7 @@ use std::time::Duration;
 use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
 
-use crate::{exit, fail, input};
+use crate::{exit, fail, input, note};
 
 pub(crate) struct Options {
     pub(crate) url: reqwest::Url,
@@ -60,10 +60,24 @@ pub(crate) async fn run(options: Options) -> u8 {
                 status.canonical_reason().unwrap_or("")
             );
             if status.is_success() {
-                exit::OK
-            } else {
-                exit::FAILED
+                return exit::OK;
             }
+            if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                // Cronofy does not follow redirects either: the URL given to it must be the
+                // final one (an http URL redirected to https, most often).
+                note(format_args!(
+                    "the endpoint redirects to {}; give that URL instead",
+                    printable(location.as_bytes(), 300)
+                ));
+            }
+            let answer = first_bytes(response, ANSWER_SHOWN).await;
+            if !answer.trim_ascii().is_empty() {
+                note(format_args!(
+                    "the endpoint answered: {}",
+                    printable(answer.trim_ascii(), 300)
+                ));
+            }
+            exit::FAILED
         }
         Err(error) => fail(
             exit::FAILED,
@@ -74,6 +88,38 @@ pub(crate) async fn run(options: Options) -> u8 {
             ),
         ),
     }
+}
+
+/// How much of a refusal's body is read, to show what the endpoint said.
+const ANSWER_SHOWN: usize = 1024;
+
+/// Up to `limit` bytes of an answer's body: the start of what it said, never the whole of a
+/// large one.
+async fn first_bytes(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    bytes.truncate(limit);
+    bytes
+}
+
+/// `bytes` as one line of at most `chars` characters, for a terminal: what is not printable
+/// (line breaks, escapes, invalid UTF-8) becomes a space or U+FFFD, and a cut is marked.
+fn printable(bytes: &[u8], chars: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(chars)
+        .collect();
+    if text.chars().count() > chars {
+        line.push('…');
+    }
+    line
 }
 
 /// An error and what caused it, outermost first: reqwest's own message ("error sending
@@ -94,4 +140,17 @@ fn causes(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn an_answer_is_shown_as_one_printable_line_cut_where_asked() {
+        assert_eq!(printable(b"bad\r\nhook\t\x1b[2J", 100), "bad  hook  [2J");
+        assert_eq!(printable("ééé€".as_bytes(), 3), "ééé…");
+        assert_eq!(printable(b"ok", 2), "ok", "no mark without a cut");
+        assert_eq!(printable(b"\xff\xfeok", 10), "\u{fffd}\u{fffd}ok");
+    }
 }

@@ -319,6 +319,65 @@ fn send_says_what_went_wrong() {
     assert!(stderr.contains("refused"), "{stderr}");
 }
 
+/// A loopback server that answers one request with `answer`, as written; its address.
+fn answering_once(answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        // The request's head and body, as far as they come in one read: then the answer.
+        let mut request = [0u8; 8192];
+        let _ = std::io::Read::read(&mut stream, &mut request);
+        let _ = std::io::Write::write_all(&mut stream, answer);
+    });
+    addr
+}
+
+/// A refusal is shown with what the endpoint said, on one line that a terminal cannot be made
+/// to act on; a redirect, with where it points (Cronofy does not follow it).
+#[test]
+fn send_shows_what_a_refusing_endpoint_said() {
+    let addr = answering_once(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 38\r\nConnection: close\r\n\r\n\
+          \x1b[31mno such hook\r\nsecond line\x1b[0m\n\n\n\n",
+    );
+    let refused = run(cli()
+        .args(["send", "--secret", "s", "--url"])
+        .arg(format!("http://{addr}/hook")));
+    assert_eq!(code(&refused), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stdout),
+        "400 Bad Request\n"
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the endpoint answered:  [31mno such hook  second line [0m\n"),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+
+    let addr = answering_once(
+        b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://hooks.example.com/cronofy\r\n\
+          Content-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let redirected = run(cli()
+        .args(["send", "--secret", "s", "--url"])
+        .arg(format!("http://{addr}/cronofy")));
+    assert_eq!(code(&redirected), 1);
+    let stderr = String::from_utf8_lossy(&redirected.stderr);
+    assert!(
+        stderr.contains("redirects to https://hooks.example.com/cronofy; give that URL instead"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("answered"),
+        "an empty body is not shown: {stderr}"
+    );
+}
+
 #[test]
 fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
     // Each is a usage error (exit 2) found while the command line is read: nothing is sent, so

@@ -99,6 +99,11 @@ fn serve_reports_on_stopping_what_it_refused_since_the_last_report() {
         let mut serve = serve_logging_to(out.path(), &log, &["--report-refusals-every", every]);
         let sent = send(&serve, FORGED_SECRET, &["--sample", "activated"]);
         assert_eq!(code(&sent), 1, "refused");
+        let said = String::from_utf8_lossy(&sent.stderr);
+        assert!(
+            said.contains("answered: missing or invalid Cronofy-HMAC-SHA256 signature"),
+            "send shows serve's answer: {said}"
+        );
 
         serve.terminate();
         let logged = std::fs::read_to_string(log.path()).unwrap();
