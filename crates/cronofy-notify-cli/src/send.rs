@@ -67,14 +67,14 @@ pub(crate) async fn run(options: Options) -> u8 {
                 // final one (an http URL redirected to https, most often).
                 note(format_args!(
                     "the endpoint redirects to {}; give that URL instead",
-                    printable(location.as_bytes(), 300)
+                    printable(location.as_bytes(), SHOWN_CHARS)
                 ));
             }
-            let answer = first_bytes(response, ANSWER_SHOWN).await;
+            let answer = first_bytes(response, ANSWER_READ).await;
             if !answer.trim_ascii().is_empty() {
                 note(format_args!(
                     "the endpoint answered: {}",
-                    printable(answer.trim_ascii(), 300)
+                    printable(answer.trim_ascii(), SHOWN_CHARS)
                 ));
             }
             exit::FAILED
@@ -90,8 +90,11 @@ pub(crate) async fn run(options: Options) -> u8 {
     }
 }
 
-/// How much of a refusal's body is read, to show what the endpoint said.
-const ANSWER_SHOWN: usize = 1024;
+/// How many characters of a refusal's body, or of a redirect's target, are shown.
+const SHOWN_CHARS: usize = 300;
+/// How much of a refusal's body is read: enough for [`SHOWN_CHARS`] of any kind, and to know
+/// whether there were more.
+const ANSWER_READ: usize = 4 * SHOWN_CHARS + 1;
 
 /// Up to `limit` bytes of an answer's body: the start of what it said, never the whole of a
 /// large one.
