@@ -151,7 +151,7 @@ fn without_hash(entry: &str) -> Option<&str> {
 }
 
 /// What [`prune`] removed.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct Pruned {
     entries: usize,
     bytes: u64,
@@ -247,8 +247,6 @@ fn size(path: &Path) -> u64 {
 mod tests {
     use super::*;
 
-    const HASH: &str = "0123456789abcdef";
-
     fn ours() -> Ours {
         let metadata = serde_json::json!({"packages": [
             {"name": "cronofy-notify-core", "targets": [
@@ -266,155 +264,115 @@ mod tests {
 
     #[test]
     fn builds_are_told_apart_by_name_without_their_hash() {
-        assert_eq!(without_hash(&format!("cli-{HASH}")), Some("cli"));
+        assert_eq!(without_hash("cli-0123456789abcdef"), Some("cli"));
         assert_eq!(
-            without_hash(&format!("libcronofy_notify_core-{HASH}.rlib")),
-            Some("libcronofy_notify_core")
+            without_hash("libserde-0123456789abcdef.rlib"),
+            Some("libserde")
         );
-        assert_eq!(without_hash("cronofy-notify-core"), None, "no hash");
+        assert_eq!(
+            without_hash("xtask-254m36t6g3fce"),
+            Some("xtask"),
+            "incremental"
+        );
+        assert_eq!(
+            without_hash("cronofy-notify-core"),
+            None,
+            "a name, not a hash"
+        );
         assert_eq!(without_hash("xtask"), None);
-        assert_eq!(without_hash("serde-json"), None, "a name, not a hash");
 
-        let ours = ours();
-        for (folder, entry) in [
-            ("deps", format!("libcronofy_notify_core-{HASH}.rlib")),
-            ("deps", format!("libcronofy_notify_core-{HASH}.rmeta")),
-            ("deps", format!("http-{HASH}")),
-            ("deps", format!("cronofy_notify-{HASH}")),
-            (".fingerprint", format!("cronofy-notify-core-{HASH}")),
-            ("build", format!("cronofy-notify-cli-{HASH}")),
-            (
-                "incremental",
-                "cronofy_notify_core-0n3mmbuikekmi".to_owned(),
-            ),
+        let owns = |build: &str| {
+            let (folder, entry) = build.split_once('/').unwrap();
+            ours().owns(folder, entry)
+        };
+        for build in [
+            "deps/libcronofy_notify_core-0123456789abcdef.rlib",
+            "deps/libcronofy_notify_core-0123456789abcdef.rmeta",
+            "deps/http-0123456789abcdef",
+            "deps/cronofy_notify-0123456789abcdef",
+            ".fingerprint/cronofy-notify-core-0123456789abcdef",
+            "build/cronofy-notify-cli-0123456789abcdef",
+            "incremental/cronofy_notify_core-0n3mmbuikekmi",
         ] {
-            assert!(ours.owns(folder, &entry), "{folder}/{entry} is ours");
+            assert!(owns(build), "{build} is ours");
         }
-        for (folder, entry) in [
-            ("deps", format!("libhttp-{HASH}.rlib")),
-            ("deps", format!("http-{HASH}.d")),
-            ("deps", format!("libtokio-{HASH}.rmeta")),
-            (".fingerprint", format!("tokio-{HASH}")),
-            (".fingerprint", format!("http-{HASH}")),
+        for build in [
+            "deps/libhttp-0123456789abcdef.rlib",
+            "deps/http-0123456789abcdef.d",
+            "deps/libtokio-0123456789abcdef.rmeta",
+            ".fingerprint/tokio-0123456789abcdef",
+            ".fingerprint/http-0123456789abcdef",
         ] {
-            assert!(
-                !ours.owns(folder, &entry),
-                "{folder}/{entry} is a dependency's"
-            );
+            assert!(!owns(build), "{build} is a dependency's");
         }
     }
 
-    /// A file at `path`, or with `folder` a folder holding one, of 10 bytes written `age` ago.
-    fn written(path: &Path, folder: bool, age: Duration) {
-        let file = if folder {
-            std::fs::create_dir_all(path).unwrap();
-            path.join("output")
+    /// A build under `target` written `hours` ago, of 10 bytes: a file in `deps`, elsewhere a
+    /// folder holding one (as cargo lays them out).
+    fn written(target: &Path, build: &str, hours: u64) -> PathBuf {
+        let path = target.join(build);
+        let file = if build.contains("/deps/") {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            path.clone()
         } else {
-            path.to_path_buf()
+            std::fs::create_dir_all(&path).unwrap();
+            path.join("output")
         };
         std::fs::write(&file, b"0123456789").unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_modified(SystemTime::now() - age)
-            .unwrap();
+        let at = SystemTime::now() - Duration::from_secs(hours * 3600);
+        let file = std::fs::File::options().write(true).open(&file).unwrap();
+        file.set_modified(at).unwrap();
+        path
     }
 
     #[test]
     fn only_our_builds_not_written_since_the_cutoff_are_removed() {
         let target = tempfile::tempdir().unwrap();
-        let debug = target.path().join("debug");
-        let fuzz = target.path().join("fuzz/x86_64-unknown-linux-gnu/release");
-        for folder in [&debug, &fuzz] {
-            std::fs::create_dir_all(folder.join("deps")).unwrap();
-        }
-        let (day, hours) = (
-            Duration::from_secs(24 * 3600),
-            Duration::from_secs(6 * 3600),
-        );
-        let other = "fedcba9876543210";
-        // (path, a folder?, written how long ago, removed?)
-        let builds = [
-            (
-                debug.join(format!("deps/http-{HASH}")),
-                false,
-                2 * day,
-                true,
-            ),
-            (
-                debug.join(format!("deps/libcronofy_notify_core-{HASH}.rlib")),
-                false,
-                2 * day,
-                true,
-            ),
-            (
-                debug.join(format!(".fingerprint/cronofy-notify-core-{HASH}")),
-                true,
-                2 * day,
-                true,
-            ),
-            (
-                fuzz.join(format!(".fingerprint/cronofy-notify-cli-{HASH}")),
-                true,
-                2 * day,
-                true,
-            ),
+        let fuzz = "fuzz/x86_64-unknown-linux-gnu/release";
+        // Ours, two days old.
+        let stale = [
+            "debug/deps/http-0123456789abcdef".to_owned(),
+            "debug/deps/libcronofy_notify_core-0123456789abcdef.rlib".to_owned(),
+            "debug/.fingerprint/cronofy-notify-core-0123456789abcdef".to_owned(),
+            format!("{fuzz}/.fingerprint/cronofy-notify-cli-0123456789abcdef"),
+        ];
+        let stale: Vec<_> = stale
+            .iter()
+            .map(|b| written(target.path(), b, 48))
+            .collect();
+        let kept = [
             // Ours, but written within the day.
-            (
-                debug.join(format!("deps/http-{other}")),
-                false,
-                hours,
-                false,
-            ),
-            (
-                debug.join(format!(".fingerprint/cronofy-notify-core-{other}")),
-                true,
-                hours,
-                false,
+            written(target.path(), "debug/deps/http-fedcba9876543210", 6),
+            written(
+                target.path(),
+                "debug/.fingerprint/cronofy-notify-core-fedcba9876543210",
+                6,
             ),
             // Old, but a dependency's.
-            (
-                debug.join(format!("deps/libhttp-{HASH}.rlib")),
-                false,
-                2 * day,
-                false,
+            written(
+                target.path(),
+                "debug/deps/libhttp-0123456789abcdef.rlib",
+                48,
             ),
-            (
-                debug.join(format!("deps/http-{HASH}.d")),
-                false,
-                2 * day,
-                false,
-            ),
-            (
-                debug.join(format!(".fingerprint/tokio-{HASH}")),
-                true,
-                2 * day,
-                false,
+            written(target.path(), "debug/deps/http-0123456789abcdef.d", 48),
+            written(
+                target.path(),
+                "debug/.fingerprint/tokio-0123456789abcdef",
+                48,
             ),
             // Not in a build folder.
-            (
-                target.path().join("fuzz/seeds/notification"),
-                true,
-                2 * day,
-                false,
-            ),
+            written(target.path(), "fuzz/seeds/notification", 48),
         ];
-        for (path, folder, age, _) in &builds {
-            written(path, *folder, *age);
+
+        let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
+        let pruned = prune(target.path(), &ours(), day_ago);
+
+        assert_eq!((pruned.entries, pruned.bytes), (4, 40));
+        for path in &stale {
+            assert!(!path.exists(), "{} removed", path.display());
         }
-
-        let pruned = prune(target.path(), &ours(), SystemTime::now() - day);
-
-        assert_eq!(
-            pruned,
-            Pruned {
-                entries: 4,
-                bytes: 40
-            }
-        );
-        for (path, _, _, removed) in &builds {
-            assert_eq!(!path.exists(), *removed, "{}", path.display());
+        for path in &kept {
+            assert!(path.exists(), "{} kept", path.display());
         }
     }
 }
