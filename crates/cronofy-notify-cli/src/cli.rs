@@ -20,6 +20,8 @@ pub(crate) struct Cli {
         long,
         value_name = "FORMAT",
         global = true,
+        // After each command's own options, in every --help.
+        display_order = 100,
         value_enum,
         env = "CRONOFY_NOTIFY_LOG_FORMAT",
         default_value_t = LogFormat::Text
