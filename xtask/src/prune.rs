@@ -19,7 +19,7 @@ use crate::{cargo, root};
 const BUILD_FOLDERS: &[&str] = &["deps", ".fingerprint", "build", "examples", "incremental"];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let mut hours = 24;
+    let mut hours: u64 = 24;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -40,7 +40,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         );
         return Ok(());
     }
-    let cutoff = SystemTime::now() - Duration::from_secs(hours * 3600);
+    // Hours past the clock's start keep everything.
+    let cutoff = hours
+        .checked_mul(3600)
+        .and_then(|seconds| SystemTime::now().checked_sub(Duration::from_secs(seconds)))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let pruned = prune(&target, &ours, cutoff);
     eprintln!(
         "xtask: removed {} builds of this workspace's crates not written for {hours} h from {} \
