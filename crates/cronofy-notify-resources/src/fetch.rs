@@ -218,11 +218,15 @@ impl Fetch<'_> {
             }
         };
         let (response, final_url, on_redirect) = self.send(url, resume.as_ref()).await?;
+        // A 206 that leaves its ETag out still answered the If-Range it was sent, so the
+        // validator asked with stays good for the next resume.
+        let mut confirmed_etag = None;
         let total = match judge(&response, resume.as_ref()) {
             Verdict::Rest { total } => {
                 if report.resumed_from == 0 {
                     report.resumed_from = held.written;
                 }
+                confirmed_etag = resume.map(|resume| resume.etag);
                 total
             }
             Verdict::Whole { total } => {
@@ -250,7 +254,7 @@ impl Fetch<'_> {
             }
         };
         let headers = response.headers();
-        let etag = header_text(headers, &ETAG);
+        let etag = header_text(headers, &ETAG).or(confirmed_etag);
         if let (Some(limit), Some(total)) = (self.inner.max_size, total)
             && total > limit
         {

@@ -75,6 +75,9 @@ pub struct Fault {
     pub overstate_length: Option<u64>,
     /// Send no `Content-Length` (a chunked body).
     pub chunked: bool,
+    /// Send no `ETag` on this answer, though the resource has one (some servers leave it out
+    /// of a `206`).
+    pub omit_etag: bool,
     /// On a `206`, send this many bytes past the end its `Content-Range` declares (with
     /// `chunked`, nothing else stops them). A `200` without a length has no end to pass.
     pub overrun: Option<u64>,
@@ -591,6 +594,7 @@ async fn storage_get(
         headers.insert(header::CONTENT_TYPE, value);
     }
     if spec.etag
+        && !fault.omit_etag
         && let Ok(value) = HeaderValue::from_str(&etag)
     {
         headers.insert(header::ETAG, value);

@@ -53,6 +53,51 @@ async fn a_dropped_connection_resumes_from_the_bytes_held_with_range_and_if_rang
 }
 
 #[tokio::test]
+async fn a_206_without_an_etag_keeps_the_validator_it_answered_for_the_next_resume() {
+    let size = 3 * MIB;
+    let fake = fake_with(&[("video", size, "video/mp4")]).await;
+    fake.faults(
+        "video",
+        [
+            Fault {
+                drop_at: Some(MIB),
+                ..Fault::default()
+            },
+            Fault {
+                drop_at: Some(2 * MIB),
+                omit_etag: true,
+                ..Fault::default()
+            },
+        ],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+    let report = common::download(root.path(), &body).await;
+
+    let video = &report.resources[0];
+    assert!(video.is_success(), "{video:?}");
+    assert_eq!(video.attempts, 3);
+    assert_eq!(sha256_file(&file_of(&video.location)), fake.sha256("video"));
+    let storage = fake.storage_requests();
+    assert_eq!(storage.len(), 3);
+    assert_eq!(storage[1].status, 206);
+    // The third attempt resumed after what the second one added, not from the first byte.
+    let range = storage[2]
+        .range
+        .as_deref()
+        .expect("the third attempt resumed");
+    let from: u64 = range
+        .strip_prefix("bytes=")
+        .and_then(|range| range.strip_suffix('-'))
+        .and_then(|offset| offset.parse().ok())
+        .expect(range);
+    assert!(from > MIB, "{range}");
+    assert_eq!(storage[2].if_range.as_deref(), Some("\"video-v0\""));
+    assert_eq!(storage[2].status, 206);
+    assert_eq!(storage[2].planned_bytes, size - from);
+}
+
+#[tokio::test]
 async fn every_attempt_starts_again_from_the_cronofy_url() {
     let fake = fake_with(&[("audio", 2 * MIB, "audio/mpeg")]).await;
     fake.single_use_links(true);
