@@ -144,7 +144,7 @@ pub enum DownloadError {
 fn status_hint(status: u16, on_redirect: bool) -> &'static str {
     match status {
         401 => " (check the API key: it is the application's client secret)",
-        403 if on_redirect => " (the pre-signed link may have expired)",
+        400 | 403 if on_redirect => " (the pre-signed link may have expired)",
         403 => " (the API key may lack access to this meeting agent)",
         404 => " (the resource is gone or the URL is wrong)",
         202 | 204 => " (no recording in it: not ready yet, will retry)",
@@ -156,8 +156,10 @@ fn status_hint(status: u16, on_redirect: bool) -> &'static str {
 
 impl DownloadError {
     /// Whether another attempt may succeed: network errors, stalls, truncated bodies, 408, 429,
-    /// 5xx, a 202 or 204 (an answer without the resource: not ready yet), and a 403 from the
-    /// pre-signed storage link (which a new attempt renews).
+    /// 5xx, a 202 or 204 (an answer without the resource: not ready yet), and a 400 or 403 from
+    /// the pre-signed storage link, which is how object stores refuse an expired link (S3 and
+    /// Azure answer 403; S3 links signed with temporary credentials and Google Cloud Storage
+    /// links, 400) and which a new attempt renews through the Cronofy URL.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Network { .. } | Self::Idle { .. } | Self::Truncated { .. } => true,
@@ -169,7 +171,7 @@ impl DownloadError {
                 ..
             } => {
                 matches!(status, 202 | 204 | 408 | 429 | 500..=599)
-                    || (*on_redirect && *status == 403)
+                    || (*on_redirect && matches!(status, 400 | 403))
             }
             _ => false,
         }
@@ -271,6 +273,8 @@ mod tests {
                 false,
             ),
             (403, true, "(the pre-signed link may have expired)", true),
+            (400, true, "(the pre-signed link may have expired)", true),
+            (400, false, "answered HTTP 400", false),
             (
                 403,
                 false,

@@ -26,8 +26,8 @@
 //!
 //! - `GET` with `Authorization: Bearer <api key>` and `Accept-Encoding: identity`; the `302` to the
 //!   pre-signed storage link is followed **without** the key.
-//! - Transient failures (connect errors, stalls, `408`, `429`, `5xx`, a body cut off, a `403` from
-//!   an expired storage link, a `202` or `204`, which carry no recording) are retried with
+//! - Transient failures (connect errors, stalls, `408`, `429`, `5xx`, a body cut off, a `400` or
+//!   `403` from an expired storage link, a `202` or `204`, which carry no recording) are retried with
 //!   exponential backoff and full jitter, honouring `Retry-After`; see [`RetryPolicy`]. Every
 //!   attempt starts again from the Cronofy URL.
 //! - A retry resumes: `Range` from the bytes held, `If-Range` with the strong `ETag`; only a `206`

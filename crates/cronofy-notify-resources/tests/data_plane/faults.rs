@@ -122,19 +122,25 @@ async fn every_attempt_starts_again_from_the_cronofy_url() {
 
 #[tokio::test]
 async fn an_expired_storage_link_is_renewed_through_the_api() {
-    let fake = fake_with(&[("audio", 300_000, "audio/mpeg")]).await;
-    fake.faults(
-        "audio",
-        [Fault {
-            status: Some((403, None)),
-            ..Fault::default()
-        }],
-    );
-    let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
-    let report = common::download(root.path(), &body).await;
-    assert!(report.is_success(), "{report:?}");
-    assert_eq!(report.resources[0].attempts, 2);
+    // S3 and Azure refuse an expired link with 403; Google Cloud Storage, and S3 for a link
+    // signed with temporary credentials, with 400.
+    for status in [403, 400] {
+        let fake = fake_with(&[("audio", 300_000, "audio/mpeg")]).await;
+        fake.faults(
+            "audio",
+            [Fault {
+                status: Some((status, None)),
+                ..Fault::default()
+            }],
+        );
+        let root = tempfile::tempdir().unwrap();
+        let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
+        let report = common::download(root.path(), &body).await;
+        assert!(report.is_success(), "{status}: {report:?}");
+        assert_eq!(report.resources[0].attempts, 2, "{status}");
+        let api = fake.seen().iter().filter(|s| s.side == "api").count();
+        assert_eq!(api, 2, "{status}: the retry asked the API for a fresh link");
+    }
 }
 
 #[tokio::test]
