@@ -99,8 +99,9 @@ pub(crate) enum Command {
     /// `OUT/<sub>/`, unfinished ones resumed on start and again after --retry-every.
     #[command(visible_alias = "receive")]
     Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:3000")]
+        /// The address to listen on: an IP address and a port (`localhost:PORT` is
+        /// `127.0.0.1:PORT`; `0.0.0.0:PORT` or `[::]:PORT` for every interface).
+        #[arg(long, default_value = "127.0.0.1:3000", value_parser = listen_addr)]
         listen: SocketAddr,
         #[command(flatten)]
         secrets: Secrets,
@@ -234,6 +235,27 @@ fn category(value: &str) -> Result<ResourceCategory, String> {
         ),
         category => Ok(category),
     }
+}
+
+/// `--listen`: an IP address and port. `localhost` is loopback by definition (RFC 6761), so it
+/// is read as `127.0.0.1` without asking a resolver; other host names are refused rather than
+/// resolved, since a name may stand for several addresses, and which one to listen on is the
+/// operator's to say.
+fn listen_addr(value: &str) -> Result<SocketAddr, String> {
+    let value = value.trim();
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    if let Some((host, port)) = value.rsplit_once(':')
+        && host.eq_ignore_ascii_case("localhost")
+        && let Ok(port) = port.parse::<u16>()
+    {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err(format!(
+        "{value:?} is not an address to listen on: expected an IP address and a port, such as \
+         127.0.0.1:3000 (this machine only), 0.0.0.0:3000 or [::]:3000 (every interface)"
+    ))
 }
 
 /// `--url`, `--resource-base`: an http or https URL, checked as the command line is read.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cronofy_notify_test_support::vectors;
 
-use super::{post_raw, send, serve_with};
+use super::{post_raw, send, serve_on, serve_with};
 use crate::{cli, code, run, write_temp};
 
 /// A client that trickles its body is cut off with 408 after --read-timeout, instead of holding
@@ -180,4 +180,34 @@ fn serve_refuses_a_body_limit_out_of_range_or_without_a_known_unit() {
         assert_eq!(code(&output), 2, "{limit}: {stderr}");
         assert!(stderr.contains(says), "{limit}: {stderr}");
     }
+}
+
+/// `--listen` takes an IP address and port, and `localhost:PORT` as loopback; anything else is a
+/// usage error that says what it expects, before anything listens.
+#[test]
+fn serve_listens_on_localhost_as_loopback_and_refuses_other_addresses_clearly() {
+    for listen in [
+        "example.com:3000",
+        "3000",
+        "127.0.0.1",
+        "localhost:99999",
+        "",
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let output = run(cli()
+            .args(["serve", "--secret", "s", "--listen", listen, "--out"])
+            .arg(out.path()));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{listen}: {stderr}");
+        assert!(
+            stderr.contains("expected an IP address and a port, such as 127.0.0.1:3000"),
+            "{listen}: {stderr}"
+        );
+    }
+
+    let out = tempfile::tempdir().unwrap();
+    let mut serve = serve_on(out.path(), |addr| format!("LocalHost:{}", addr.port()));
+    let sent = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
+    assert_eq!(code(&sent), 0, "{}", String::from_utf8_lossy(&sent.stdout));
+    assert!(serve.terminate().success());
 }

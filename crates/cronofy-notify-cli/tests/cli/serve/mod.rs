@@ -60,18 +60,27 @@ fn serve(out: &Path) -> Serve {
 
 /// `serve` on a free loopback port, with the secrets (and anything else) `configure` adds.
 fn serve_with(out: &Path, configure: impl FnOnce(&mut Command)) -> Serve {
+    serve_listening(out, |addr| addr.to_string(), configure)
+}
+
+/// `serve` with secret A on a free loopback port, given to `--listen` as `spell` writes it.
+fn serve_on(out: &Path, spell: impl FnOnce(SocketAddr) -> String) -> Serve {
+    serve_listening(out, spell, |command| {
+        command.args(["--secret", &vectors::secret("A")]);
+    })
+}
+
+fn serve_listening(
+    out: &Path,
+    spell: impl FnOnce(SocketAddr) -> String,
+    configure: impl FnOnce(&mut Command),
+) -> Serve {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let mut command = cli();
-    command.args([
-        "serve",
-        "--listen",
-        &addr.to_string(),
-        "--allow-http",
-        "--out",
-    ]);
+    command.args(["serve", "--listen", &spell(addr), "--allow-http", "--out"]);
     command.arg(out).stdout(Stdio::null());
     configure(&mut command);
     let mut serve = Serve {
