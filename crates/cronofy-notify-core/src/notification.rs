@@ -167,6 +167,31 @@ impl Notification {
         }
     }
 
+    /// [`to_event_subscription`](Self::to_event_subscription), owned: for moving the callback
+    /// into a task that outlives the request, such as the download after the answer.
+    ///
+    /// ```
+    /// use cronofy_notify_core::{EventSubscription, Notification};
+    ///
+    /// let body = br#"{"notification":{"type":"event_subscription",
+    ///     "interactions":[{"type":"meeting_agent_complete"}]},
+    ///   "meeting_agent":{"sub":"agt_1","resources":[
+    ///     {"category":"transcript","type":"cronofy","url":"https://api.cronofy.com/t"}]}}"#;
+    /// let notification = Notification::from_slice(body)?;
+    /// let callback: EventSubscription = notification.into_event_subscription().expect("typed");
+    /// let later = std::thread::spawn(move || callback.downloadable_resources().count());
+    /// assert_eq!(later.join().unwrap(), 1);
+    /// # Ok::<(), cronofy_notify_core::ParseError>(())
+    /// ```
+    pub fn into_event_subscription(self) -> Option<EventSubscription> {
+        match self {
+            Self::EventSubscription(callback) => Some(callback),
+            Self::Other(other) => other
+                .salvage_event_subscription()
+                .map(|salvaged| salvaged.callback),
+        }
+    }
+
     /// The meeting agent of an `event_subscription` callback that matched the model (for one
     /// kept whole, take it from [`to_event_subscription`](Self::to_event_subscription)).
     pub fn meeting_agent(&self) -> Option<&MeetingAgent> {

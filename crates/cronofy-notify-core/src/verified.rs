@@ -5,7 +5,7 @@ use std::ops::Deref;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::{Error, Notification, ParseError, Verifier};
+use crate::{Error, EventSubscription, Notification, ParseError, Verifier};
 
 /// A callback whose `Cronofy-HMAC-SHA256` signature was verified, parsed, with its raw body.
 ///
@@ -46,6 +46,12 @@ impl VerifiedNotification {
     /// The parsed notification and the raw body.
     pub fn into_parts(self) -> (Notification, Bytes) {
         (self.notification, self.body)
+    }
+
+    /// The `event_subscription` callback, typed and owned (see
+    /// [`Notification::into_event_subscription`]), for a task that outlives the request.
+    pub fn into_event_subscription(self) -> Option<EventSubscription> {
+        self.notification.into_event_subscription()
     }
 }
 

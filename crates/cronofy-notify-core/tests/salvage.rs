@@ -4,7 +4,7 @@
 
 use cronofy_notify_core::{
     Deduplicator, EventSubscription, InteractionType, Notification, OtherNotification,
-    ResourceCategory,
+    ResourceCategory, VerifiedNotification,
 };
 use cronofy_notify_test_support::vectors;
 use proptest::prelude::*;
@@ -201,6 +201,27 @@ fn to_event_subscription_borrows_a_match_and_salvages_the_rest() {
     let hopeless = json!({"notification": {"type": "event_subscription"},
                           "meeting_agent": {"resources": resources}});
     assert_eq!(parse(&hopeless).to_event_subscription(), None);
+}
+
+#[test]
+fn into_event_subscription_owns_what_to_event_subscription_lends() {
+    let parse = |body: &Value| Notification::from_slice(body.to_string().as_bytes()).unwrap();
+    let mut drifted = seed();
+    drifted["event"]["start"] = json!({"time": "2026-04-04T15:30:00Z"});
+    let mut other = seed();
+    other["notification"]["type"] = json!("change");
+    for body in [seed(), drifted, other] {
+        let lent = parse(&body)
+            .to_event_subscription()
+            .map(|cow| cow.into_owned());
+        assert_eq!(parse(&body).into_event_subscription(), lent, "{body}");
+        let verified = VerifiedNotification::new_unchecked(body.to_string().into_bytes()).unwrap();
+        assert_eq!(verified.into_event_subscription(), lent, "{body}");
+    }
+    assert_eq!(
+        parse(&seed()).into_event_subscription(),
+        Some(typed(&seed()))
+    );
 }
 
 /// `value`, an object, written as the array of its values: the form serde's derived structs
