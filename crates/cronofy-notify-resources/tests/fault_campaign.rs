@@ -30,8 +30,11 @@ enum Step {
     ChangeVersion,
     /// Declare this many bytes more than are sent.
     Overstate(u64),
-    /// The pre-signed link has expired (403 from storage).
-    Expired,
+    /// The pre-signed link has expired: 403 from storage (S3, Azure) or 400 (Google Cloud
+    /// Storage).
+    Expired(u16),
+    /// An answer without its `ETag` (a resumed one still answers the `If-Range` it was sent).
+    NoEtag,
     /// The API answers 503 instead of redirecting.
     ApiError,
     /// No Content-Length: a chunked body.
@@ -52,7 +55,8 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::IgnoreRange),
         Just(Step::ChangeVersion),
         (1u64..5000).prop_map(Step::Overstate),
-        Just(Step::Expired),
+        prop::sample::select(vec![403u16, 400]).prop_map(Step::Expired),
+        Just(Step::NoEtag),
         Just(Step::ApiError),
         Just(Step::Chunked),
         (1u64..5000).prop_map(Step::Overrun),
@@ -112,8 +116,12 @@ async fn run_schedule(size: u64, etag: bool, steps: &[Step]) -> Result<(), Strin
                         overstate_length: Some(*n),
                         ..Fault::default()
                     },
-                    Step::Expired => Fault {
-                        status: Some((403, None)),
+                    Step::Expired(status) => Fault {
+                        status: Some((*status, None)),
+                        ..Fault::default()
+                    },
+                    Step::NoEtag => Fault {
+                        omit_etag: true,
                         ..Fault::default()
                     },
                     Step::Chunked => Fault {
