@@ -79,11 +79,12 @@ impl DownloaderBuilder {
     }
 
     /// Uses this HTTP client instead of the default one (which has a 10 s connect timeout,
-    /// follows no redirects itself and never decompresses). Build it with
-    /// `redirect(reqwest::redirect::Policy::none())` so that redirects reach the downloader,
-    /// which follows them without the API key, and with `no_gzip()`, `no_brotli()`,
-    /// `no_deflate()` and `no_zstd()`: a body decoded on the way would not match the byte
-    /// ranges a resume asks for.
+    /// follows no redirects itself and never decompresses). Build it likewise:
+    /// - with `redirect(reqwest::redirect::Policy::none())`, so that redirects reach the
+    ///   downloader, which follows them without the API key. A client that follows them itself
+    ///   keeps the key on a redirect to the same host; the downloader warns when it sees one;
+    /// - with `no_gzip()`, `no_brotli()`, `no_deflate()` and `no_zstd()`: a body decoded on
+    ///   the way would not match the byte ranges a resume asks for.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self

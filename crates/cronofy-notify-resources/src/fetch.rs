@@ -376,7 +376,14 @@ impl Fetch<'_> {
                 .map_err(|error| DownloadError::network(&current, &error))?;
             if !response.status().is_redirection() || response.status() == StatusCode::NOT_MODIFIED
             {
-                return Ok((response, current, hop > 0));
+                // An injected client that follows redirects itself answers from where they led:
+                // from the storage side all the same (whose 403 or 400 means an expired link).
+                let followed = response.url() != &current;
+                if followed {
+                    warn_client_follows_redirects();
+                    current = checked_url(response.url().as_str(), self.inner.allow_http)?;
+                }
+                return Ok((response, current, hop > 0 || followed));
             }
             let next = response
                 .headers()
@@ -395,6 +402,19 @@ impl Fetch<'_> {
         }
         .into())
     }
+}
+
+/// Says once per process that the injected client follows redirects: it should not (see
+/// [`DownloaderBuilder::client`](crate::DownloaderBuilder::client)).
+fn warn_client_follows_redirects() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "the reqwest::Client given to the downloader follows redirects itself; build it with \
+             redirect(reqwest::redirect::Policy::none()) so that the downloader follows them, \
+             without the API key"
+        );
+    });
 }
 
 /// Where a resumed request asks the body to start, and the validator it must still match.

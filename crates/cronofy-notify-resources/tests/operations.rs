@@ -110,6 +110,41 @@ async fn an_injected_client_is_the_one_used() {
     assert!(report.is_success(), "{report:?}");
 }
 
+/// A client injected without `Policy::none()` follows the redirect itself. The answer is still
+/// the storage side's: its 403 (an expired link) is renewed through the API, not taken for the
+/// API refusing the key.
+#[tokio::test]
+async fn an_injected_client_that_follows_redirects_still_renews_an_expired_link() {
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(300_000, "audio/mpeg"));
+    fake.faults(
+        "audio",
+        [Fault {
+            status: Some((403, None)),
+            ..Fault::default()
+        }],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let report = builder(root.path())
+        .client(reqwest::Client::new())
+        .build()
+        .unwrap()
+        .download(&callback(
+            &fake.complete_body("agt_1", &[("audio", "voice", "audio")]),
+        ))
+        .await
+        .unwrap();
+    let audio = &report.resources[0];
+    assert!(audio.is_success(), "{audio:?}");
+    assert_eq!(audio.attempts, 2);
+    assert!(
+        fake.storage_requests()
+            .iter()
+            .all(|seen| seen.authorization.is_none()),
+        "the key never reached the storage side"
+    );
+}
+
 #[cfg(feature = "progress")]
 #[tokio::test]
 async fn indicatif_bars_follow_a_download_to_the_end() {
