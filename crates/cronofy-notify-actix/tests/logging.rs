@@ -1,12 +1,18 @@
-//! What a rejected request leaves in the logs: its reason, once, and never a secret.
+//! What the logs say: a rejected request's reason, once, and never a secret; a handler's failure,
+//! and what becomes of its redelivery.
 //!
-//! Alone in its own test binary: it sets the global subscriber (the server logs from its worker).
+//! In a test binary of its own: its tests share the global subscriber (the server logs from its
+//! worker).
 
 mod common;
 
+use std::sync::OnceLock;
+
 use actix_web::{HttpResponse, web};
 use cronofy_notify_actix::{Background, CronofyCallback};
-use cronofy_notify_core::{VerifiedNotification, Verifier};
+use cronofy_notify_core::{
+    DuplicateGuard, GuardError, GuardFuture, MemoryGuard, VerifiedNotification, Verifier,
+};
 use cronofy_notify_test_support::http_cases;
 use cronofy_notify_test_support::logs::Captured;
 use cronofy_notify_test_support::vectors;
@@ -23,9 +29,14 @@ fn background_route() -> actix_web::Route {
     web::post().to(Background::new(|_: VerifiedNotification| async {}))
 }
 
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(Captured::globally)
+}
+
 #[actix_web::test]
 async fn each_rejection_is_logged_once_with_its_reason_and_no_secret() {
-    let logs = Captured::globally();
+    let logs = logs();
     let secret = vectors::secret("A");
     let verifier = Verifier::new([secret.clone()]).unwrap();
     let forged = http_cases::forged(vectors::seed_body("complete"));
@@ -55,4 +66,59 @@ async fn each_rejection_is_logged_once_with_its_reason_and_no_secret() {
         "{text}"
     );
     assert!(!text.contains(&secret), "the secret reached the logs");
+}
+
+/// A shared guard whose store goes down between a claim and its release.
+#[derive(Debug, Default)]
+struct Unreleasable(MemoryGuard);
+
+impl DuplicateGuard for Unreleasable {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+        self.0.claim(key)
+    }
+
+    fn release<'a>(&'a self, _: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+        Box::pin(async { Err(GuardError::new("connection reset")) })
+    }
+}
+
+async fn failing(_: VerifiedNotification) -> Result<(), &'static str> {
+    Err("the database was down")
+}
+
+#[actix_web::test]
+async fn a_failed_handler_is_logged_with_what_becomes_of_its_redelivery() {
+    let logs = logs();
+    let verifier = Verifier::new([vectors::secret("A")]).unwrap();
+    let released = || web::post().to(Background::new(failing));
+    let kept =
+        || web::post().to(Background::new(failing).deduplicate_with(Unreleasable::default()));
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    let addr = common::serve(Some(verifier.clone()), released);
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+    let addr = common::serve(Some(verifier), kept);
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+
+    logs.wait_for("a redelivery will run it again").await;
+    let text = logs
+        .wait_for("a redelivery will be taken for a duplicate")
+        .await;
+    let line = |phrase: &str| {
+        text.lines()
+            .find(|line| line.contains(phrase))
+            .unwrap_or_else(|| panic!("no line with {phrase:?}:\n{text}"))
+            .to_owned()
+    };
+    let released = line("a redelivery will run it again");
+    assert!(
+        released.contains("WARN") && released.contains("the database was down"),
+        "{released}"
+    );
+    let kept = line("a redelivery will be taken for a duplicate");
+    assert!(
+        kept.contains("ERROR")
+            && kept.contains("the database was down")
+            && kept.contains("connection reset"),
+        "{kept}"
+    );
 }

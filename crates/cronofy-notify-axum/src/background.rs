@@ -22,8 +22,9 @@ use crate::CronofyCallback;
 /// answer Cronofy waits for.
 ///
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
-/// again; if `handler` fails (returns `Err` or panics), the failure is logged and the callback
-/// released, so that a later delivery of it runs. Do not count on one: Cronofy has had its 202,
+/// again; if `handler` fails (returns `Err` or panics), the failure is logged (WARN) and the
+/// callback released, so that a later delivery of it runs (if a shared guard's store cannot
+/// release it, the log says so at ERROR: a redelivery would then be taken for a duplicate). Do not count on one: Cronofy has had its 202,
 /// and a 2xx is what tells a sender not to try again. Work that must not be lost should retry
 /// inside the handler ([`Downloader`] retries and resumes on its own) or first keep the raw body
 /// ([`VerifiedNotification::body`]) somewhere it can be taken up again, as `cronofy-notify
@@ -156,8 +157,14 @@ where
                 key = claim.key().unwrap_or(""),
             );
             async move {
-                if let Err(reason) = claim.run(handler(verified)).await {
-                    tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
+                match claim.run(handler(verified)).await {
+                    Ok(()) => {}
+                    Err(reason) if reason.released() => {
+                        tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
+                    }
+                    Err(reason) => {
+                        tracing::error!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will be taken for a duplicate");
+                    }
                 }
             }
             .instrument(span)

@@ -1,15 +1,19 @@
-//! What a rejected request leaves in the logs: its reason, once, and never a secret.
+//! What the logs say: a rejected request's reason, once, and never a secret; a handler's failure,
+//! and what becomes of its redelivery.
 //!
-//! Alone in its own test binary: it sets the global subscriber (the servers log from worker
-//! threads).
+//! In a test binary of its own: its tests share the global subscriber (the servers log from
+//! worker threads).
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Extension, Router};
 use cronofy_notify_axum::{Background, CronofyCallback, CronofyLayer};
-use cronofy_notify_core::{VerifiedNotification, Verifier};
+use cronofy_notify_core::{
+    DuplicateGuard, GuardError, GuardFuture, MemoryGuard, VerifiedNotification, Verifier,
+};
 use cronofy_notify_test_support::http_cases;
 use cronofy_notify_test_support::logs::Captured;
 use cronofy_notify_test_support::vectors;
@@ -21,9 +25,14 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(Captured::globally)
+}
+
 #[tokio::test]
 async fn each_rejection_is_logged_once_with_its_reason_and_no_secret() {
-    let logs = Captured::globally();
+    let logs = logs();
     let secret = vectors::secret("A");
     let verifier = Verifier::new([secret.clone()]).unwrap();
 
@@ -62,4 +71,62 @@ async fn each_rejection_is_logged_once_with_its_reason_and_no_secret() {
         "the reason is logged:\n{text}"
     );
     assert!(!text.contains(&secret), "the secret reached the logs");
+}
+
+/// A shared guard whose store goes down between a claim and its release.
+#[derive(Debug, Default)]
+struct Unreleasable(MemoryGuard);
+
+impl DuplicateGuard for Unreleasable {
+    fn claim<'a>(&'a self, key: &'a str) -> GuardFuture<'a, Result<bool, GuardError>> {
+        self.0.claim(key)
+    }
+
+    fn release<'a>(&'a self, _: &'a str) -> GuardFuture<'a, Result<(), GuardError>> {
+        Box::pin(async { Err(GuardError::new("connection reset")) })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_handler_is_logged_with_what_becomes_of_its_redelivery() {
+    let logs = logs();
+    let failing = |_: VerifiedNotification| async { Err::<(), _>("the database was down") };
+    let apps = [
+        Background::new(failing),
+        Background::new(failing).deduplicate_with(Unreleasable::default()),
+    ];
+    for background in apps {
+        let verifier = Verifier::new([vectors::secret("A")]).unwrap();
+        let addr = serve(
+            Router::new()
+                .route("/", post(background))
+                .with_state(verifier),
+        )
+        .await;
+        let case = http_cases::signed(vectors::seed_body("complete"), 202);
+        assert_eq!(http_cases::send(addr, &case).await, 202);
+    }
+
+    logs.wait_for("a redelivery will run it again").await;
+    let text = logs
+        .wait_for("a redelivery will be taken for a duplicate")
+        .await;
+    let line = |phrase: &str| {
+        text.lines()
+            .find(|line| line.contains(phrase))
+            .unwrap_or_else(|| panic!("no line with {phrase:?}:\n{text}"))
+            .to_owned()
+    };
+    let released = line("a redelivery will run it again");
+    assert!(
+        released.contains("WARN") && released.contains("the database was down"),
+        "{released}"
+    );
+    let kept = line("a redelivery will be taken for a duplicate");
+    assert!(
+        kept.contains("ERROR")
+            && kept.contains("the database was down")
+            && kept.contains("connection reset"),
+        "{kept}"
+    );
 }

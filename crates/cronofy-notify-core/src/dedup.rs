@@ -266,25 +266,26 @@ impl Claim {
     /// `panic = "abort"` there is nothing to return to).
     ///
     /// # Errors
-    /// The handler's failure, in words.
-    pub async fn run<F>(self, work: F) -> Result<(), String>
+    /// [`HandlerError`]: the handler returned an error or panicked, and whether its key was
+    /// given back ([`HandlerError::released`]).
+    pub async fn run<F>(self, work: F) -> Result<(), HandlerError>
     where
         F: Future,
         F::Output: HandlerOutcome,
     {
-        let outcome = match CatchPanic(Box::pin(work)).await {
-            Ok(output) => output.into_outcome(),
-            Err(panic) => Err(format!("the handler panicked: {}", panic_message(&*panic))),
-        };
-        match outcome {
-            Err(reason) => match self.release().await {
-                Ok(()) => Err(reason),
-                Err(error) => Err(format!(
-                    "{reason}; and its key could not be given back, so a redelivery will be \
-                     taken for a duplicate: {error}"
-                )),
+        let failure = match CatchPanic(Box::pin(work)).await {
+            Ok(output) => match output.into_outcome() {
+                Ok(()) => return Ok(()),
+                Err(reason) => HandlerError::Failed(reason),
             },
-            ok => ok,
+            Err(panic) => HandlerError::Panicked(panic_message(&*panic).to_owned()),
+        };
+        match self.release().await {
+            Ok(()) => Err(failure),
+            Err(source) => Err(HandlerError::NotReleased {
+                failure: Box::new(failure),
+                source,
+            }),
         }
     }
 
@@ -296,6 +297,52 @@ impl Claim {
         match &self.key {
             Some(key) => self.guard.release(key).await,
             None => Ok(()),
+        }
+    }
+}
+
+/// Why [`Claim::run`] failed: what the handler did, and whether its key was given back.
+///
+/// Its `Display` is one line for a log: the handler's error with its causes, or the panic's
+/// message, and what becomes of a redelivery when the key could not be given back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// The handler returned an error, described in its alternate form (`{:#}`, which for
+    /// `anyhow` and `eyre` errors includes their causes). Its key was given back: a redelivery
+    /// runs again.
+    #[error("{0}")]
+    Failed(String),
+    /// The handler panicked, with this message (`"(no message)"` when the panic's payload was
+    /// not a string). Its key was given back: a redelivery runs again.
+    #[error("the handler panicked: {0}")]
+    Panicked(String),
+    /// The handler failed, and its key could not be given back: the guard's store failed, so a
+    /// redelivery will be taken for a duplicate until the key expires there.
+    #[error(
+        "{failure}; and its key could not be given back, so a redelivery will be taken for a \
+         duplicate: {source}"
+    )]
+    NotReleased {
+        /// What the handler did: [`HandlerError::Failed`] or [`HandlerError::Panicked`].
+        failure: Box<HandlerError>,
+        /// Why the key could not be given back.
+        source: GuardError,
+    },
+}
+
+impl HandlerError {
+    /// Whether the key was given back, so that a redelivery of the callback runs again.
+    pub fn released(&self) -> bool {
+        !matches!(self, Self::NotReleased { .. })
+    }
+
+    /// Whether the handler panicked (rather than returned an error).
+    pub fn is_panic(&self) -> bool {
+        match self {
+            Self::Panicked(_) => true,
+            Self::NotReleased { failure, .. } => failure.is_panic(),
+            Self::Failed(_) => false,
         }
     }
 }
@@ -447,9 +494,15 @@ mod tests {
                 panic!("the handler hit a bug: {}", 42);
             }
         }));
+        let error = outcome.unwrap_err();
+        assert!(
+            matches!(&error, HandlerError::Panicked(message) if message == "the handler hit a bug: 42"),
+            "{error:?}"
+        );
+        assert!(error.is_panic() && error.released());
         assert_eq!(
-            outcome,
-            Err("the handler panicked: the handler hit a bug: 42".into())
+            error.to_string(),
+            "the handler panicked: the handler hit a bug: 42"
         );
         assert!(
             now(dedup.admit(&notification)).unwrap().is_some(),
@@ -529,12 +582,54 @@ mod tests {
             guard.down.store(true, std::sync::atomic::Ordering::SeqCst);
             Err::<(), _>("disk full")
         }));
-        let reason = outcome.unwrap_err();
-        assert!(
-            reason.starts_with("disk full; and its key could not be given back"),
-            "{reason}"
+        let error = outcome.unwrap_err();
+        assert!(!error.released(), "the key is still held");
+        assert!(!error.is_panic());
+        let HandlerError::NotReleased { failure, source } = &error else {
+            panic!("expected NotReleased, got {error:?}");
+        };
+        assert!(matches!(&**failure, HandlerError::Failed(reason) if reason == "disk full"));
+        assert_eq!(
+            source.to_string(),
+            "the duplicate guard's store failed: connection refused"
         );
-        assert!(reason.ends_with("connection refused"), "{reason}");
+        assert_eq!(
+            error.to_string(),
+            "disk full; and its key could not be given back, so a redelivery will be taken for \
+             a duplicate: the duplicate guard's store failed: connection refused"
+        );
+        assert_eq!(
+            std::error::Error::source(&error).map(ToString::to_string),
+            Some(source.to_string()),
+            "the guard's error is also its source"
+        );
+    }
+
+    #[test]
+    fn a_failed_handler_gives_its_key_back_and_says_why() {
+        let dedup = Deduplicator::in_memory(10);
+        let notification = complete();
+        let claim = now(dedup.admit(&notification)).unwrap().unwrap();
+        let error = now(claim.run(async { Err::<(), _>("disk full") })).unwrap_err();
+        assert!(matches!(&error, HandlerError::Failed(reason) if reason == "disk full"));
+        assert!(error.released() && !error.is_panic());
+        assert_eq!(error.to_string(), "disk full");
+        assert!(now(dedup.admit(&notification)).unwrap().is_some());
+
+        let claim = now(dedup.admit(&notification)).unwrap();
+        assert!(
+            claim.is_none(),
+            "held again by the redelivery just admitted"
+        );
+    }
+
+    #[test]
+    fn a_handler_that_succeeds_keeps_its_key() {
+        let dedup = Deduplicator::in_memory(10);
+        let notification = complete();
+        let claim = now(dedup.admit(&notification)).unwrap().unwrap();
+        assert!(now(claim.run(async {})).is_ok());
+        assert!(now(dedup.admit(&notification)).unwrap().is_none());
     }
 
     #[test]

@@ -91,7 +91,8 @@ mod transcript;
 mod verified;
 
 pub use dedup::{
-    Claim, Deduplicator, DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, MemoryGuard,
+    Claim, Deduplicator, DuplicateGuard, GuardError, GuardFuture, HandlerError, HandlerOutcome,
+    MemoryGuard,
 };
 pub use error::{Error, ParseError};
 pub use event_subscription::{

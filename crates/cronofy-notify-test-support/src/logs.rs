@@ -30,6 +30,19 @@ impl Captured {
         captured
     }
 
+    /// What was written once `phrase` appears in it, for events logged on another task after
+    /// the answer; what was written by then if it does not appear within five seconds.
+    pub async fn wait_for(&self, phrase: &str) -> String {
+        for _ in 0..500 {
+            let text = self.text();
+            if text.contains(phrase) {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.text()
+    }
+
     /// What was written so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
