@@ -164,7 +164,9 @@ where
                 key = claim.key().unwrap_or(""),
             );
             async move {
-                match claim.run(handler(verified)).await {
+                // The handler is called inside the claim's run, so that a panic while it
+                // makes its future releases the claim as one inside the future does.
+                match claim.run(async move { handler(verified).await }).await {
                     Ok(()) => {}
                     Err(reason) if reason.released() => {
                         tracing::warn!(target: "cronofy_notify_actix", %reason, "callback handler failed; a redelivery will run it again");

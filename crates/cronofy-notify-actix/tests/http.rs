@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix_web::{App, HttpResponse, web};
 use cronofy_notify_actix::{Background, CronofyCallback};
 use cronofy_notify_core::{
-    DuplicateGuard, GuardError, GuardFuture, Signer, VerifiedNotification, Verifier,
+    DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, Signer, VerifiedNotification, Verifier,
 };
 use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
@@ -82,7 +82,7 @@ async fn simultaneous_deliveries_of_one_callback_run_once() {
 async fn assert_redelivery_runs_after(fail: fn() -> Result<(), &'static str>) {
     let attempts = Arc::new(AtomicUsize::new(0));
     let counter = attempts.clone();
-    let background = Background::new(move |_verified: VerifiedNotification| {
+    let handler = move |_verified: VerifiedNotification| {
         let attempts = counter.clone();
         async move {
             match attempts.fetch_add(1, Ordering::SeqCst) {
@@ -90,20 +90,32 @@ async fn assert_redelivery_runs_after(fail: fn() -> Result<(), &'static str>) {
                 _ => Ok(()),
             }
         }
-    });
+    };
+    assert_runs_again_until_it_succeeds(handler, &attempts).await;
+}
+
+/// Delivers one callback to `handler` (which counts its `attempts` and fails the first), then
+/// again until it is admitted and runs, then once more: a duplicate by then.
+async fn assert_runs_again_until_it_succeeds<H, Fut>(handler: H, attempts: &AtomicUsize)
+where
+    H: Fn(VerifiedNotification) -> Fut + Send + Sync + 'static,
+    Fut: Future + 'static,
+    Fut::Output: HandlerOutcome,
+{
+    let background = Background::new(handler);
     let addr = common::serve(
         Some(Verifier::new([vectors::secret("A")]).unwrap()),
         move || web::post().to(background.clone()),
     );
     let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
-    assert_eq!(http_cases::wait_for_count(&attempts, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(attempts, 1).await, 1);
     assert_eq!(
         http_cases::send_until(addr, &case, 202).await,
         202,
         "the redelivery was admitted"
     );
-    assert_eq!(http_cases::wait_for_count(&attempts, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(attempts, 2).await, 2);
     assert_eq!(http_cases::send(addr, &case).await, 200);
 }
 
@@ -115,6 +127,20 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
 #[actix_web::test]
 async fn a_panicking_handler_lets_the_redelivery_run_again() {
     assert_redelivery_runs_after(|| panic!("a bug in the handler")).await;
+}
+
+#[actix_web::test]
+async fn a_handler_that_panics_making_its_future_lets_the_redelivery_run_again() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    // A closure whose body panics before it returns a future: outside any `async` block.
+    let handler = move |_verified: VerifiedNotification| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("a bug before the handler's future exists");
+        }
+        std::future::ready(())
+    };
+    assert_runs_again_until_it_succeeds(handler, &attempts).await;
 }
 
 /// A shared duplicate guard whose store cannot be reached, as Redis sometimes cannot.

@@ -11,7 +11,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use cronofy_notify_axum::{Background, CronofyCallback, CronofyLayer};
 use cronofy_notify_core::{
-    DuplicateGuard, GuardError, GuardFuture, Signer, VerifiedNotification, Verifier,
+    DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, Signer, VerifiedNotification, Verifier,
 };
 use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::vectors;
@@ -131,19 +131,30 @@ async fn assert_redelivery_runs_after(fail: fn() -> Result<(), &'static str>) {
             }
         }
     };
+    assert_runs_again_until_it_succeeds(handler, &attempts).await;
+}
+
+/// Delivers one callback to `handler` (which counts its `attempts` and fails the first), then
+/// again until it is admitted and runs, then once more: a duplicate by then.
+async fn assert_runs_again_until_it_succeeds<H, Fut>(handler: H, attempts: &AtomicUsize)
+where
+    H: Fn(VerifiedNotification) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerOutcome,
+{
     let app = any_path(post(Background::new(handler)))
         .with_state(Verifier::new([vectors::secret("A")]).unwrap());
     let addr = serve(app).await;
     let case = http_cases::signed(vectors::seed_body("complete"), 202);
     assert_eq!(http_cases::send(addr, &case).await, 202);
-    assert_eq!(http_cases::wait_for_count(&attempts, 1).await, 1);
+    assert_eq!(http_cases::wait_for_count(attempts, 1).await, 1);
     // The release happens after the failure is logged: the redelivery may need a moment.
     assert_eq!(
         http_cases::send_until(addr, &case, 202).await,
         202,
         "the redelivery was admitted"
     );
-    assert_eq!(http_cases::wait_for_count(&attempts, 2).await, 2);
+    assert_eq!(http_cases::wait_for_count(attempts, 2).await, 2);
     assert_eq!(
         http_cases::send(addr, &case).await,
         200,
@@ -159,6 +170,20 @@ async fn a_failed_handler_lets_the_redelivery_run_again() {
 #[tokio::test]
 async fn a_panicking_handler_lets_the_redelivery_run_again() {
     assert_redelivery_runs_after(|| panic!("a bug in the handler")).await;
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_making_its_future_lets_the_redelivery_run_again() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    // A closure whose body panics before it returns a future: outside any `async` block.
+    let handler = move |_verified: VerifiedNotification| {
+        if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("a bug before the handler's future exists");
+        }
+        std::future::ready(())
+    };
+    assert_runs_again_until_it_succeeds(handler, &attempts).await;
 }
 
 /// A shared duplicate guard whose store cannot be reached, as Redis sometimes cannot.

@@ -263,7 +263,10 @@ impl Claim {
     /// Runs the handler's work under this claim: on failure the claim is released, so that a
     /// redelivery runs again, and the failure is returned for the caller to log. A handler that
     /// panics has failed too: its claim is released and the panic's message returned (with
-    /// `panic = "abort"` there is nothing to return to).
+    /// `panic = "abort"` there is nothing to return to). Only a panic while `work` is polled
+    /// is caught: call the handler inside it, `claim.run(async move { handler(n).await })`,
+    /// rather than `claim.run(handler(n))`, where a handler that panics before it returns its
+    /// future would leave the key claimed.
     ///
     /// # Errors
     /// [`HandlerError`]: the handler returned an error or panicked, and whether its key was
