@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::handler::Handler;
@@ -35,7 +36,8 @@ use crate::CronofyCallback;
 /// Keys are kept in memory by default ([`MemoryGuard`](cronofy_notify_core::MemoryGuard));
 /// pass a shared [`DuplicateGuard`] with [`Background::deduplicate_with`] when several
 /// processes receive callbacks. When a shared guard's store cannot say whether a callback is a
-/// duplicate, the answer is `503` and Cronofy delivers it again.
+/// duplicate, or has not said within the [admission timeout](Background::admission_timeout)
+/// (5 seconds by default), the answer is `503` and Cronofy delivers it again.
 ///
 /// Cronofy has had its 202 and will not send that callback again, so a shutdown must not cut a
 /// handler off midway: keep a clone, and once the server has stopped accepting, wait for the
@@ -66,7 +68,11 @@ pub struct Background<H> {
     handler: Arc<H>,
     dedup: Deduplicator,
     tasks: TaskTracker,
+    admission_timeout: Duration,
 }
+
+/// How long a request waits for the duplicate guard's answer, by default.
+const DEFAULT_ADMISSION_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl<H> Clone for Background<H> {
     fn clone(&self) -> Self {
@@ -74,6 +80,7 @@ impl<H> Clone for Background<H> {
             handler: self.handler.clone(),
             dedup: self.dedup.clone(),
             tasks: self.tasks.clone(),
+            admission_timeout: self.admission_timeout,
         }
     }
 }
@@ -83,6 +90,7 @@ impl<H> fmt::Debug for Background<H> {
         f.debug_struct("Background")
             .field("dedup", &self.dedup)
             .field("in_flight", &self.in_flight())
+            .field("admission_timeout", &self.admission_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +124,7 @@ where
             handler: Arc::new(handler),
             dedup: Deduplicator::default(),
             tasks: TaskTracker::new(),
+            admission_timeout: DEFAULT_ADMISSION_TIMEOUT,
         }
     }
 
@@ -126,9 +135,21 @@ where
         self
     }
 
+    /// How long a callback waits for the duplicate guard to say whether it is new (5 seconds by
+    /// default) before it is answered `503`, so that Cronofy delivers it again, rather than
+    /// left waiting on a shared store that hangs. The guard's answer is still awaited on the
+    /// callback's own task: a callback it claims late runs all the same, and its redelivery is
+    /// then a duplicate. The in-memory guard answers at once.
+    #[must_use]
+    pub fn admission_timeout(mut self, timeout: Duration) -> Self {
+        self.admission_timeout = timeout;
+        self
+    }
+
     /// Admits a verified callback: spawns the handler and answers 202, answers 200 for a
-    /// duplicate, or 503 when the duplicate guard's store cannot say (Cronofy then delivers the
-    /// callback again). For use from a handler of your own.
+    /// duplicate, or 503 when the duplicate guard's store cannot say, or not within the
+    /// [admission timeout](Self::admission_timeout) (Cronofy then delivers the callback
+    /// again). For use from a handler of your own.
     pub async fn accept(&self, verified: VerifiedNotification) -> Response {
         // Admission and run happen on a task of their own, and this only waits for the
         // answer: should the sender hang up meanwhile (dropping this future), a callback whose
@@ -172,12 +193,12 @@ where
             .instrument(span)
             .await;
         });
-        match answered.await {
-            Ok(Admission::Accepted) => (StatusCode::ACCEPTED, "accepted").into_response(),
-            Ok(Admission::Duplicate) => {
+        match admission(answered, self.admission_timeout).await {
+            Admission::Accepted => (StatusCode::ACCEPTED, "accepted").into_response(),
+            Admission::Duplicate => {
                 (StatusCode::OK, "duplicate callback, already handled").into_response()
             }
-            Ok(Admission::Unknown) | Err(_) => {
+            Admission::Unknown => {
                 (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
             }
         }
@@ -209,4 +230,20 @@ enum Admission {
     Accepted,
     Duplicate,
     Unknown,
+}
+
+/// What the callback's task said of it, or [`Admission::Unknown`] when it said nothing within
+/// `timeout` (or its task ended without a word, as a guard that panics ends it).
+async fn admission(
+    answered: tokio::sync::oneshot::Receiver<Admission>,
+    timeout: Duration,
+) -> Admission {
+    match tokio::time::timeout(timeout, answered).await {
+        Ok(Ok(admission)) => admission,
+        Ok(Err(_)) => Admission::Unknown,
+        Err(_) => {
+            tracing::warn!(target: "cronofy_notify_axum", ?timeout, "the duplicate guard did not answer in time; answered 503 so that Cronofy delivers the callback again (it still runs if the guard claims it late)");
+            Admission::Unknown
+        }
+    }
 }

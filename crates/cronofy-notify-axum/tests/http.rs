@@ -400,3 +400,40 @@ async fn a_callback_claimed_while_its_sender_hangs_up_still_runs() {
         "and the first one ran"
     );
 }
+
+/// A shared store slower than the admission timeout: the callback is answered 503 when the
+/// timeout passes, not when the store answers; the store's late claim still runs it, and the
+/// redelivery that the 503 brings is then a duplicate.
+#[tokio::test]
+async fn a_guard_slower_than_the_admission_timeout_gets_503_and_the_callback_still_runs_once() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let background = Background::new(move |_verified: VerifiedNotification| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {}
+    })
+    .deduplicate_with(SlowStore::default())
+    .admission_timeout(std::time::Duration::from_millis(50));
+    let addr = serve(
+        any_path(post(background)).with_state(Verifier::new([vectors::secret("A")]).unwrap()),
+    )
+    .await;
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    assert_eq!(
+        http_cases::send(addr, &case).await,
+        503,
+        "not answered in time"
+    );
+    assert_eq!(
+        http_cases::wait_for_count(&runs, 1).await,
+        1,
+        "the late claim ran it"
+    );
+    assert_eq!(
+        http_cases::send(addr, &case).await,
+        200,
+        "the redelivery is a duplicate"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "and did not run again");
+}

@@ -25,7 +25,10 @@ pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// A guard over a shared store (Redis, a database) can fail to reach it: it then answers
 /// [`GuardError`], and the receiver answers 503 so that Cronofy delivers the callback again,
-/// rather than run it twice or drop it.
+/// rather than run it twice or drop it. The adapters' `Background` also answers 503 when the
+/// guard has not answered within its admission timeout (5 seconds by default), while the claim
+/// goes on on the callback's own task; bound your store client's calls all the same, or each
+/// callback delivered while it hangs keeps a task waiting.
 ///
 /// A process can die between a claim and its handler's end, and nothing then releases the key.
 /// A shared guard should therefore let keys expire (Redis `SET key 1 NX EX 86400`, a row with a
