@@ -2,8 +2,8 @@
 //!
 //! [`CronofyCallback`] reads the raw body, checks the `Cronofy-HMAC-SHA256` signature with a
 //! [`Verifier`] from your router's state, and yields the [`VerifiedNotification`]: the typed
-//! model and the raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a short generic
-//! body; the reason goes to `tracing`.
+//! model and the raw bytes. Requests that are not genuine are answered 401, 413 or 400 with a
+//! short generic body; the reason goes to `tracing`.
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
