@@ -46,15 +46,53 @@ impl ParseError {
         {
             return Self::TooDeep { line, column };
         }
-        let reason = match error.classify() {
-            Category::Eof => "unexpected end of input",
-            Category::Io => "read error",
-            Category::Syntax | Category::Data => "invalid JSON syntax",
-        };
         Self::NotJson {
-            reason,
+            reason: json_reason(&error),
             line,
             column,
+        }
+    }
+}
+
+/// What serde_json met where bytes stopped being JSON, in words of our own: its messages for
+/// syntax errors never quote the input, but this keeps ours to a fixed set whatever a later
+/// serde_json says.
+pub(crate) fn json_reason(error: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    /// serde_json's message for each syntax error (the start of its `Display`), and ours.
+    const SYNTAX: &[(&str, &str)] = &[
+        ("expected `:`", "expected `:`"),
+        ("expected `,` or `]`", "expected `,` or `]`"),
+        ("expected `,` or `}`", "expected `,` or `}`"),
+        ("expected ident", "expected `true`, `false` or `null`"),
+        ("expected value", "expected a JSON value"),
+        ("invalid escape", "invalid escape in a string"),
+        ("invalid number", "invalid number"),
+        ("number out of range", "number out of range"),
+        ("invalid unicode code point", "invalid unicode code point"),
+        ("control character", "control character in a string"),
+        ("key must be a string", "object key is not a string"),
+        (
+            "lone leading surrogate",
+            "unpaired surrogate in a \\u escape",
+        ),
+        ("trailing comma", "trailing comma"),
+        ("trailing characters", "more after the JSON value"),
+        // A leading surrogate not followed by a `\u` escape of its pair.
+        (
+            "unexpected end of hex escape",
+            "unpaired surrogate in a \\u escape",
+        ),
+    ];
+    match error.classify() {
+        Category::Eof => "unexpected end of input",
+        Category::Io => "read error",
+        Category::Syntax | Category::Data => {
+            let message = error.to_string();
+            SYNTAX
+                .iter()
+                .find(|(theirs, _)| message.starts_with(theirs))
+                .map_or("invalid JSON syntax", |&(_, ours)| ours)
         }
     }
 }

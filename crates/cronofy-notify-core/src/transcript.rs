@@ -154,22 +154,20 @@ impl Transcript {
     /// [`TranscriptError::NotJson`] or [`TranscriptError::UnexpectedShape`].
     pub fn from_slice(json: &[u8]) -> Result<Self, TranscriptError> {
         crate::objects_only::from_slice(json).map_err(|error| {
-            use serde_json::error::Category;
-            let (line, column) = (error.line(), error.column());
-            // Some shape mismatches are reported as syntax errors: only a general parse can
-            // tell whether the bytes are JSON at all.
-            let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok();
-            match error.classify() {
-                _ if is_json => TranscriptError::UnexpectedShape { line, column },
-                Category::Eof => TranscriptError::NotJson {
-                    reason: "unexpected end of input",
-                    line,
-                    column,
+            // Some shape mismatches are reported as syntax errors, and a shape error can come
+            // before a syntax error further on: only a general parse can tell whether the
+            // bytes are JSON at all, and where they stop being JSON. Into a `Value`, as a
+            // callback's is, so that both mean the same by "not JSON" (skipping values, as
+            // `IgnoredAny` does, reads no string as UTF-8 and no number as one).
+            match serde_json::from_slice::<serde_json::Value>(json) {
+                Ok(_) => TranscriptError::UnexpectedShape {
+                    line: error.line(),
+                    column: error.column(),
                 },
-                Category::Data | Category::Syntax | Category::Io => TranscriptError::NotJson {
-                    reason: "invalid JSON syntax",
-                    line,
-                    column,
+                Err(not_json) => TranscriptError::NotJson {
+                    reason: crate::error::json_reason(&not_json),
+                    line: not_json.line(),
+                    column: not_json.column(),
                 },
             }
         })

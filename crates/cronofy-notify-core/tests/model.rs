@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use cronofy_notify_core::{
     AgentState, FailureReason, InteractionType, Notification, NotificationType, ParseError,
-    ResourceCategory, ResourceType,
+    ResourceCategory, ResourceType, Transcript, TranscriptError,
 };
 use cronofy_notify_test_support::vectors;
 use serde_json::{Value, json};
@@ -341,7 +341,7 @@ fn bodies_that_are_not_json_give_a_typed_error_with_position() {
     assert_eq!(
         Notification::from_slice(b"{\n  \"notification\": nope}"),
         Err(ParseError::NotJson {
-            reason: "invalid JSON syntax",
+            reason: "expected `true`, `false` or `null`",
             line: 2,
             column: 20
         })
@@ -358,6 +358,88 @@ fn bodies_that_are_not_json_give_a_typed_error_with_position() {
             ..
         })
     ));
+}
+
+/// Each way bytes stop being JSON is named, at the place it happens, for a callback and a
+/// transcript alike (and never by quoting the body).
+#[test]
+fn bodies_that_are_not_json_say_what_was_met_and_where() {
+    let cases: &[(&[u8], &str, usize)] = &[
+        (br#"{"notification" 1}"#, "expected `:`", 17),
+        (br#"{"notification": [1 2]}"#, "expected `,` or `]`", 21),
+        (br#"{"notification": {} "x": 1}"#, "expected `,` or `}`", 21),
+        (
+            br#"{"notification": nope}"#,
+            "expected `true`, `false` or `null`",
+            19,
+        ),
+        (br#"{"notification": ]}"#, "expected a JSON value", 18),
+        (
+            br#"{"notification": "\q"}"#,
+            "invalid escape in a string",
+            20,
+        ),
+        (br#"{"notification": 01}"#, "invalid number", 19),
+        (br#"{"notification": 1e400}"#, "number out of range", 22),
+        (
+            b"{\"notification\": \"\xff\"}",
+            "invalid unicode code point",
+            19,
+        ),
+        (
+            b"{\"notification\": \"a\x01\"}",
+            "control character in a string",
+            20,
+        ),
+        (
+            br#"{"notification": {1: 2}}"#,
+            "object key is not a string",
+            19,
+        ),
+        (
+            br#"{"notification": "\udc00"}"#,
+            "unpaired surrogate in a \\u escape",
+            24,
+        ),
+        (
+            br#"{"notification": "\ud800"}"#,
+            "unpaired surrogate in a \\u escape",
+            25,
+        ),
+        (br#"{"notification": [1,]}"#, "trailing comma", 21),
+        (
+            br#"{"notification": {}} x"#,
+            "more after the JSON value",
+            22,
+        ),
+        (
+            br#"{"notification": "\u12x"}"#,
+            "invalid escape in a string",
+            24,
+        ),
+    ];
+    for &(body, reason, column) in cases {
+        let shown = String::from_utf8_lossy(body);
+        let expected = ParseError::NotJson {
+            reason,
+            line: 1,
+            column,
+        };
+        assert_eq!(Notification::from_slice(body), Err(expected), "{shown}");
+        // A transcript reports the same, even where its typed parse met a shape error first
+        // (`notification` is not a transcript field, but `transcript` as a number is).
+        let transcript = [br#"{"transcript": 5, "#.as_slice(), &body[1..]].concat();
+        let expected = TranscriptError::NotJson {
+            reason,
+            line: 1,
+            column: column + 17,
+        };
+        assert_eq!(
+            Transcript::from_slice(&transcript),
+            Err(expected),
+            "{shown}"
+        );
+    }
 }
 
 #[test]
