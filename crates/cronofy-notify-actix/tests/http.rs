@@ -408,3 +408,16 @@ async fn a_guard_slower_than_the_admission_timeout_gets_503_and_the_callback_sti
     actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1, "and did not run again");
 }
+
+#[actix_web::test]
+async fn an_unbounded_admission_timeout_waits_for_the_guard() {
+    let background = Background::new(|_verified: VerifiedNotification| async {})
+        .deduplicate_with(SlowStore::default())
+        .admission_timeout(std::time::Duration::MAX);
+    let addr = common::serve(
+        Some(Verifier::new([vectors::secret("A")]).unwrap()),
+        move || web::post().to(background.clone()),
+    );
+    let case = http_cases::signed(vectors::seed_body("complete"), 202);
+    assert_eq!(http_cases::send(addr, &case).await, 202);
+}

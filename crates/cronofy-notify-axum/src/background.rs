@@ -139,7 +139,8 @@ where
     /// default) before it is answered `503`, so that Cronofy delivers it again, rather than
     /// left waiting on a shared store that hangs. The guard's answer is still awaited on the
     /// callback's own task: a callback it claims late runs all the same, and its redelivery is
-    /// then a duplicate. The in-memory guard answers at once.
+    /// then a duplicate. The in-memory guard answers at once; `Duration::MAX` waits as long as
+    /// the guard takes.
     #[must_use]
     pub fn admission_timeout(mut self, timeout: Duration) -> Self {
         self.admission_timeout = timeout;
