@@ -109,7 +109,9 @@ impl Downloader {
     /// the first one's work in the manifest. A download that another process (or an unrelated
     /// `Downloader`) is writing into the same folder is left alone:
     /// [`FileStorage`](crate::FileStorage) locks its `.part` file, and this call reports that
-    /// resource [busy](DownloadError::is_busy).
+    /// resource [busy](DownloadError::is_busy). The manifest is read again before each resource
+    /// is looked up or recorded, so two processes finishing parts of one meeting keep each
+    /// other's entries.
     ///
     /// # Errors
     /// Only for the meeting as a whole: [`DownloadError::NoAgentSub`] without a
@@ -161,9 +163,13 @@ impl Downloader {
             let span =
                 tracing::info_span!("cronofy_resource", sub = %key.sub, resource = %key.stem());
             async move {
-                if let Some(done) = self.already_complete(&*manifest.lock().await, &key).await {
-                    tracing::debug!("already complete; not fetched again");
-                    return Ok(done);
+                {
+                    let mut manifest = manifest.lock().await;
+                    self.reload(&mut manifest).await?;
+                    if let Some(done) = self.already_complete(&manifest, &key).await {
+                        tracing::debug!("already complete; not fetched again");
+                        return Ok(done);
+                    }
                 }
                 let report = self.fetch(key, url, cancel).await;
                 if report.error.as_ref().is_some_and(DownloadError::is_busy) {
@@ -171,6 +177,7 @@ impl Downloader {
                     return Ok(report);
                 }
                 let mut manifest = manifest.lock().await;
+                self.reload(&mut manifest).await?;
                 manifest.record(report.to_entry());
                 inner
                     .storage
@@ -244,6 +251,24 @@ impl Downloader {
         let lock = Arc::new(tokio::sync::Mutex::new(()));
         meetings.insert(sub.to_owned(), Arc::downgrade(&lock));
         lock
+    }
+
+    /// Replaces `manifest` with the one stored now, if there is one. Another process may have
+    /// recorded resources of the same meeting since this call read it (a second receiver on
+    /// the same folder, each fetching what the other found busy): reading it again just before
+    /// each use keeps their entries, where writing back the copy read at the start would drop
+    /// them and have a later call fetch those resources again.
+    async fn reload(&self, manifest: &mut Manifest) -> Result<(), DownloadError> {
+        if let Some(stored) = self
+            .inner
+            .storage
+            .load_manifest(&manifest.sub)
+            .await
+            .map_err(DownloadError::storage)?
+        {
+            *manifest = stored;
+        }
+        Ok(())
     }
 
     async fn already_complete(

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cronofy_notify_core::ResourceCategory;
 use cronofy_notify_resources::ProgressEvent;
 use cronofy_notify_test_support::fake::Fault;
 
@@ -147,5 +148,72 @@ async fn a_second_process_on_the_same_folder_leaves_a_download_under_way_alone()
     let requests = fake.seen().len();
     let third = common::download(root.path(), &body).await;
     assert!(third.resources[0].skipped, "{third:?}");
+    assert_eq!(fake.seen().len(), requests);
+}
+
+/// Two processes, each fetching part of one meeting into the same folder (here one the video,
+/// the other the transcript, or each the resource the other found busy), both read the
+/// manifest before either wrote it: each must keep the other's entries when it records its own,
+/// or a later call fetches again what is already stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_finishing_parts_of_one_meeting_both_keep_their_entries() {
+    let fake = fake_with(&[
+        ("transcript", 9_000, "application/json"),
+        ("video", 3 << 20, "video/mp4"),
+    ])
+    .await;
+    // The video's process reads the manifest, then is still streaming when the other is done.
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((1 << 20, Duration::from_millis(1500))),
+            ..Fault::default()
+        }],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body(
+        "agt_parts",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let video_process = builder(root.path())
+        .categories([ResourceCategory::Video])
+        .on_progress(move |event| {
+            if matches!(event, ProgressEvent::Started { .. }) {
+                let _ = started_tx.lock().unwrap().send(());
+            }
+        })
+        .build()
+        .unwrap();
+    let video = {
+        let body = body.clone();
+        tokio::spawn(async move { video_process.download(&callback(&body)).await.unwrap() })
+    };
+    tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(20)))
+        .await
+        .unwrap()
+        .expect("the video's download started");
+    let transcript = builder(root.path())
+        .categories([ResourceCategory::Transcript])
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(transcript.is_success(), "{transcript:?}");
+    let video = video.await.unwrap();
+    assert!(video.is_success(), "{video:?}");
+
+    // Both are recorded: a call for the whole meeting fetches nothing.
+    let requests = fake.seen().len();
+    let again = common::download(root.path(), &body).await;
+    assert!(
+        again.resources.iter().all(|r| r.skipped),
+        "fetched again: {again:?}"
+    );
     assert_eq!(fake.seen().len(), requests);
 }
