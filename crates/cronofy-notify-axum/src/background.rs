@@ -25,11 +25,11 @@ use crate::CronofyCallback;
 /// A redelivered callback (same agent `sub` and interaction) is answered `200 OK` and not run
 /// again; if `handler` fails (returns `Err` or panics), the failure is logged (WARN) and the
 /// callback released, so that a later delivery of it runs (if a shared guard's store cannot
-/// release it, the log says so at ERROR: a redelivery would then be taken for a duplicate). Do not count on one: Cronofy has had its 202,
-/// and a 2xx is what tells a sender not to try again. Work that must not be lost should retry
-/// inside the handler ([`Downloader`] retries and resumes on its own) or first keep the raw body
-/// ([`VerifiedNotification::body`]) somewhere it can be taken up again, as `cronofy-notify
-/// serve` does.
+/// release it, the log says so at ERROR: a redelivery would then be taken for a duplicate).
+/// Do not count on one: Cronofy has had its 202, and a 2xx is what tells a sender not to try
+/// again. Work that must not be lost should retry inside the handler ([`Downloader`] retries
+/// and resumes on its own) or first keep the raw body ([`VerifiedNotification::body`])
+/// somewhere it can be taken up again, as `cronofy-notify serve` does.
 ///
 /// [`Downloader`]: https://docs.rs/cronofy-notify-resources/latest/cronofy_notify_resources/struct.Downloader.html
 ///
