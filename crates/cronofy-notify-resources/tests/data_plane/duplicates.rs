@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cronofy_notify_core::ResourceCategory;
-use cronofy_notify_resources::ProgressEvent;
+use cronofy_notify_resources::{DownloaderBuilder, ProgressEvent};
 use cronofy_notify_test_support::fake::Fault;
 
 use crate::common::{self, builder, callback, sha256_file};
@@ -113,23 +113,10 @@ async fn a_second_process_on_the_same_folder_leaves_a_download_under_way_alone()
         let body = body.clone();
         tokio::spawn(async move { downloader.download(&callback(&body)).await.unwrap() })
     };
-    let (started_tx, started) = std::sync::mpsc::channel();
-    let started_tx = std::sync::Mutex::new(started_tx);
-    let first = call(
-        builder(root.path())
-            .on_progress(move |event| {
-                if matches!(event, ProgressEvent::Started { .. }) {
-                    let _ = started_tx.lock().unwrap().send(());
-                }
-            })
-            .build()
-            .unwrap(),
-    );
+    let (first, started) = telling_when_started(builder(root.path()));
+    let first = call(first.build().unwrap());
     // The second starts once the first has its file open and bytes flowing.
-    tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(20)))
-        .await
-        .unwrap()
-        .expect("the first download started");
+    started.await;
     let second = call(builder(root.path()).build().unwrap()).await.unwrap();
     let first = first.await.unwrap();
 
@@ -178,25 +165,14 @@ async fn two_processes_finishing_parts_of_one_meeting_both_keep_their_entries() 
             ("video", "conference", "video"),
         ],
     );
-    let (started_tx, started) = std::sync::mpsc::channel();
-    let started_tx = std::sync::Mutex::new(started_tx);
-    let video_process = builder(root.path())
-        .categories([ResourceCategory::Video])
-        .on_progress(move |event| {
-            if matches!(event, ProgressEvent::Started { .. }) {
-                let _ = started_tx.lock().unwrap().send(());
-            }
-        })
-        .build()
-        .unwrap();
+    let (video_process, started) =
+        telling_when_started(builder(root.path()).categories([ResourceCategory::Video]));
+    let video_process = video_process.build().unwrap();
     let video = {
         let body = body.clone();
         tokio::spawn(async move { video_process.download(&callback(&body)).await.unwrap() })
     };
-    tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(20)))
-        .await
-        .unwrap()
-        .expect("the video's download started");
+    started.await;
     let transcript = builder(root.path())
         .categories([ResourceCategory::Transcript])
         .build()
@@ -216,4 +192,25 @@ async fn two_processes_finishing_parts_of_one_meeting_both_keep_their_entries() 
         "fetched again: {again:?}"
     );
     assert_eq!(fake.seen().len(), requests);
+}
+
+/// `builder` with a progress callback that tells when a resource starts streaming (its file
+/// open, bytes flowing), and the wait for that moment (at most 20 seconds).
+fn telling_when_started(
+    builder: DownloaderBuilder,
+) -> (DownloaderBuilder, impl Future<Output = ()>) {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let builder = builder.on_progress(move |event| {
+        if matches!(event, ProgressEvent::Started { .. }) {
+            let _ = started_tx.lock().unwrap().send(());
+        }
+    });
+    let wait = async move {
+        tokio::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(20)))
+            .await
+            .unwrap()
+            .expect("the download started");
+    };
+    (builder, wait)
 }
