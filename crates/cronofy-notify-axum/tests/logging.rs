@@ -15,7 +15,7 @@ use cronofy_notify_core::{
     DuplicateGuard, GuardError, GuardFuture, MemoryGuard, VerifiedNotification, Verifier,
 };
 use cronofy_notify_test_support::http_cases;
-use cronofy_notify_test_support::logs::Captured;
+use cronofy_notify_test_support::logs::{Captured, line_with};
 use cronofy_notify_test_support::vectors;
 
 async fn serve(app: Router) -> SocketAddr {
@@ -111,18 +111,12 @@ async fn a_failed_handler_is_logged_with_what_becomes_of_its_redelivery() {
     let text = logs
         .wait_for("a redelivery will be taken for a duplicate")
         .await;
-    let line = |phrase: &str| {
-        text.lines()
-            .find(|line| line.contains(phrase))
-            .unwrap_or_else(|| panic!("no line with {phrase:?}:\n{text}"))
-            .to_owned()
-    };
-    let released = line("a redelivery will run it again");
+    let released = line_with(&text, "a redelivery will run it again");
     assert!(
         released.contains("WARN") && released.contains("the database was down"),
         "{released}"
     );
-    let kept = line("a redelivery will be taken for a duplicate");
+    let kept = line_with(&text, "a redelivery will be taken for a duplicate");
     assert!(
         kept.contains("ERROR")
             && kept.contains("the database was down")

@@ -63,6 +63,16 @@ impl Write for Captured {
     }
 }
 
+/// The first line of `log` that holds `phrase`.
+///
+/// # Panics
+/// When no line does, showing the whole log.
+pub fn line_with<'a>(log: &'a str, phrase: &str) -> &'a str {
+    log.lines()
+        .find(|line| line.contains(phrase))
+        .unwrap_or_else(|| panic!("no line with {phrase:?}:\n{log}"))
+}
+
 /// The sum of the counts written just before each `phrase` in `log`: in `serve`'s reports of
 /// refused requests, `counted(log, "over the body limit")` adds up every "3 over the body
 /// limit", and `counted(log, " request")` every "refused 12 requests".
