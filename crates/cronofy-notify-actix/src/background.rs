@@ -113,6 +113,10 @@ impl<H> Background<H> {
     /// Call it once the server has stopped accepting callbacks and before it stops its
     /// workers (see the example above): a handler cut off there never runs again, since
     /// Cronofy has had its 202.
+    ///
+    /// A callback still waiting for a shared guard's answer counts as in flight (it may yet
+    /// run): if the store can hang, bound the wait, `tokio::time::timeout(limit,
+    /// background.drain())`.
     pub async fn drain(&self) {
         self.tasks.close();
         self.tasks.wait().await;
