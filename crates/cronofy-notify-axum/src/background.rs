@@ -187,7 +187,7 @@ where
                 // makes its future releases the claim as one inside the future does.
                 match claim.run(async move { handler(verified).await }).await {
                     Ok(()) => {}
-                    Err(reason) if reason.released() => {
+                    Err(reason) if reason.key_released() => {
                         tracing::warn!(target: "cronofy_notify_axum", %reason, "callback handler failed; a redelivery will run it again");
                     }
                     Err(reason) => {

@@ -273,7 +273,7 @@ impl Claim {
     ///
     /// # Errors
     /// [`HandlerError`]: the handler returned an error or panicked, and whether its key was
-    /// given back ([`HandlerError::released`]).
+    /// given back ([`HandlerError::key_released`]).
     pub async fn run<F>(self, work: F) -> Result<(), HandlerError>
     where
         F: Future,
@@ -339,7 +339,7 @@ pub enum HandlerError {
 
 impl HandlerError {
     /// Whether the key was given back, so that a redelivery of the callback runs again.
-    pub fn released(&self) -> bool {
+    pub fn key_released(&self) -> bool {
         !matches!(self, Self::NotReleased { .. })
     }
 
@@ -505,7 +505,7 @@ mod tests {
             matches!(&error, HandlerError::Panicked(message) if message == "the handler hit a bug: 42"),
             "{error:?}"
         );
-        assert!(error.is_panic() && error.released());
+        assert!(error.is_panic() && error.key_released());
         assert_eq!(
             error.to_string(),
             "the handler panicked: the handler hit a bug: 42"
@@ -589,7 +589,7 @@ mod tests {
             Err::<(), _>("disk full")
         }));
         let error = outcome.unwrap_err();
-        assert!(!error.released(), "the key is still held");
+        assert!(!error.key_released(), "the key is still held");
         assert!(!error.is_panic());
         let HandlerError::NotReleased { failure, source } = &error else {
             panic!("expected NotReleased, got {error:?}");
@@ -618,7 +618,7 @@ mod tests {
         let claim = now(dedup.admit(&notification)).unwrap().unwrap();
         let error = now(claim.run(async { Err::<(), _>("disk full") })).unwrap_err();
         assert!(matches!(&error, HandlerError::Failed(reason) if reason == "disk full"));
-        assert!(error.released() && !error.is_panic());
+        assert!(error.key_released() && !error.is_panic());
         assert_eq!(error.to_string(), "disk full");
         assert!(now(dedup.admit(&notification)).unwrap().is_some());
 
