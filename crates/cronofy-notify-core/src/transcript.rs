@@ -181,27 +181,43 @@ impl Transcript {
     /// Whether there is nothing to render: no sentence with any text. A JSON object that is not
     /// a transcript at all parses (every field is optional) and is empty.
     pub fn is_empty(&self) -> bool {
-        self.cues().next().is_none()
+        self.cues().is_empty()
     }
 
-    fn cues(&self) -> impl Iterator<Item = Cue<'_>> {
-        self.paragraphs().iter().flat_map(|paragraph| {
-            let label = paragraph.speaker_label();
-            paragraph.sentences.iter().filter_map(move |sentence| {
-                let text = sentence.text.trim();
-                if text.is_empty() {
-                    return None;
-                }
-                let start = seconds(sentence.start.or(paragraph.start));
-                let end = seconds(sentence.end.or(paragraph.end)).max(start);
-                Some(Cue {
-                    start,
-                    end,
-                    speaker: label.clone(),
-                    text,
+    /// One cue per sentence with text. A cue needs an end after its start to be shown at all
+    /// (players show a cue from its start until just before its end): one whose end is
+    /// missing, or not after its start, ends where the next cue starts, or [`FALLBACK_CUE`]
+    /// after its start when the next does not start later.
+    fn cues(&self) -> Vec<Cue<'_>> {
+        let mut cues: Vec<Cue<'_>> = self
+            .paragraphs()
+            .iter()
+            .flat_map(|paragraph| {
+                let label = paragraph.speaker_label();
+                paragraph.sentences.iter().filter_map(move |sentence| {
+                    let text = sentence.text.trim();
+                    if text.is_empty() {
+                        return None;
+                    }
+                    Some(Cue {
+                        start: seconds(sentence.start.or(paragraph.start)),
+                        end: seconds(sentence.end.or(paragraph.end)),
+                        speaker: label.clone(),
+                        text,
+                    })
                 })
             })
-        })
+            .collect();
+        for index in 0..cues.len() {
+            let start = cues[index].start;
+            if cues[index].end <= start {
+                let next = cues.get(index + 1).map(|cue| cue.start);
+                cues[index].end = next
+                    .filter(|&next| next > start)
+                    .unwrap_or(start + FALLBACK_CUE);
+            }
+        }
+        cues
     }
 
     /// Plain text: one line per paragraph, `Speaker [hh:mm:ss]: sentences`.
@@ -231,7 +247,9 @@ impl Transcript {
         out
     }
 
-    /// WebVTT captions: one cue per sentence, with a `<v Speaker>` voice span.
+    /// WebVTT captions: one cue per sentence, with a `<v Speaker>` voice span. A sentence
+    /// without an end after its start (nor its paragraph's) ends where the next one starts, or
+    /// two seconds on, so that every cue is shown.
     pub fn to_webvtt(&self) -> String {
         let mut out = String::from("WEBVTT\n");
         for cue in self.cues() {
@@ -253,10 +271,11 @@ impl Transcript {
         out
     }
 
-    /// SubRip (SRT) captions: numbered cues, one per sentence, prefixed with the speaker.
+    /// SubRip (SRT) captions: numbered cues, one per sentence, prefixed with the speaker; cue
+    /// times as in [`to_webvtt`](Self::to_webvtt).
     pub fn to_srt(&self) -> String {
         let mut out = String::new();
-        for (index, cue) in self.cues().enumerate() {
+        for (index, cue) in self.cues().into_iter().enumerate() {
             if index > 0 {
                 out.push('\n');
             }
@@ -276,6 +295,10 @@ impl Transcript {
         out
     }
 }
+
+/// How long a cue without an end of its own is shown when no later cue bounds it: long enough
+/// to read a short sentence.
+const FALLBACK_CUE: f64 = 2.0;
 
 /// Seconds, with missing, negative or non-finite values as 0.
 fn seconds(value: Option<f64>) -> f64 {

@@ -90,6 +90,39 @@ fn srt_has_numbered_cues_with_comma_milliseconds() {
     );
 }
 
+/// A cue is shown from its start until just before its end, so one that ends where it starts
+/// is never seen: a sentence without an end (nor its paragraph one), or with an end not after
+/// its start, runs to the next sentence's start, or two seconds when none starts later.
+#[test]
+fn a_sentence_without_a_usable_end_is_still_shown() {
+    let transcript = Transcript::from_slice(
+        br#"{"transcript": {"paragraphs": [
+          {"speaker": {"name": "Ada"}, "sentences": [
+            {"text": "No end.", "start": 1.0},
+            {"text": "Ends where it starts.", "start": 3.5, "end": 3.5},
+            {"text": "Ends before it starts.", "start": 6.0, "end": 5.0},
+            {"text": "At the same time as the next.", "start": 6.0},
+            {"text": "Last, without an end.", "start": 6.0}]}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        transcript.to_webvtt(),
+        "WEBVTT\n\
+         \n00:00:01.000 --> 00:00:03.500\n<v Ada>No end.\n\
+         \n00:00:03.500 --> 00:00:06.000\n<v Ada>Ends where it starts.\n\
+         \n00:00:06.000 --> 00:00:08.000\n<v Ada>Ends before it starts.\n\
+         \n00:00:06.000 --> 00:00:08.000\n<v Ada>At the same time as the next.\n\
+         \n00:00:06.000 --> 00:00:08.000\n<v Ada>Last, without an end.\n"
+    );
+    assert!(
+        transcript
+            .to_srt()
+            .starts_with("1\n00:00:01,000 --> 00:00:03,500\nAda: No end.\n"),
+        "{}",
+        transcript.to_srt()
+    );
+}
+
 #[test]
 fn an_empty_or_sparse_transcript_renders_empty_captions() {
     for json in [
