@@ -389,24 +389,7 @@ async fn a_guard_slower_than_the_admission_timeout_gets_503_and_the_callback_sti
         Some(Verifier::new([vectors::secret("A")]).unwrap()),
         move || web::post().to(background.clone()),
     );
-    let case = http_cases::signed(vectors::seed_body("complete"), 202);
-    assert_eq!(
-        http_cases::send(addr, &case).await,
-        503,
-        "not answered in time"
-    );
-    assert_eq!(
-        http_cases::wait_for_count(&runs, 1).await,
-        1,
-        "the late claim ran it"
-    );
-    assert_eq!(
-        http_cases::send(addr, &case).await,
-        200,
-        "the redelivery is a duplicate"
-    );
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "and did not run again");
+    http_cases::assert_late_claim_runs_once(addr, &runs).await;
 }
 
 #[actix_web::test]

@@ -442,6 +442,23 @@ pub async fn assert_together_runs_once(addr: SocketAddr, runs: &std::sync::atomi
     );
 }
 
+/// Checks a background handler at `addr` that counts its runs in `runs`, whose duplicate guard
+/// claims a callback at once but answers only after the handler's admission timeout: the seed
+/// `meeting_agent_complete` callback is answered 503, runs once all the same (the late claim),
+/// and its redelivery is a duplicate, answered 200 and not run (a second run is waited for, two
+/// seconds, and must not come).
+pub async fn assert_late_claim_runs_once(addr: SocketAddr, runs: &std::sync::atomic::AtomicUsize) {
+    let case = signed(vectors::seed_body("complete"), 202);
+    assert_eq!(send(addr, &case).await, 503, "not answered in time");
+    assert_eq!(wait_for_count(runs, 1).await, 1, "the late claim ran it");
+    assert_eq!(
+        send(addr, &case).await,
+        200,
+        "the redelivery is a duplicate"
+    );
+    assert_eq!(wait_for_count(runs, 2).await, 1, "and did not run again");
+}
+
 /// Sends `case` (framed by its length) and hangs up `after` that, without waiting for an answer:
 /// a sender that gave up, which drops the server's handler wherever it is.
 pub async fn send_and_hang_up(addr: SocketAddr, case: &HttpCase, after: Duration) {
