@@ -238,7 +238,9 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Opens the sink for one resource, with whatever an earlier attempt left.
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>>;
 
-    /// Reads the manifest of a meeting agent, `None` when there is none yet.
+    /// Reads the manifest of a meeting agent, `None` when there is none yet. Called before each
+    /// resource is looked up and again before its entry is written, so that what another
+    /// process recorded meanwhile is kept: read what is stored now, not a copy kept from before.
     fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>>;
 
     /// Writes the manifest of a meeting agent, atomically.
