@@ -78,9 +78,6 @@ pub struct Background<H> {
     admission_timeout: Duration,
 }
 
-/// How long a request waits for the duplicate guard's answer, by default.
-const DEFAULT_ADMISSION_TIMEOUT: Duration = Duration::from_secs(5);
-
 impl<H> Clone for Background<H> {
     fn clone(&self) -> Self {
         Self {
@@ -135,7 +132,7 @@ where
             handler: std::sync::Arc::new(handler),
             dedup: Deduplicator::default(),
             tasks: TaskTracker::new(),
-            admission_timeout: DEFAULT_ADMISSION_TIMEOUT,
+            admission_timeout: cronofy_notify_core::DEFAULT_ADMISSION_TIMEOUT,
         }
     }
 
@@ -146,9 +143,10 @@ where
         self
     }
 
-    /// How long a callback waits for the duplicate guard to say whether it is new (5 seconds by
-    /// default) before it is answered `503`, so that Cronofy delivers it again, rather than
-    /// left waiting on a shared store that hangs. The guard's answer is still awaited on the
+    /// How long a callback waits for the duplicate guard to say whether it is new
+    /// ([`DEFAULT_ADMISSION_TIMEOUT`](cronofy_notify_core::DEFAULT_ADMISSION_TIMEOUT), 5
+    /// seconds, by default) before it is answered `503`, so that Cronofy delivers it again,
+    /// rather than left waiting on a shared store that hangs. The guard's answer is still awaited on the
     /// callback's own task: a callback it claims late runs all the same, and its redelivery is
     /// then a duplicate. The in-memory guard answers at once; `Duration::MAX` waits as long as
     /// the guard takes.

@@ -18,6 +18,11 @@ use std::task::{Context, Poll};
 
 use crate::Notification;
 
+/// How long a receiver waits for the duplicate guard to say whether a callback is new before
+/// it answers `503` (the adapters' `Background::admission_timeout`): Cronofy expects an answer
+/// within a few seconds, and the in-memory guard answers at once.
+pub const DEFAULT_ADMISSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A boxed future, as the guard's methods return (so the trait works as `dyn`).
 pub type GuardFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

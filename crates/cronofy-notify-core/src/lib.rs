@@ -91,8 +91,8 @@ mod transcript;
 mod verified;
 
 pub use dedup::{
-    Claim, Deduplicator, DuplicateGuard, GuardError, GuardFuture, HandlerError, HandlerOutcome,
-    MemoryGuard,
+    Claim, DEFAULT_ADMISSION_TIMEOUT, Deduplicator, DuplicateGuard, GuardError, GuardFuture,
+    HandlerError, HandlerOutcome, MemoryGuard,
 };
 pub use error::{Error, ParseError};
 pub use event_subscription::{
