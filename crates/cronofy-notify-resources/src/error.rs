@@ -105,7 +105,8 @@ pub enum DownloadError {
     /// The callback has no `meeting_agent.sub` to file its resources under.
     #[error("the callback has no meeting_agent.sub, so its resources have nowhere to go")]
     NoAgentSub,
-    /// A redirect had no usable `Location`, or there were too many.
+    /// A redirect named nowhere to go (no usable `Location`, nor a `resource.download_url` in
+    /// its JSON body), or there were too many.
     #[error("bad redirect from {url}: {reason}")]
     Redirect {
         /// The URL that redirected, without its query.

@@ -385,15 +385,23 @@ impl Fetch<'_> {
                 }
                 return Ok((response, current, hop > 0 || followed));
             }
-            let next = response
+            let location = response
                 .headers()
                 .get(LOCATION)
                 .and_then(|location| location.to_str().ok())
-                .and_then(|location| current.join(location).ok())
-                .ok_or_else(|| DownloadError::Redirect {
-                    url: redact(&current),
-                    reason: "no usable Location header",
-                })?;
+                .and_then(|location| current.join(location).ok());
+            let next = match location {
+                Some(next) => next,
+                // Cronofy names the pre-signed URL in its JSON body too: the way on when a
+                // proxy or a change at Cronofy drops the header.
+                None => download_url_in_body(response, self.inner.idle_timeout)
+                    .await
+                    .and_then(|url| current.join(&url).ok())
+                    .ok_or_else(|| DownloadError::Redirect {
+                        url: redact(&current),
+                        reason: "no usable Location header, nor a resource.download_url in its body",
+                    })?,
+            };
             current = checked_url(next.as_str(), self.inner.allow_http)?;
         }
         Err(DownloadError::Redirect {
@@ -402,6 +410,36 @@ impl Fetch<'_> {
         }
         .into())
     }
+}
+
+/// The URL a redirect's JSON body names as `resource.download_url`, as Cronofy's do beside their
+/// `Location`. Read only while small (a redirect's body is a line of JSON) and while bytes keep
+/// coming; `None` when it is larger, stalls, or names no URL.
+async fn download_url_in_body(mut response: reqwest::Response, idle: Duration) -> Option<String> {
+    const MOST: usize = 16 * 1024;
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        resource: Named,
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        download_url: String,
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > MOST as u64)
+    {
+        return None;
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = timeout(idle, response.chunk()).await.ok()?.ok()? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MOST {
+            return None;
+        }
+    }
+    let answer: Answer = serde_json::from_slice(&body).ok()?;
+    Some(answer.resource.download_url)
 }
 
 /// Says once per process that the injected client follows redirects: it should not (see

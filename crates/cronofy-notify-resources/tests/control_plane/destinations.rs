@@ -40,11 +40,56 @@ async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
     );
 }
 
+/// Cronofy's redirect also names the pre-signed URL in its JSON body: without a `Location`
+/// (a proxy dropped it), that is the way on, still without the key.
+#[tokio::test]
+async fn a_redirect_without_location_goes_where_its_body_names() {
+    let server = MockServer::start().await;
+    let signed = format!("{}/bucket/object?X-Amz-Signature=abc", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/api"))
+        .and(header_exists("authorization"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .set_body_json(serde_json::json!({"resource": {"download_url": signed}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/object"))
+        .respond_with(|request: &wiremock::Request| {
+            if request.headers.contains_key("authorization") {
+                ResponseTemplate::new(400)
+            } else {
+                ResponseTemplate::new(200).set_body_raw("recording", "audio/mpeg")
+            }
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/api", server.uri()))]);
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("agt_1/audio-voice.mp3")).unwrap(),
+        "recording"
+    );
+}
+
 #[tokio::test]
 async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
     let server = MockServer::start().await;
     Mock::given(path("/no-location"))
         .respond_with(ResponseTemplate::new(302))
+        .mount(&server)
+        .await;
+    Mock::given(path("/body-names-nothing"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .set_body_json(serde_json::json!({"resource": {"url": "/elsewhere"}})),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/loop"))
@@ -55,8 +100,14 @@ async fn a_redirect_without_location_or_in_a_loop_is_an_error() {
     let body = body_for(&[
         ("audio", "voice", format!("{}/no-location", server.uri())),
         ("video", "conference", format!("{}/loop", server.uri())),
+        (
+            "transcript",
+            "cronofy",
+            format!("{}/body-names-nothing", server.uri()),
+        ),
     ]);
     let report = common::download(root.path(), &body).await;
+    assert_eq!(report.resources.len(), 3);
     for resource in &report.resources {
         assert!(
             matches!(resource.error, Some(DownloadError::Redirect { .. })),
