@@ -31,7 +31,7 @@ pub struct Transcript {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting_agent: Option<TranscriptAgent>,
     /// `transcript`: the text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub transcript: TranscriptBody,
 }
 
@@ -91,7 +91,7 @@ pub struct Speaker {
 #[non_exhaustive]
 pub struct Sentence {
     /// `text`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub text: String,
     /// `start`, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]

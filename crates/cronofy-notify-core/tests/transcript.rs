@@ -137,6 +137,25 @@ fn an_empty_or_sparse_transcript_renders_empty_captions() {
     }
 }
 
+/// `null` is how many JSON writers say "absent": no field of the transcript refuses it.
+#[test]
+fn null_is_absent_in_every_field() {
+    let json = br#"{"meeting_agent":null,"transcript":{"summary":null,"paragraphs":[
+        {"speaker":{"identifier":null,"name":null},"start":null,"end":null,"sentences":[
+          {"text":null,"start":null,"end":null},
+          {"text":"Still here.","start":1.5,"end":null}]},
+        {"speaker":null,"sentences":null}]}}"#;
+    let transcript = Transcript::from_slice(json).unwrap();
+    assert_eq!(transcript.paragraphs().len(), 2);
+    assert_eq!(transcript.paragraphs()[0].sentences[0].text, "");
+    assert_eq!(
+        transcript.to_srt(),
+        "1\n00:00:01,500 --> 00:00:03,500\nStill here.\n"
+    );
+    let nothing = Transcript::from_slice(br#"{"meeting_agent":{"sub":null},"transcript":null}"#);
+    assert!(nothing.unwrap().is_empty());
+}
+
 #[test]
 fn bad_input_is_a_typed_error() {
     assert!(matches!(
