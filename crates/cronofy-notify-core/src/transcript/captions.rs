@@ -1,194 +1,24 @@
-//! The meeting transcript Cronofy produces (spec §2), and captions made from it.
-//!
-//! Times are float seconds from the start of the recording. Every field may be absent: a
-//! paragraph without a speaker name is labelled with its identifier, a sentence without times
-//! takes its paragraph's.
+//! Captions and plain text made from a transcript: cues, times, and text that cannot break
+//! out of its cue.
 
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
-
-use crate::event_subscription::null_as_default;
-
-/// A meeting transcript.
-///
-/// ```
-/// use cronofy_notify_core::Transcript;
-///
-/// let json = br#"{"meeting_agent":{"sub":"agt_1"},"transcript":{"summary":"Plans.",
-///   "paragraphs":[{"speaker":{"identifier":"A","name":"Ada"},"start":2.72,"end":7.6,
-///     "sentences":[{"text":"Shall we begin?","start":2.72,"end":7.6}]}]}}"#;
-/// let transcript = Transcript::from_slice(json)?;
-/// assert_eq!(transcript.to_text(), "Ada [00:00:02]: Shall we begin?\n");
-/// assert!(transcript.to_webvtt().contains("00:00:02.720 --> 00:00:07.600\n<v Ada>Shall we begin?"));
-/// assert!(transcript.to_srt().starts_with("1\n00:00:02,720 --> 00:00:07,600\nAda: Shall we begin?\n"));
-/// # Ok::<(), cronofy_notify_core::TranscriptError>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Transcript {
-    /// `meeting_agent`: which agent recorded it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meeting_agent: Option<TranscriptAgent>,
-    /// `transcript`: the text.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub transcript: TranscriptBody,
-}
-
-/// `meeting_agent` of a transcript.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TranscriptAgent {
-    /// `sub`: the agent's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-}
-
-/// `transcript` of a transcript: a summary and the paragraphs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct TranscriptBody {
-    /// `summary`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    /// `paragraphs`, in order.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub paragraphs: Vec<Paragraph>,
-}
-
-/// What one speaker said in one stretch.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Paragraph {
-    /// `speaker`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub speaker: Option<Speaker>,
-    /// `start`, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<f64>,
-    /// `end`, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end: Option<f64>,
-    /// `sentences`, in order.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub sentences: Vec<Sentence>,
-}
-
-/// A speaker.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Speaker {
-    /// `identifier`, e.g. `A`: stable within a transcript.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identifier: Option<String>,
-    /// `name`, when Cronofy knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-/// One sentence.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Sentence {
-    /// `text`.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub text: String,
-    /// `start`, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<f64>,
-    /// `end`, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end: Option<f64>,
-}
-
-/// Why bytes are not a transcript.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TranscriptError {
-    /// The bytes are not JSON.
-    #[error("the transcript is not JSON ({reason} at line {line}, column {column})")]
-    NotJson {
-        /// What the JSON parser met.
-        reason: &'static str,
-        /// Line, from 1.
-        line: usize,
-        /// Column, from 1, as serde_json counts it: 0 when the input ends at the start of a
-        /// line (an empty file, say).
-        column: usize,
-    },
-    /// JSON, but not shaped like a transcript (a field holds the wrong kind of value).
-    #[error("the JSON is not shaped like a Cronofy transcript (at line {line}, column {column})")]
-    UnexpectedShape {
-        /// Line, from 1.
-        line: usize,
-        /// Column, from 1, as serde_json counts it: that of the last character read before the
-        /// value found out of place, so 0 when it opens the line (`[]` for a whole transcript).
-        column: usize,
-    },
-}
+use super::Transcript;
 
 /// One caption: a sentence with its times and speaker.
-struct Cue<'a> {
+pub(super) struct Cue<'a> {
     start: f64,
     end: f64,
     speaker: Option<String>,
     text: &'a str,
 }
 
-impl Paragraph {
-    /// The label for the speaker: the name, else `Speaker <identifier>`, else `None`.
-    pub fn speaker_label(&self) -> Option<String> {
-        let speaker = self.speaker.as_ref()?;
-        match (&speaker.name, &speaker.identifier) {
-            (Some(name), _) if !name.trim().is_empty() => Some(one_line(name)),
-            (_, Some(id)) if !id.trim().is_empty() => Some(format!("Speaker {}", one_line(id))),
-            _ => None,
-        }
-    }
-}
-
 impl Transcript {
-    /// Parses a transcript.
-    ///
-    /// # Errors
-    /// [`TranscriptError::NotJson`] or [`TranscriptError::UnexpectedShape`].
-    pub fn from_slice(json: &[u8]) -> Result<Self, TranscriptError> {
-        crate::objects_only::from_slice(json).map_err(|error| {
-            // Some shape mismatches are reported as syntax errors, and a shape error can come
-            // before a syntax error further on: only a general parse can tell whether the
-            // bytes are JSON at all, and where they stop being JSON. Into a `Value`, as a
-            // callback's is, so that both mean the same by "not JSON" (skipping values, as
-            // `IgnoredAny` does, reads no string as UTF-8 and no number as one).
-            match serde_json::from_slice::<serde_json::Value>(json) {
-                Ok(_) => TranscriptError::UnexpectedShape {
-                    line: error.line(),
-                    column: error.column(),
-                },
-                Err(not_json) => TranscriptError::NotJson {
-                    reason: crate::error::json_reason(&not_json),
-                    line: not_json.line(),
-                    column: not_json.column(),
-                },
-            }
-        })
-    }
-
-    /// The paragraphs.
-    pub fn paragraphs(&self) -> &[Paragraph] {
-        &self.transcript.paragraphs
-    }
-
-    /// Whether there is nothing to render: no sentence with any text. A JSON object that is not
-    /// a transcript at all parses (every field is optional) and is empty.
-    pub fn is_empty(&self) -> bool {
-        self.cues().is_empty()
-    }
-
     /// One cue per sentence with text. A cue needs an end after its start to be shown at all
     /// (players show a cue from its start until just before its end): one whose end is
     /// missing, or not after its start, ends where the next cue starts, or [`FALLBACK_CUE`]
     /// after its start when the next does not start later.
-    fn cues(&self) -> Vec<Cue<'_>> {
+    pub(super) fn cues(&self) -> Vec<Cue<'_>> {
         let mut cues: Vec<Cue<'_>> = self
             .paragraphs()
             .iter()
@@ -321,7 +151,7 @@ fn clock(seconds: f64, millis_separator: Option<char>) -> String {
 }
 
 /// Text on one line: line breaks of any kind become spaces.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
