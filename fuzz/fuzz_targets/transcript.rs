@@ -1,14 +1,20 @@
-//! Parsing and rendering any transcript: never a panic, and captions whose structure holds
-//! whatever the text says.
+//! Parsing, salvaging and rendering any transcript: never a panic, salvage agrees with the
+//! typed parse where that reads the bytes, and captions whose structure holds whatever the
+//! text says.
 #![no_main]
 
 use cronofy_notify_core::Transcript;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|json: &[u8]| {
-    let Ok(transcript) = Transcript::from_slice(json) else {
+    let Ok(salvaged) = Transcript::salvage(json) else {
         return;
     };
+    if let Ok(typed) = Transcript::from_slice(json) {
+        assert_eq!(salvaged.transcript, typed);
+        assert!(salvaged.left_out.is_empty());
+    }
+    let transcript = salvaged.transcript;
     let _ = transcript.to_text();
 
     let vtt = transcript.to_webvtt();

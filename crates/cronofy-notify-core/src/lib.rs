@@ -110,6 +110,7 @@ pub use signature::{
     combine_header_values,
 };
 pub use transcript::{
-    Paragraph, Sentence, Speaker, Transcript, TranscriptAgent, TranscriptBody, TranscriptError,
+    Paragraph, SalvagedTranscript, Sentence, Speaker, Transcript, TranscriptAgent, TranscriptBody,
+    TranscriptError,
 };
 pub use verified::VerifiedNotification;

@@ -1,7 +1,10 @@
 //! Properties over any body and secret: signing then verifying holds, any single flipped bit is
-//! refused, no input makes parsing panic, and "not JSON" means what serde_json means by it.
+//! refused, no input makes parsing panic, "not JSON" means what serde_json means by it, and a
+//! transcript's salvage reads whatever its typed parse would not.
 
-use cronofy_notify_core::{Notification, ParseError, SignatureError, Signer, Verifier};
+use cronofy_notify_core::{
+    Notification, ParseError, SignatureError, Signer, Transcript, TranscriptError, Verifier,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -128,6 +131,52 @@ proptest! {
             "{}", text
         );
     }
+
+    /// Salvage reads any object shaped nearly like a transcript: what the typed parse reads,
+    /// the same, with nothing left out; anything else with the typed parse's first misfit
+    /// among those left out.
+    #[test]
+    fn salvage_reads_what_the_typed_parse_would_not(json in transcript_ish()) {
+        let text = json.to_string();
+        let salvaged = Transcript::salvage(text.as_bytes());
+        prop_assert!(salvaged.is_ok(), "{:?}: {}", salvaged, text);
+        let salvaged = salvaged.unwrap();
+        match Transcript::from_slice(text.as_bytes()) {
+            Ok(transcript) => {
+                prop_assert_eq!(salvaged.transcript, transcript);
+                prop_assert!(salvaged.left_out.is_empty(), "{:?}", salvaged.left_out);
+            }
+            Err(TranscriptError::UnexpectedShape { path, .. }) => {
+                prop_assert!(salvaged.left_out.contains(&path), "{} not in {:?}: {}", path, salvaged.left_out, text);
+            }
+            Err(error) => prop_assert!(false, "{}: {}", error, text),
+        }
+    }
+}
+
+/// A transcript's shape, each place the model reads holding what it expects or any JSON at all.
+fn transcript_ish() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    fn or_any(expected: impl Strategy<Value = Value> + 'static) -> BoxedStrategy<Value> {
+        prop_oneof![4 => expected, 1 => arb_json()].boxed()
+    }
+    let time = || or_any(any::<u16>().prop_map(|centis| json!(f64::from(centis) / 100.0)));
+    let text = || or_any("[a-z ]{0,8}".prop_map(Value::from));
+    let list = |element: BoxedStrategy<Value>| {
+        or_any(prop::collection::vec(element, 0..4).prop_map(Value::Array))
+    };
+    let sentence = or_any(
+        (text(), time(), time()).prop_map(|(t, s, e)| json!({"text": t, "start": s, "end": e})),
+    );
+    let speaker = or_any((text(), text()).prop_map(|(i, n)| json!({"identifier": i, "name": n})));
+    let paragraph = or_any(
+        (speaker, time(), time(), list(sentence))
+            .prop_map(|(p, s, e, l)| json!({"speaker": p, "start": s, "end": e, "sentences": l})),
+    );
+    let body =
+        or_any((text(), list(paragraph)).prop_map(|(s, p)| json!({"summary": s, "paragraphs": p})));
+    let agent = or_any(text().prop_map(|sub| json!({"sub": sub})));
+    (agent, body).prop_map(|(a, b)| json!({"meeting_agent": a, "transcript": b}))
 }
 
 /// A callback's shape, each place the model reads holding what it expects, any JSON at all, or

@@ -182,7 +182,11 @@ fn bad_input_is_a_typed_error() {
 fn an_array_where_the_transcript_has_an_object_is_the_wrong_shape() {
     assert_eq!(
         Transcript::from_slice(b"[]"),
-        Err(TranscriptError::UnexpectedShape { line: 1, column: 0 })
+        Err(TranscriptError::UnexpectedShape {
+            path: ".".into(),
+            line: 1,
+            column: 0
+        })
     );
     assert!(matches!(
         Transcript::from_slice(b""),
@@ -219,5 +223,167 @@ fn a_transcript_without_sentences_is_empty() {
         let transcript = Transcript::from_slice(json).unwrap();
         assert!(transcript.is_empty(), "{}", String::from_utf8_lossy(json));
         assert_eq!(transcript.to_text(), "");
+    }
+}
+
+/// The error names the value that did not fit, as a path, with where it is in the bytes.
+#[test]
+fn a_shape_error_names_the_value_that_did_not_fit() {
+    let json = br#"{"transcript":{"paragraphs":[{"sentences":[{"text":"Hi"}]},
+        {"speaker":{"name":7},"sentences":[{"text":"Yes"}]}]}}"#;
+    let error = Transcript::from_slice(json).unwrap_err();
+    assert_eq!(
+        error,
+        TranscriptError::UnexpectedShape {
+            path: "transcript.paragraphs[1].speaker.name".into(),
+            line: 2,
+            column: 28,
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "the JSON is not shaped like a Cronofy transcript: \
+         `transcript.paragraphs[1].speaker.name` holds the wrong kind of value (at line 2, column 28)"
+    );
+    assert_eq!(
+        Transcript::from_slice(b"[]").unwrap_err().to_string(),
+        "the JSON is not shaped like a Cronofy transcript: it is not a JSON object \
+         (at line 1, column 0)"
+    );
+}
+
+/// A change made by Cronofy is made in every sentence: salvage leaves each misfit out, in one
+/// walk, and says where each was; what fits is read as `from_slice` reads it.
+#[test]
+fn salvage_leaves_out_every_misfit_and_keeps_the_rest() {
+    let json = br#"{"meeting_agent":{"sub":["agt_1"]},
+      "transcript":{"summary":{"text":"Plans"},"paragraphs":[
+        {"speaker":{"identifier":"A","name":"Ada"},"start":"1","end":4,
+         "sentences":[{"text":"One.","start":"1","end":"2"},{"text":"Two.","start":2,"end":4}]},
+        7,
+        null,
+        {"speaker":"B","sentences":[{"text":{"en":"Three."}},["Four."],{"text":"Five.","start":9}]}
+      ]}}"#;
+    assert!(Transcript::from_slice(json).is_err());
+    let salvaged = Transcript::salvage(json).unwrap();
+    assert_eq!(
+        salvaged.left_out,
+        [
+            "meeting_agent.sub",
+            "transcript.summary",
+            "transcript.paragraphs[0].start",
+            "transcript.paragraphs[0].sentences[0].start",
+            "transcript.paragraphs[0].sentences[0].end",
+            "transcript.paragraphs[1]",
+            "transcript.paragraphs[2]",
+            "transcript.paragraphs[3].speaker",
+            "transcript.paragraphs[3].sentences[0].text",
+            "transcript.paragraphs[3].sentences[1]",
+        ]
+    );
+    let transcript = &salvaged.transcript;
+    assert_eq!(transcript.paragraphs().len(), 2);
+    assert_eq!(
+        transcript.to_srt(),
+        "1\n00:00:00,000 --> 00:00:04,000\nAda: One.\n\
+         \n2\n00:00:02,000 --> 00:00:04,000\nAda: Two.\n\
+         \n3\n00:00:09,000 --> 00:00:11,000\nFive.\n"
+    );
+
+    // What matches the model is read as it is, with nothing left out.
+    let sample = Transcript::salvage(SAMPLE.as_bytes()).unwrap();
+    assert_eq!(sample.transcript, self::sample());
+    assert!(sample.left_out.is_empty());
+
+    // Not JSON, or not an object, is still an error.
+    assert!(matches!(
+        Transcript::salvage(b"{oops"),
+        Err(TranscriptError::NotJson { .. })
+    ));
+    for json in [&b"[]"[..], b"5", b"null", b"\"transcript\""] {
+        assert!(
+            matches!(
+                Transcript::salvage(json),
+                Err(TranscriptError::UnexpectedShape { .. })
+            ),
+            "{}",
+            String::from_utf8_lossy(json)
+        );
+    }
+}
+
+/// Every field the model reads, given a value of each wrong kind in turn, is left out alone by
+/// salvage, where the typed parse refuses the whole: salvage's idea of the model's shape is the
+/// model's own, field by field (a field added to the model and not to salvage fails here).
+#[test]
+fn salvage_knows_every_field_of_the_model() {
+    let full: serde_json::Value = serde_json::from_str(
+        r#"{"meeting_agent":{"sub":"agt_1"},"transcript":{"summary":"s","paragraphs":[
+            {"speaker":{"identifier":"A","name":"Ada"},"start":1.5,"end":2.5,
+             "sentences":[{"text":"t","start":1.5,"end":2.5}]}]}}"#,
+    )
+    .unwrap();
+    // The model serialises every field that is set: the sample has them all.
+    let model = serde_json::to_value(Transcript::from_slice(full.to_string().as_bytes()).unwrap());
+    assert_eq!(model.unwrap(), full, "the sample sets every field");
+
+    let mut paths = Vec::new();
+    every_value(&full, String::new(), &mut paths);
+    assert_eq!(paths.len(), 16, "{paths:?}");
+    let wrong_kinds = [
+        serde_json::json!(true),
+        serde_json::json!(5),
+        serde_json::json!("x"),
+        serde_json::json!([]),
+        serde_json::json!({}),
+    ];
+    for (path, pointer) in &paths {
+        let original = full.pointer(pointer).unwrap();
+        for wrong in &wrong_kinds {
+            if std::mem::discriminant(original) == std::mem::discriminant(wrong) {
+                continue;
+            }
+            let mut json = full.clone();
+            *json.pointer_mut(pointer).unwrap() = wrong.clone();
+            let bytes = json.to_string().into_bytes();
+            assert!(Transcript::from_slice(&bytes).is_err(), "{path} = {wrong}");
+            let salvaged = Transcript::salvage(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(
+                salvaged.left_out,
+                std::slice::from_ref(path),
+                "{path} = {wrong}"
+            );
+        }
+    }
+}
+
+/// Each value under the root, as a path (`a.b[0]`) and a JSON pointer (`/a/b/0`).
+fn every_value(value: &serde_json::Value, path: String, out: &mut Vec<(String, String)>) {
+    let pointer_of = |path: &str| {
+        format!(
+            "/{}",
+            path.replace("].", "/")
+                .replace(['[', '.'], "/")
+                .replace(']', "")
+        )
+    };
+    let children: Vec<(String, &serde_json::Value)> = match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, child)| {
+                let sep = if path.is_empty() { "" } else { "." };
+                (format!("{path}{sep}{key}"), child)
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, child)| (format!("{path}[{index}]"), child))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (child_path, child) in children {
+        out.push((child_path.clone(), pointer_of(&child_path)));
+        every_value(child, child_path, out);
     }
 }

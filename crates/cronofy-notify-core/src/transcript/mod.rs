@@ -5,10 +5,12 @@
 //! takes its paragraph's.
 
 mod captions;
+mod salvage;
 
 use serde::{Deserialize, Serialize};
 
 use crate::event_subscription::null_as_default;
+use crate::objects_only::ObjectsOnly;
 
 use captions::one_line;
 
@@ -119,8 +121,15 @@ pub enum TranscriptError {
         column: usize,
     },
     /// JSON, but not shaped like a transcript (a field holds the wrong kind of value).
-    #[error("the JSON is not shaped like a Cronofy transcript (at line {line}, column {column})")]
+    /// [`Transcript::salvage`] reads it all the same, without such values.
+    #[error(
+        "the JSON is not shaped like a Cronofy transcript: {} (at line {line}, column {column})",
+        misfit(path)
+    )]
     UnexpectedShape {
+        /// Where the first value of the wrong kind is, as a JSON path such as
+        /// `transcript.paragraphs[0].start`; `.` when the JSON is not an object at all.
+        path: String,
         /// Line, from 1.
         line: usize,
         /// Column, from 1, as serde_json counts it: that of the last character read before the
@@ -155,6 +164,7 @@ impl Transcript {
             // `IgnoredAny` does, reads no string as UTF-8 and no number as one).
             match serde_json::from_slice::<serde_json::Value>(json) {
                 Ok(_) => TranscriptError::UnexpectedShape {
+                    path: misfit_path(json),
                     line: error.line(),
                     column: error.column(),
                 },
@@ -167,6 +177,53 @@ impl Transcript {
         })
     }
 
+    /// Parses a transcript as [`from_slice`](Self::from_slice) does, but leaves out each value of
+    /// a kind the model does not expect, as if it had been absent, and says where each was: a
+    /// time sent as a string, a speaker as a number, an element of `paragraphs` or `sentences`
+    /// that is not an object. For a transcript that should render whatever Cronofy changes; log
+    /// what was left out, as it is how such a change shows. One walk of the JSON, however many
+    /// values go.
+    ///
+    /// ```
+    /// use cronofy_notify_core::Transcript;
+    ///
+    /// let json = br#"{"transcript":{"paragraphs":[{"speaker":{"name":"Ada"},
+    ///   "sentences":[{"text":"Shall we begin?","start":"2.72","end":4.1}]}]}}"#;
+    /// assert!(Transcript::from_slice(json).is_err());
+    ///
+    /// let salvaged = Transcript::salvage(json)?;
+    /// assert_eq!(salvaged.left_out, ["transcript.paragraphs[0].sentences[0].start"]);
+    /// assert_eq!(salvaged.transcript.to_text(), "Ada [00:00:00]: Shall we begin?\n");
+    /// # Ok::<(), cronofy_notify_core::TranscriptError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TranscriptError::NotJson`]; [`TranscriptError::UnexpectedShape`] only when the JSON is
+    /// not an object.
+    pub fn salvage(json: &[u8]) -> Result<SalvagedTranscript, TranscriptError> {
+        let error = match Self::from_slice(json) {
+            Ok(transcript) => {
+                return Ok(SalvagedTranscript {
+                    transcript,
+                    left_out: Vec::new(),
+                });
+            }
+            Err(error @ TranscriptError::NotJson { .. }) => return Err(error),
+            Err(error) => error,
+        };
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(json) else {
+            return Err(error);
+        };
+        let left_out = salvage::leave_out_misfits(&mut value);
+        match Self::deserialize(ObjectsOnly(&value)) {
+            Ok(transcript) => Ok(SalvagedTranscript {
+                transcript,
+                left_out,
+            }),
+            Err(_) => Err(error), // not an object: nothing to salvage
+        }
+    }
+
     /// The paragraphs.
     pub fn paragraphs(&self) -> &[Paragraph] {
         &self.transcript.paragraphs
@@ -176,5 +233,37 @@ impl Transcript {
     /// a transcript at all parses (every field is optional) and is empty.
     pub fn is_empty(&self) -> bool {
         self.cues().is_empty()
+    }
+}
+
+/// A transcript read from JSON that did not quite match the model, and what was left out to
+/// read it. See [`Transcript::salvage`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SalvagedTranscript {
+    /// The transcript, as if the values left out had been absent.
+    pub transcript: Transcript,
+    /// Where each value left out was, as a JSON path such as
+    /// `transcript.paragraphs[3].sentences[0].start`, in the model's field order (an index is
+    /// the element's in the JSON as it was). Empty when the JSON matched the model.
+    pub left_out: Vec<String>,
+}
+
+/// Where the typed parse of `json` (JSON, but not a transcript) first meets a value of the
+/// wrong kind, as a JSON path.
+fn misfit_path(json: &[u8]) -> String {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    match serde_path_to_error::deserialize::<_, Transcript>(ObjectsOnly(&mut deserializer)) {
+        Err(error) => error.path().to_string(),
+        Ok(_) => ".".to_owned(), // not reached: the same parse failed before
+    }
+}
+
+/// The words for where a transcript went wrong.
+fn misfit(path: &str) -> String {
+    if path == "." {
+        "it is not a JSON object".to_owned()
+    } else {
+        format!("`{path}` holds the wrong kind of value")
     }
 }
