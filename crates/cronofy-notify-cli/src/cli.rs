@@ -173,6 +173,10 @@ pub(crate) enum Command {
         resource_base: Option<reqwest::Url>,
     },
     /// Render a downloaded transcript as text, WebVTT or SRT.
+    ///
+    /// A value of a kind a transcript does not hold (a time sent as a string, say) is left out,
+    /// as if absent, and named on standard error. Exit 0: rendered; 1: not JSON, or not an
+    /// object; 2: usage.
     Transcript {
         /// The output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]

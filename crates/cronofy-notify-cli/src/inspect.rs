@@ -74,8 +74,19 @@ pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
         Ok(json) => json,
         Err(message) => return fail(exit::USAGE, message),
     };
-    match Transcript::from_slice(&json) {
-        Ok(transcript) => {
+    match Transcript::salvage(&json) {
+        Ok(salvaged) => {
+            if let Some(first) = salvaged.left_out.first() {
+                // Rendered all the same, but the captions may lack times or lines: say so.
+                let more = match salvaged.left_out.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                note(format_args!(
+                    "{name}: left out values of a kind a transcript does not hold: {first}{more}"
+                ));
+            }
+            let transcript = salvaged.transcript;
             let text = match format {
                 Format::Text => transcript.to_text(),
                 Format::Vtt => transcript.to_webvtt(),

@@ -301,6 +301,38 @@ fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
     );
 }
 
+/// A transcript with values of a kind it should not hold renders without them, and says which.
+#[test]
+fn transcript_renders_around_values_of_the_wrong_kind_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = write_temp(
+        dir.path(),
+        "odd.json",
+        br#"{"transcript":{"paragraphs":[{"speaker":{"name":"Ada"},"sentences":[
+            {"text":"One.","start":"1.5","end":3},{"text":"Two.","start":"3","end":"4"}]}]}}"#,
+    );
+    let output = run(cli().args(["transcript", "--format", "srt"]).arg(&odd));
+    assert_eq!(code(&output), 0, "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "1\n00:00:00,000 --> 00:00:03,000\nAda: One.\n\n2\n00:00:00,000 --> 00:00:02,000\nAda: Two.\n"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("odd.json")
+            && stderr.contains("transcript.paragraphs[0].sentences[0].start and 2 more"),
+        "{stderr}"
+    );
+
+    let array = write_temp(dir.path(), "array.json", b"[]");
+    let output = run(cli().arg("transcript").arg(&array));
+    assert_eq!(code(&output), 1);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("it is not a JSON object"),
+        "{output:?}"
+    );
+}
+
 #[test]
 fn send_says_what_went_wrong() {
     let output = run(cli().args(["send", "--secret", "s", "--url", "not a url"]));
