@@ -63,8 +63,12 @@
 //! let report = downloader.download(callback).await?;
 //! for resource in &report.resources {
 //!     if let Some(json) = resource.location.as_ref().and_then(|at| transcripts.at(at)) {
-//!         let transcript = Transcript::from_slice(&json)?;
-//!         std::fs::write("captions.vtt", transcript.to_webvtt())?;
+//!         // Captions even if Cronofy changes the kind of a value; say what was left out.
+//!         let salvaged = Transcript::salvage(&json)?;
+//!         if !salvaged.left_out.is_empty() {
+//!             tracing::warn!(left_out = ?salvaged.left_out, "the transcript did not quite match");
+//!         }
+//!         std::fs::write("captions.vtt", salvaged.transcript.to_webvtt())?;
 //!     }
 //! }
 //! # Ok(()) }
