@@ -61,6 +61,30 @@ pub struct ManifestEntry {
     pub error: Option<String>,
 }
 
+impl Manifest {
+    /// Reads a stored manifest; `place` names where it is, for the error.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::InvalidData`](std::io::ErrorKind::InvalidData), saying where the manifest
+    /// is, why it cannot be read, and what to do: manifests are written whole or not at all, so
+    /// one that cannot be read was changed by something else, or by a later version.
+    pub(crate) fn read_stored(
+        bytes: &[u8],
+        place: &dyn std::fmt::Display,
+    ) -> std::io::Result<Self> {
+        serde_json::from_slice(bytes).map_err(|error| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the manifest {place} cannot be read ({error}): something else changed it, \
+                     or a later version wrote it; move it aside to start this meeting's record \
+                     afresh (its resources are then fetched again)"
+                ),
+            )
+        })
+    }
+}
+
 impl ManifestEntry {
     fn is_for(&self, key: &ResourceKey) -> bool {
         self.category == key.category && self.kind == key.kind && self.occurrence == key.occurrence

@@ -86,12 +86,7 @@ impl Storage for FileStorage {
         Box::pin(async move {
             let path = self.agent_dir(sub).join("manifest.json");
             match fs::read(&path).await {
-                Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("{}: {e}", path.display()),
-                    )
-                }),
+                Ok(bytes) => Manifest::read_stored(&bytes, &path.display()).map(Some),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e),
             }

@@ -95,9 +95,7 @@ impl Storage for ObjectStoreStorage {
             match self.store.get(&path).await {
                 Ok(found) => {
                     let bytes = found.bytes().await.map_err(to_io)?;
-                    serde_json::from_slice(&bytes)
-                        .map(Some)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+                    Manifest::read_stored(&bytes, &path).map(Some)
                 }
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(to_io(e)),

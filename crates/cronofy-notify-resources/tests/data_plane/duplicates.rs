@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cronofy_notify_core::ResourceCategory;
-use cronofy_notify_resources::{DownloaderBuilder, ProgressEvent};
+use cronofy_notify_resources::{DownloadError, DownloaderBuilder, ProgressEvent};
 use cronofy_notify_test_support::fake::Fault;
 
 use crate::common::{self, builder, callback, sha256_file};
@@ -47,6 +47,46 @@ async fn a_duplicate_callback_fetches_nothing_again() {
     std::fs::remove_file(root.path().join("agt_1/audio-voice.mp3")).unwrap();
     let third = downloader.download(&callback(&body)).await.unwrap();
     assert!(third.resources[0].skipped && !third.resources[1].skipped);
+}
+
+/// Manifests are written whole or not at all: one that cannot be read was changed by something
+/// else. The download stops before a request, says where the manifest is and what to do, and
+/// leaves it as it was; moved aside, the meeting is recorded afresh.
+#[tokio::test]
+async fn a_manifest_that_cannot_be_read_stops_the_download_and_says_what_to_do() {
+    let fake = fake_with(&[("transcript", 9_000, "application/json")]).await;
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_1", &[("transcript", "cronofy", "transcript")]);
+    let manifest = root.path().join("agt_1/manifest.json");
+    std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+    std::fs::write(&manifest, b"{\"sub\": \"agt_1\", \"resour").unwrap();
+    let downloader = builder(root.path()).build().unwrap();
+
+    let error = downloader.download(&callback(&body)).await.unwrap_err();
+    assert!(
+        matches!(&error, DownloadError::Storage(io) if io.kind() == std::io::ErrorKind::InvalidData),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&manifest.display().to_string()) && message.contains("move it aside"),
+        "{message}"
+    );
+    assert!(fake.seen().is_empty(), "nothing fetched");
+    assert_eq!(
+        std::fs::read(&manifest).unwrap(),
+        b"{\"sub\": \"agt_1\", \"resour",
+        "left as it was"
+    );
+
+    std::fs::rename(&manifest, manifest.with_extension("json.old")).unwrap();
+    assert!(
+        downloader
+            .download(&callback(&body))
+            .await
+            .unwrap()
+            .is_success()
+    );
 }
 
 /// Cronofy may deliver a callback twice at nearly the same time, and an application that
