@@ -183,9 +183,15 @@ impl EventSubscription {
             .any(|interaction| interaction.kind.as_ref() == Some(kind))
     }
 
-    /// The agent's id, `meeting_agent.sub`.
+    /// The agent's id, `meeting_agent.sub`; `None` when it is absent or blank. A blank id
+    /// names no agent: two callbacks carrying one are not the same meeting, so such a callback
+    /// has no [`idempotency_key`](Self::idempotency_key) and no folder for its recordings.
     pub fn agent_sub(&self) -> Option<&str> {
-        self.meeting_agent.as_ref()?.sub.as_deref()
+        self.meeting_agent
+            .as_ref()?
+            .sub
+            .as_deref()
+            .filter(|sub| !sub.trim().is_empty())
     }
 
     /// Whether this is a `meeting_agent_failed` callback.

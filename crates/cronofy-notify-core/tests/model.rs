@@ -221,6 +221,26 @@ fn the_idempotency_key_names_every_interaction_in_order() {
     );
 }
 
+/// A blank `sub` names no agent: two such callbacks from different meetings must not be taken
+/// for one another, nor share a folder.
+#[test]
+fn a_blank_agent_sub_is_no_agent() {
+    for sub in ["", "  ", "\t"] {
+        let body = json!({"notification": {"type": "event_subscription",
+                            "interactions": [{"type": "meeting_agent_complete"}]},
+                          "meeting_agent": {"sub": sub}});
+        let notification = Notification::from_slice(body.to_string().as_bytes()).unwrap();
+        let callback = notification.as_event_subscription().unwrap();
+        assert_eq!(callback.agent_sub(), None, "{sub:?}");
+        assert_eq!(notification.idempotency_key(), None, "{sub:?}");
+        assert_eq!(
+            callback.meeting_agent.as_ref().unwrap().sub.as_deref(),
+            Some(sub),
+            "the field keeps what was sent"
+        );
+    }
+}
+
 #[test]
 fn the_enums_say_what_they_expected_of_a_value_of_the_wrong_type() {
     let error = serde_json::from_str::<FailureReason>("3").unwrap_err();

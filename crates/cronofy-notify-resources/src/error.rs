@@ -102,7 +102,7 @@ pub enum DownloadError {
     /// The resource changed between attempts (its `ETag` differs); the next attempt starts over.
     #[error("the resource changed between attempts (its ETag differs); starting over")]
     Changed,
-    /// The callback has no `meeting_agent.sub` to file its resources under.
+    /// The callback has no `meeting_agent.sub` (or a blank one) to file its resources under.
     #[error("the callback has no meeting_agent.sub, so its resources have nowhere to go")]
     NoAgentSub,
     /// A redirect named nowhere to go (no usable `Location`, nor a `resource.download_url` in

@@ -214,13 +214,19 @@ async fn hosts_that_are_not_host_names_fail_at_once() {
 #[tokio::test]
 async fn a_callback_without_an_agent_sub_is_refused() {
     let root = tempfile::tempdir().unwrap();
-    let body =
-        br#"{"notification":{"type":"event_subscription"},"meeting_agent":{"resources":[]}}"#;
-    let error = builder(root.path())
-        .build()
-        .unwrap()
-        .download(&callback(body))
-        .await
-        .unwrap_err();
-    assert!(matches!(error, DownloadError::NoAgentSub));
+    let downloader = builder(root.path()).build().unwrap();
+    for agent in [r#"{"resources":[]}"#, r#"{"sub":" ","resources":[]}"#] {
+        let body = format!(
+            r#"{{"notification":{{"type":"event_subscription"}},"meeting_agent":{agent}}}"#
+        );
+        let error = downloader
+            .download(&callback(body.as_bytes()))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, DownloadError::NoAgentSub), "{agent}");
+    }
+    assert!(
+        common::files_below(root.path()).is_empty(),
+        "no folder made"
+    );
 }
