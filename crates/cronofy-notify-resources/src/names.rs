@@ -100,13 +100,65 @@ impl ResourceName {
         &self.stem
     }
 
-    /// The final name: the stem and the extension of `content_type`, or the fallback.
-    pub(crate) fn with_content_type(&self, content_type: Option<&str>) -> String {
+    /// The final name: the stem and the extension of `content_type`; when that names no format
+    /// (`application/octet-stream`, or none), the extension `head`, the body's first bytes (up to
+    /// [`SNIFF_LEN`]), shows it to be; else the fallback.
+    pub(crate) fn final_name(&self, content_type: Option<&str>, head: &[u8]) -> String {
         let extension = content_type
             .and_then(extension_for)
+            .or_else(|| sniffed_extension(head))
             .unwrap_or(self.fallback);
         format!("{}.{extension}", self.stem)
     }
+}
+
+/// How many of a body's first bytes [`ResourceName::final_name`] looks at.
+pub(crate) const SNIFF_LEN: usize = 64;
+
+/// The extension of a recording's format, told by its first bytes: for a body served without a
+/// content type that names one (object stores serve what they were not told the type of as
+/// `application/octet-stream`). Only formats a recording may come in, each by a signature that
+/// text, JSON or another of them cannot begin with.
+fn sniffed_extension(head: &[u8]) -> Option<&'static str> {
+    Some(match head {
+        // ISO base media (MP4 and its kin): a box of type `ftyp`, then the major brand.
+        [_, _, _, _, b'f', b't', b'y', b'p', brand @ ..] => match brand.get(..4) {
+            Some(b"M4A " | b"M4B ") => "m4a",
+            Some(b"qt  ") => "mov",
+            _ => "mp4",
+        },
+        // EBML: WebM names its doctype in the header, Matroska otherwise.
+        [0x1A, 0x45, 0xDF, 0xA3, header @ ..] => {
+            if header.windows(4).any(|w| w == b"webm") {
+                "webm"
+            } else {
+                "mkv"
+            }
+        }
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'A',
+            b'V',
+            b'E',
+            ..,
+        ] => "wav",
+        [b'O', b'g', b'g', b'S', ..] => "ogg",
+        [b'f', b'L', b'a', b'C', ..] => "flac",
+        [b'I', b'D', b'3', ..] => "mp3",
+        // A frame sync of 12 bits, then layer 00: AAC in ADTS frames.
+        [0xFF, second, ..] if second & 0xF6 == 0xF0 => "aac",
+        // A frame sync of 11 bits, then a layer other than the reserved 00: MPEG audio.
+        [0xFF, second, ..] if second & 0xE0 == 0xE0 && second & 0x06 != 0 => "mp3",
+        _ => return None,
+    })
 }
 
 /// The file extension for a content type, when it names a format this crate knows.
@@ -239,7 +291,7 @@ mod tests {
         assert_eq!(second.label(), "video #2");
         assert_eq!(second.to_string(), "agt_1/video #2");
         assert_eq!(
-            ResourceName::new(&second).with_content_type(Some("video/mp4")),
+            ResourceName::new(&second).final_name(Some("video/mp4"), &[]),
             "video-resource-2.mp4"
         );
     }
@@ -249,25 +301,25 @@ mod tests {
         let key = |category| ResourceKey::new("agt_1", category, None);
         let video = ResourceName::new(&key(ResourceCategory::Video));
         assert_eq!(
-            video.with_content_type(Some("Video/MP4")),
+            video.final_name(Some("Video/MP4"), &[]),
             "video-resource.mp4"
         );
         assert_eq!(
-            video.with_content_type(Some("audio/mpeg")),
+            video.final_name(Some("audio/mpeg"), &[]),
             "video-resource.mp3"
         );
         assert_eq!(
-            video.with_content_type(Some("application/x-unknown")),
+            video.final_name(Some("application/x-unknown"), &[]),
             "video-resource.bin"
         );
-        assert_eq!(video.with_content_type(None), "video-resource.bin");
+        assert_eq!(video.final_name(None, &[]), "video-resource.bin");
         let transcript = ResourceName::new(&key(ResourceCategory::Transcript));
         assert_eq!(
-            transcript.with_content_type(Some("application/json; charset=utf-8")),
+            transcript.final_name(Some("application/json; charset=utf-8"), &[]),
             "transcript-resource.json"
         );
         assert_eq!(
-            transcript.with_content_type(Some("text/vtt")),
+            transcript.final_name(Some("text/vtt"), &[]),
             "transcript-resource.vtt"
         );
         // What object stores serve when nobody told them the type: the transcript is JSON.
@@ -277,9 +329,64 @@ mod tests {
             None,
         ] {
             assert_eq!(
-                transcript.with_content_type(generic),
+                transcript.final_name(generic, &[]),
                 "transcript-resource.json"
             );
         }
+    }
+
+    /// A body served as `application/octet-stream` is named by what its first bytes show; a
+    /// content type that names a format wins, and bytes that show none keep the fallback.
+    #[test]
+    fn a_body_of_no_named_type_is_named_by_its_first_bytes() {
+        let mp4 = b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41";
+        let ebml = |doctype: &[u8]| {
+            let mut head = vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x84];
+            head.extend_from_slice(doctype);
+            head
+        };
+        for (head, extension) in [
+            (&mp4[..], "mp4"),
+            (b"\0\0\0\x1cftypM4A \0\0\0\0", "m4a"),
+            (b"\0\0\0\x14ftypqt  \0\0\0\0", "mov"),
+            (&ebml(b"webm")[..], "webm"),
+            (&ebml(b"matroska")[..], "mkv"),
+            (b"RIFF\x24\x08\0\0WAVEfmt ", "wav"),
+            (b"OggS\0\x02", "ogg"),
+            (b"fLaC\0\0\0\x22", "flac"),
+            (b"ID3\x04\0\0", "mp3"),
+            (b"\xFF\xFB\x90\x64", "mp3"),
+            (b"\xFF\xF1\x50\x80", "aac"),
+        ] {
+            assert_eq!(sniffed_extension(head), Some(extension), "{head:?}");
+        }
+        for nothing in [
+            &b""[..],
+            b"{\"transcript\":{}}",
+            b"<?xml version",
+            b"\0\0\0\x20fty",
+            b"\xFF\xE1",
+            b"RIFF\0\0\0\0AVI ",
+        ] {
+            assert_eq!(sniffed_extension(nothing), None, "{nothing:?}");
+        }
+        let key = |category| ResourceKey::new("agt_1", category, None);
+        let video = ResourceName::new(&key(ResourceCategory::Video));
+        assert_eq!(
+            video.final_name(Some("application/octet-stream"), mp4),
+            "video-resource.mp4"
+        );
+        assert_eq!(video.final_name(None, mp4), "video-resource.mp4");
+        assert_eq!(
+            video.final_name(Some("video/webm"), mp4),
+            "video-resource.webm",
+            "the server's named format wins"
+        );
+        assert_eq!(video.final_name(None, b"\0\0\0\0"), "video-resource.bin");
+        let transcript = ResourceName::new(&key(ResourceCategory::Transcript));
+        assert_eq!(
+            transcript.final_name(None, b"{}"),
+            "transcript-resource.json"
+        );
     }
 }

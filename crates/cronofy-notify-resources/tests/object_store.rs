@@ -105,6 +105,58 @@ async fn downloads_land_in_an_in_memory_object_store() {
     check_store(Arc::new(object_store::memory::InMemory::new())).await;
 }
 
+/// Served as `application/octet-stream`, a recording is named by its first bytes: one sent in
+/// parts (named when the first part goes up) and one small enough for a single put.
+#[tokio::test]
+async fn an_object_of_no_named_type_is_named_by_its_first_bytes() {
+    let recording = |head: &[u8], size: u64| {
+        let mut bytes = head.to_vec();
+        bytes.resize(size as usize, 0x5A);
+        bytes
+    };
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    let video = recording(b"\0\0\0\x1cftypqt  \0\0\x02\0qt  ", 9 * MIB);
+    fake.add(
+        "video",
+        ResourceSpec::fixed(video.clone(), "application/octet-stream"),
+    );
+    fake.add(
+        "audio",
+        ResourceSpec::fixed(recording(b"OggS\0\x02", 5_000), "application/octet-stream"),
+    );
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("audio", "voice", "audio"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let store = Arc::new(object_store::memory::InMemory::new());
+    let report = builder(std::path::Path::new("unused"))
+        .storage(ObjectStoreStorage::new(store.clone(), "recordings"))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{report:?}");
+    let locations: Vec<_> = report
+        .resources
+        .iter()
+        .map(|r| r.location.clone())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            Some(Location::Object("recordings/agt_1/audio-voice.ogg".into())),
+            Some(Location::Object(
+                "recordings/agt_1/video-conference.mov".into()
+            )),
+        ]
+    );
+    assert_eq!(stored(&*store, &locations[1]).await, video);
+}
+
 #[tokio::test]
 async fn downloads_land_in_a_local_filesystem_object_store() {
     let dir = tempfile::tempdir().unwrap();

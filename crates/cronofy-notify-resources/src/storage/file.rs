@@ -5,18 +5,19 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 use tokio::fs;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator};
-use crate::names::ResourceName;
+use crate::names::{ResourceName, SNIFF_LEN};
 use crate::{Manifest, safe_component};
 
 /// Writes are gathered into blocks of this size before they reach the file.
 const WRITE_BUFFER: usize = 1 << 20;
 
 /// Stores resources as files under a root folder: `<root>/<sub>/<category>-<type>.<ext>`, with the
-/// extension taken from the content type (`json` for a transcript and `bin` for the rest when the
-/// type names no format, as `application/octet-stream` does), and `<root>/<sub>/manifest.json`.
+/// extension taken from the content type; when that names no format (as `application/octet-stream`
+/// does), from the first bytes (MP4, M4A, QuickTime, WebM, Matroska, WAV, Ogg, FLAC, MP3, AAC);
+/// else `json` for a transcript and `bin` for the rest. And `<root>/<sub>/manifest.json`.
 ///
 /// Bytes go to `<category>-<type>.part`, locked while it is written (a second writer, in this
 /// process or another, gets an error rather than a share of the file), with a `.part.json`
@@ -240,6 +241,19 @@ fn hash_file(path: &Path) -> io::Result<PrefixHash> {
     }
 }
 
+/// The first bytes of a file, up to [`SNIFF_LEN`]: what its format is told by when its content
+/// type does not say. Read from the file, so a download resumed by a later process is named as
+/// one made at once.
+async fn read_head(path: &Path) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    fs::File::open(path)
+        .await?
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .await?;
+    Ok(head)
+}
+
 async fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path).await {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -269,9 +283,10 @@ impl Sink for FileSink {
         Box::pin(async move {
             self.file.flush().await?;
             self.file.get_mut().sync_all().await?;
+            let head = read_head(&self.part).await?;
             let target = self
                 .dir
-                .join(self.name.with_content_type(content_type.as_deref()));
+                .join(self.name.final_name(content_type.as_deref(), &head));
             fs::rename(&self.part, &target).await?;
             remove_if_present(&self.sidecar).await?;
             sync_dir(&self.dir).await?;

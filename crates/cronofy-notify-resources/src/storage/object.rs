@@ -10,14 +10,15 @@ use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt as _, PutPayload};
 
 use super::{Location, ResourceKey, Sink, Storage, Validator};
-use crate::names::ResourceName;
+use crate::names::{ResourceName, SNIFF_LEN};
 use crate::{Manifest, safe_component};
 
 /// The size of each uploaded part: over the 5 MiB most stores require of all parts but the last.
 const PART_SIZE: usize = 8 << 20;
 
 /// Stores resources in an [`ObjectStore`] under `<prefix>/<sub>/<category>-<type>.<ext>`, with
-/// `<prefix>/<sub>/manifest.json`.
+/// `<prefix>/<sub>/manifest.json`; the extension as [`FileStorage`](crate::FileStorage) chooses
+/// it (from the content type, else from the first bytes).
 ///
 /// Bytes are sent as a multipart upload in 8 MiB parts, so memory stays bounded whatever the size;
 /// the object appears only when the upload completes, and a failed download aborts the upload.
@@ -83,6 +84,7 @@ impl Storage for ObjectStoreStorage {
             dir: self.agent_path(&key.sub),
             name: ResourceName::new(key),
             content_type: None,
+            head: Vec::new(),
             buf: BytesMut::new(),
             upload: None,
         };
@@ -134,6 +136,9 @@ struct ObjectSink {
     dir: Path,
     name: ResourceName,
     content_type: Option<String>,
+    /// The first bytes written, up to [`SNIFF_LEN`], to name the object by when its content
+    /// type names no format.
+    head: Vec<u8>,
     buf: BytesMut,
     upload: Option<(Path, Box<dyn MultipartUpload>)>,
 }
@@ -153,7 +158,7 @@ impl ObjectSink {
     fn target(&self, content_type: Option<&str>) -> Path {
         self.dir
             .clone()
-            .join(self.name.with_content_type(content_type).as_str())
+            .join(self.name.final_name(content_type, &self.head).as_str())
     }
 
     /// Sends one full part, starting the upload on the first.
@@ -169,6 +174,7 @@ impl ObjectSink {
 
     async fn abort_upload(&mut self) -> io::Result<()> {
         self.buf.clear();
+        self.head.clear();
         match self.upload.take() {
             Some((_, mut upload)) => upload.abort().await.map_err(to_io),
             None => Ok(()),
@@ -179,6 +185,8 @@ impl ObjectSink {
 impl Sink for ObjectSink {
     fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
+            let wanted = SNIFF_LEN.saturating_sub(self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..wanted]);
             self.buf.extend_from_slice(chunk);
             while self.buf.len() >= PART_SIZE {
                 let part = self.buf.split_to(PART_SIZE).freeze();

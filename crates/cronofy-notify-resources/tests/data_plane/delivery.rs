@@ -118,6 +118,60 @@ async fn a_transcript_served_without_a_real_type_is_still_named_json() {
     );
 }
 
+/// A recording served as `application/octet-stream` is named by its first bytes, also when its
+/// download is resumed from what an earlier attempt left; the manifest keeps the server's type.
+#[tokio::test]
+async fn a_recording_served_without_a_real_type_is_named_by_its_first_bytes() {
+    let recording = |head: &[u8], size: usize| {
+        let mut bytes = head.to_vec();
+        bytes.resize(size, 0x5A);
+        bytes
+    };
+    let video = recording(b"\0\0\0\x20ftypisom\0\0\x02\0isomiso2avc1mp41", 300_000);
+    let audio = recording(b"ID3\x04\0\0\0\0\0\x21", 20_000);
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add(
+        "video",
+        ResourceSpec::fixed(video.clone(), "application/octet-stream"),
+    );
+    fake.add("audio", ResourceSpec::fixed(audio, "binary/octet-stream"));
+    fake.faults(
+        "video",
+        [Fault {
+            drop_at: Some(150_000),
+            ..Fault::default()
+        }],
+    );
+    let root = tempfile::tempdir().unwrap();
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("audio", "voice", "audio"),
+            ("video", "conference", "video"),
+        ],
+    );
+    let report = common::download(root.path(), &body).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(report.resources[1].resumed_from > 0, "{report:?}");
+    assert_eq!(
+        files_below(root.path()),
+        [
+            "agt_1/audio-voice.mp3",
+            "agt_1/manifest.json",
+            "agt_1/video-conference.mp4"
+        ]
+    );
+    assert_eq!(
+        std::fs::read(root.path().join("agt_1/video-conference.mp4")).unwrap(),
+        video
+    );
+    assert_eq!(
+        report.resources[1].content_type.as_deref(),
+        Some("application/octet-stream"),
+        "the report says what the server said"
+    );
+}
+
 #[tokio::test]
 async fn the_transcript_can_be_kept_in_memory_under_a_cap() {
     let fake = FakeCronofy::start(API_KEY).await.unwrap();
