@@ -6,6 +6,8 @@
 //! salvaged) would take as many parses as there are sentences. Instead the JSON is walked once
 //! against the model's shape, [`TRANSCRIPT`], and each value of the wrong kind is removed.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 /// What kind of JSON value a field of the model holds. `null` fits every field (it is read as
@@ -101,7 +103,7 @@ fn prune(shape: &Shape, value: &mut Value, path: &mut String, left_out: &mut Vec
             let mut index = 0;
             items.retain_mut(|item| {
                 let length = path.len();
-                path.push_str(&format!("[{index}]"));
+                let _ = write!(path, "[{index}]"); // writing to a String cannot fail
                 // An element is a paragraph or a sentence: `null` is no more one than a number.
                 let fits = !item.is_null() && prune(element, item, path, left_out);
                 if !fits {
