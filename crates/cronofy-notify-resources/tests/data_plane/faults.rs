@@ -3,25 +3,43 @@
 use std::time::Duration;
 
 use cronofy_notify_resources::{CancellationToken, DownloadError, EntryStatus, ProgressEvent};
-use cronofy_notify_test_support::fake::{ApiFault, Fault};
+use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault};
 
 use crate::common::{self, Events, builder, callback, files_below, sha256_file};
 use crate::{MIB, fake_with, file_of};
 
+/// A fake serving one recording of `size` bytes (`"audio"`, as `audio/mpeg`, or `"video"`, as
+/// `video/mp4`) under `faults`, and the `meeting_agent_complete` body that lists it.
+async fn serving(
+    name: &str,
+    size: u64,
+    faults: impl IntoIterator<Item = Fault>,
+) -> (FakeCronofy, Vec<u8>) {
+    let (kind, content_type) = match name {
+        "audio" => ("voice", "audio/mpeg"),
+        "video" => ("conference", "video/mp4"),
+        other => panic!("no recording named {other}"),
+    };
+    let fake = fake_with(&[(name, size, content_type)]).await;
+    fake.faults(name, faults);
+    let body = fake.complete_body("agt_1", &[(name, kind, name)]);
+    (fake, body)
+}
+
 #[tokio::test]
 async fn a_dropped_connection_resumes_from_the_bytes_held_with_range_and_if_range() {
     let size = 4 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
     let cut = size * 9 / 10;
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [Fault {
             drop_at: Some(cut),
             ..Fault::default()
         }],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
@@ -55,9 +73,9 @@ async fn a_dropped_connection_resumes_from_the_bytes_held_with_range_and_if_rang
 #[tokio::test]
 async fn a_206_without_an_etag_keeps_the_validator_it_answered_for_the_next_resume() {
     let size = 3 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [
             Fault {
                 drop_at: Some(MIB),
@@ -69,9 +87,9 @@ async fn a_206_without_an_etag_keeps_the_validator_it_answered_for_the_next_resu
                 ..Fault::default()
             },
         ],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
@@ -99,17 +117,17 @@ async fn a_206_without_an_etag_keeps_the_validator_it_answered_for_the_next_resu
 
 #[tokio::test]
 async fn every_attempt_starts_again_from_the_cronofy_url() {
-    let fake = fake_with(&[("audio", 2 * MIB, "audio/mpeg")]).await;
-    fake.single_use_links(true);
-    fake.faults(
+    let (fake, body) = serving(
         "audio",
+        2 * MIB,
         [Fault {
             drop_at: Some(MIB),
             ..Fault::default()
         }],
-    );
+    )
+    .await;
+    fake.single_use_links(true);
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let report = common::download(root.path(), &body).await;
 
     assert!(report.is_success(), "{report:?}");
@@ -125,16 +143,16 @@ async fn an_expired_storage_link_is_renewed_through_the_api() {
     // S3 and Azure refuse an expired link with 403; Google Cloud Storage, and S3 for a link
     // signed with temporary credentials, with 400.
     for status in [403, 400] {
-        let fake = fake_with(&[("audio", 300_000, "audio/mpeg")]).await;
-        fake.faults(
+        let (fake, body) = serving(
             "audio",
+            300_000,
             [Fault {
                 status: Some((status, None)),
                 ..Fault::default()
             }],
-        );
+        )
+        .await;
         let root = tempfile::tempdir().unwrap();
-        let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
         let report = common::download(root.path(), &body).await;
         assert!(report.is_success(), "{status}: {report:?}");
         assert_eq!(report.resources[0].attempts, 2, "{status}");
@@ -146,9 +164,9 @@ async fn an_expired_storage_link_is_renewed_through_the_api() {
 #[tokio::test]
 async fn a_server_that_ignores_range_is_restarted_cleanly() {
     let size = 3 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [
             Fault {
                 drop_at: Some(2 * MIB),
@@ -159,9 +177,9 @@ async fn a_server_that_ignores_range_is_restarted_cleanly() {
                 ..Fault::default()
             },
         ],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
@@ -181,10 +199,9 @@ async fn a_server_that_ignores_range_is_restarted_cleanly() {
 #[tokio::test]
 async fn a_resource_that_changed_between_attempts_is_fetched_again_whole() {
     let size = 2 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
-    let first = fake.content("video");
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [
             Fault {
                 drop_at: Some(MIB),
@@ -195,9 +212,10 @@ async fn a_resource_that_changed_between_attempts_is_fetched_again_whole() {
                 ..Fault::default()
             },
         ],
-    );
+    )
+    .await;
+    let first = fake.content("video");
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
@@ -219,16 +237,16 @@ async fn a_resource_that_changed_between_attempts_is_fetched_again_whole() {
 #[tokio::test]
 async fn a_stalled_body_times_out_and_resumes() {
     let size = 2 * MIB;
-    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
-    fake.faults(
+    let (_serving, body) = serving(
         "audio",
+        size,
         [Fault {
             stall_at: Some((MIB, Duration::from_secs(3))),
             ..Fault::default()
         }],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let events = Events::default();
     let downloader = builder(root.path())
         .idle_timeout(Duration::from_millis(300))
@@ -251,16 +269,16 @@ async fn a_stalled_body_times_out_and_resumes() {
 #[tokio::test]
 async fn a_lying_content_length_is_a_cut_body_and_is_retried() {
     let size = MIB;
-    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "audio",
+        size,
         [Fault {
             overstate_length: Some(1000),
             ..Fault::default()
         }],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let report = common::download(root.path(), &body).await;
     let audio = &report.resources[0];
     assert!(audio.is_success(), "{audio:?}");
@@ -275,9 +293,9 @@ async fn a_range_that_ends_cleanly_short_of_its_content_range_is_resumed() {
     // A chunked 206 has no Content-Length to hold it to; its Content-Range still says where the
     // resource ends, and a body that stops before it is a cut, not the whole file.
     let size = 2 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [
             Fault {
                 drop_at: Some(size / 2),
@@ -289,9 +307,9 @@ async fn a_range_that_ends_cleanly_short_of_its_content_range_is_resumed() {
                 ..Fault::default()
             },
         ],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let report = common::download(root.path(), &body).await;
 
     let video = &report.resources[0];
@@ -307,9 +325,9 @@ async fn a_range_that_ends_cleanly_short_of_its_content_range_is_resumed() {
 #[tokio::test]
 async fn a_body_longer_than_declared_is_refused_and_fetched_again_whole() {
     let size = MIB;
-    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "audio",
+        size,
         [
             Fault {
                 drop_at: Some(size / 2),
@@ -321,9 +339,9 @@ async fn a_body_longer_than_declared_is_refused_and_fetched_again_whole() {
                 ..Fault::default()
             },
         ],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let events = Events::default();
     let report = builder(root.path())
         .on_progress(events.handler())
@@ -411,17 +429,17 @@ async fn a_full_part_file_left_by_an_earlier_run_is_finished_by_a_416() {
 #[tokio::test]
 async fn a_cancelled_download_keeps_its_part_file_and_a_later_call_resumes_it() {
     let size = 8 * MIB;
-    let fake = fake_with(&[("video", size, "video/mp4")]).await;
     // Slow the body down past the half-way mark so the cancellation lands mid-transfer.
-    fake.faults(
+    let (fake, body) = serving(
         "video",
+        size,
         [Fault {
             stall_at: Some((size / 2, Duration::from_secs(2))),
             ..Fault::default()
         }],
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     let downloader = builder(root.path())
@@ -465,16 +483,16 @@ async fn attempts_that_make_progress_do_not_count_toward_giving_up() {
     // Five cuts, each after more bytes than the last: six attempts where two in a row without
     // progress would give up. A multi-GB video on a flaky link keeps going while it moves.
     let size = MIB;
-    let fake = fake_with(&[("audio", size, "audio/mpeg")]).await;
-    fake.faults(
+    let (fake, body) = serving(
         "audio",
+        size,
         (1..=5).map(|sixths| Fault {
             drop_at: Some(size * sixths / 6),
             ..Fault::default()
         }),
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let downloader = builder(root.path())
         .retry(common::quick_retries().max_attempts_without_progress(2))
         .build()
@@ -488,16 +506,16 @@ async fn attempts_that_make_progress_do_not_count_toward_giving_up() {
 
 #[tokio::test]
 async fn giving_up_leaves_nothing_at_the_final_path_and_records_the_failure() {
-    let fake = fake_with(&[("audio", MIB, "audio/mpeg")]).await;
-    fake.faults(
+    let (_serving, body) = serving(
         "audio",
+        MIB,
         (0..10).map(|_| Fault {
             status: Some((500, None)),
             ..Fault::default()
         }),
-    );
+    )
+    .await;
     let root = tempfile::tempdir().unwrap();
-    let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let downloader = builder(root.path())
         .retry(common::quick_retries().max_attempts_without_progress(3))
         .build()
