@@ -47,7 +47,8 @@ pub(crate) enum Command {
     Verify {
         #[command(flatten)]
         secrets: Secrets,
-        /// The Cronofy-HMAC-SHA256 header value.
+        /// The Cronofy-HMAC-SHA256 header value (a header line copied whole, name and all, is
+        /// taken too).
         #[arg(long)]
         signature: Option<String>,
         /// Print the notification as JSON (Cronofy's field names) instead of a summary.

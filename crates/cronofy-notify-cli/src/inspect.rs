@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use cronofy_notify_core::samples::Sample;
-use cronofy_notify_core::{Error, Signer, Transcript, Verifier};
+use cronofy_notify_core::{Error, SIGNATURE_HEADER, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
 use crate::{exit, fail, input, note};
@@ -23,7 +23,8 @@ pub(crate) fn verify(
         Ok(verifier) => verifier.with_body_limit(usize::MAX),
         Err(error) => return fail(exit::USAGE, error),
     };
-    match verifier.verify_and_parse(signature.unwrap_or(""), body) {
+    let signature = signature.map_or("", header_value);
+    match verifier.verify_and_parse(signature, body) {
         Ok(verified) => {
             if json {
                 match serde_json::to_string_pretty(verified.notification()) {
@@ -43,6 +44,17 @@ pub(crate) fn verify(
         ),
         Err(reason) => fail(exit::FAILED, format!("not genuine: {reason}")),
     }
+}
+
+/// The value of a `--signature` given as a whole header line copied from a log or a request dump
+/// (`Cronofy-HMAC-SHA256: ...`, the name in any case): unambiguous, since a value is base64 and
+/// holds no colon. Anything else is taken as the value it is.
+fn header_value(signature: &str) -> &str {
+    signature
+        .trim_start()
+        .split_once(':')
+        .filter(|(name, _)| name.trim_end().eq_ignore_ascii_case(SIGNATURE_HEADER))
+        .map_or(signature, |(_, value)| value)
 }
 
 pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {

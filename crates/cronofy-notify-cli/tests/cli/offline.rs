@@ -142,6 +142,34 @@ fn sign_output_is_accepted_by_verify_including_a_rotation() {
     );
 }
 
+/// A header line copied whole from a log or a request dump is taken for its value, whatever the
+/// name's case; a line naming another header is not a signature.
+#[test]
+fn verify_takes_a_header_line_copied_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let signed = run(cli().args(["sign", "--secret", "s"]).arg(&body));
+    let value = String::from_utf8(signed.stdout).unwrap();
+    let verify = |signature: &str| {
+        run(cli()
+            .args(["verify", "--secret", "s", "--signature", signature])
+            .arg(&body))
+    };
+    for line in [
+        format!("Cronofy-HMAC-SHA256: {}", value.trim()),
+        format!("  cronofy-hmac-sha256 :{}  ", value.trim()),
+    ] {
+        let output = verify(&line);
+        assert_eq!(code(&output), 0, "{line}: {output:?}");
+    }
+    let output = verify(&format!("X-Signature: {}", value.trim()));
+    assert_eq!(code(&output), 1);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("malformed"),
+        "{output:?}"
+    );
+}
+
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
 /// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
 /// a usage error that names the file.
