@@ -78,8 +78,8 @@ pub(crate) enum Command {
         /// A built-in sample: activated, complete, failed, or failed:SUBTYPE (default complete).
         #[arg(long, conflicts_with = "file")]
         sample: Option<Sample>,
-        /// Puts the resource URLs under this base instead of https://api.cronofy.com, as
-        /// URL/v1/meeting_agents/SUB/CATEGORY (for local tests).
+        /// Puts the resource URLs under this base instead of `https://api.cronofy.com`, as
+        /// `URL/v1/meeting_agents/SUB/CATEGORY` (for local tests).
         #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = http_url)]
         resource_base: Option<reqwest::Url>,
         /// The sample's meeting agent id.
@@ -170,8 +170,8 @@ pub(crate) enum Command {
         /// The meeting agent id.
         #[arg(long, default_value = "agt_692702a100ccd07000000000", value_parser = agent_sub)]
         sub: String,
-        /// Puts the resource URLs under this base instead of https://api.cronofy.com, as
-        /// URL/v1/meeting_agents/SUB/CATEGORY (for local tests).
+        /// Puts the resource URLs under this base instead of `https://api.cronofy.com`, as
+        /// `URL/v1/meeting_agents/SUB/CATEGORY` (for local tests).
         #[arg(long, value_name = "URL", value_parser = http_url)]
         resource_base: Option<reqwest::Url>,
     },
