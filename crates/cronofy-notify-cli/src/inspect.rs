@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use bytes::Bytes;
 use cronofy_notify_core::samples::Sample;
-use cronofy_notify_core::{Error, SIGNATURE_HEADER, Signer, Transcript, Verifier};
+use cronofy_notify_core::{Error, SIGNATURE_HEADER, SignatureError, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
 use crate::{exit, fail, input, note};
@@ -15,7 +16,7 @@ pub(crate) fn verify(
     file: Option<&Path>,
 ) -> u8 {
     let body = match input::read(file) {
-        Ok(body) => body,
+        Ok(body) => Bytes::from(body),
         Err(message) => return fail(exit::USAGE, message),
     };
     let verifier = match Verifier::new(secrets) {
@@ -24,7 +25,7 @@ pub(crate) fn verify(
         Err(error) => return fail(exit::USAGE, error),
     };
     let signature = signature.map_or("", header_value);
-    match verifier.verify_and_parse(signature, body) {
+    match verifier.verify_and_parse(signature, body.clone()) {
         Ok(verified) => {
             if json {
                 match serde_json::to_string_pretty(verified.notification()) {
@@ -42,8 +43,26 @@ pub(crate) fn verify(
             exit::NOT_A_NOTIFICATION,
             format!("the signature is genuine; {reason}"),
         ),
+        Err(Error::Signature(SignatureError::Mismatch))
+            if signed_without_final_line_break(&verifier, signature, &body) =>
+        {
+            fail(
+                exit::FAILED,
+                "not genuine: the signature matches this body without its final line break, which \
+                 it gained after it was signed (editors add one): remove it",
+            )
+        }
         Err(reason) => fail(exit::FAILED, format!("not genuine: {reason}")),
     }
+}
+
+/// Whether `signature` is genuine for `body` less the line break that ends it: the most common
+/// way a body saved from a log or a request dump stops matching, and invisible in an editor.
+fn signed_without_final_line_break(verifier: &Verifier, signature: &str, body: &[u8]) -> bool {
+    let trimmed = body
+        .strip_suffix(b"\r\n")
+        .or_else(|| body.strip_suffix(b"\n"));
+    trimmed.is_some_and(|trimmed| verifier.verify(signature, trimmed).is_ok())
 }
 
 /// The value of a `--signature` given as a whole header line copied from a log or a request dump

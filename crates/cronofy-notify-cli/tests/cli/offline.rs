@@ -170,6 +170,43 @@ fn verify_takes_a_header_line_copied_whole() {
     );
 }
 
+/// A body saved with a line break it was not signed with is still refused, and the refusal says
+/// so; any other change gets no such word.
+#[test]
+fn verify_says_when_a_final_line_break_is_all_that_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Signed without a final line break (the seed file has one), so that one added is all that
+    // differs.
+    let signed_body = vectors::seed_body("complete").trim_ascii_end().to_vec();
+    let header = run(cli().args(["sign", "--secret", "s"]).arg(write_temp(
+        dir.path(),
+        "signed.json",
+        &signed_body,
+    )));
+    let header = String::from_utf8(header.stdout).unwrap();
+    let verify = |name: &str, body: &[u8]| {
+        run(cli()
+            .args(["verify", "--secret", "s", "--signature", header.trim()])
+            .arg(write_temp(dir.path(), name, body)))
+    };
+    for (name, ending) in [("lf.json", &b"\n"[..]), ("crlf.json", b"\r\n")] {
+        let output = verify(name, &[&signed_body[..], ending].concat());
+        assert_eq!(code(&output), 1, "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("without its final line break"), "{stderr}");
+    }
+    let mut changed = signed_body.clone();
+    changed[0] = b' ';
+    changed.push(b'\n');
+    let output = verify("changed.json", &changed);
+    assert_eq!(code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("does not match") && !stderr.contains("line break"),
+        "{stderr}"
+    );
+}
+
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
 /// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
 /// a usage error that names the file.
