@@ -82,6 +82,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     exec(build)?;
 
     let seeds = write_seeds(&target_dir.join("seeds"))?;
+    let logs = target_dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let mut outcomes = Vec::new();
     // Targets run `jobs` at a time, each a process of its own.
     for batch in chosen.chunks(jobs) {
@@ -93,6 +95,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             }
             let binary = target_dir.join(&triple).join("release").join(target);
+            // libFuzzer writes a line per input it keeps: to a file, not a pipe, which nothing
+            // would read until the target before it in the batch ends, and which, once full,
+            // would stop this one while its time runs.
+            let log_path = logs.join(format!("{target}.log"));
+            let log = std::fs::File::create(&log_path)
+                .map_err(|e| format!("{}: {e}", log_path.display()))?;
             eprintln!("xtask: fuzzing {target} for {seconds}s");
             let child = Command::new(&binary)
                 .arg(&corpus)
@@ -102,19 +110,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .arg("-print_final_stats=1")
                 .arg(format!("-artifact_prefix={}/", artifacts.display()))
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
+                .stderr(log)
                 .spawn()
                 .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-            running.push((target, corpus, artifacts, child));
+            running.push((target, corpus, artifacts, log_path, child));
         }
-        for (target, corpus, artifacts, child) in running {
-            let output = child.wait_with_output().map_err(|e| e.to_string())?;
-            let log = String::from_utf8_lossy(&output.stderr);
-            if !output.status.success() {
+        for (target, corpus, artifacts, log_path, mut child) in running {
+            let status = child.wait().map_err(|e| e.to_string())?;
+            let log =
+                std::fs::read(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+            let log = String::from_utf8_lossy(&log);
+            if !status.success() {
                 let tail: Vec<_> = log.lines().rev().take(30).collect();
                 return Err(format!(
-                    "{target} crashed; the input is under {}:\n{}",
+                    "{target} crashed; the input is under {}, the whole log in {}:\n{}",
                     artifacts.display(),
+                    log_path.display(),
                     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
                 ));
             }
