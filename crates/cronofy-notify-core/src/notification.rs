@@ -62,9 +62,11 @@ impl Notification {
     /// value of an unexpected type, as a number would be.
     ///
     /// # Errors
-    /// [`ParseError::NotJson`] when the bytes are not JSON, [`ParseError::NotANotification`] when
+    /// [`ParseError::NotJson`] when the bytes are not JSON (or hold a number past f64's range,
+    /// such as `1e400`, in a part the model keeps whole), [`ParseError::NotANotification`] when
     /// the JSON has no `notification.type`, [`ParseError::TooDeep`] when it nests more than 128
-    /// levels deep (in a part the model keeps whole).
+    /// levels deep (in a part the model keeps whole). A Meeting Agent callback that matches the
+    /// model is read even so: the fields it does not model are skipped unread.
     pub fn from_slice(body: &[u8]) -> Result<Self, ParseError> {
         // JSON text is UTF-8 (RFC 8259 §8.1). Checked once for the whole body, it need not be
         // checked string by string, which is what serde_json does for a slice and a fifth of

@@ -487,6 +487,33 @@ fn json_nested_past_the_depth_guard_is_called_too_deep_not_unparseable() {
     ));
 }
 
+/// Found by the `notification` fuzz target: a number past f64's range (`1e400`) is JSON by its
+/// grammar, but no `serde_json::Value` holds it. In a field the model does not read, it costs a
+/// Meeting Agent callback nothing: the typed parse skips the field unread. A body kept whole
+/// (another type) cannot hold it, and its refusal says why and where.
+#[test]
+fn a_number_past_f64_costs_a_callback_nothing_where_the_model_does_not_read_it() {
+    let mut seed: Value = serde_json::from_slice(&vectors::seed_body("complete")).unwrap();
+    seed["x"] = json!("HUGE");
+    let huge = seed.to_string().replace(r#""HUGE""#, "1e400");
+    let parsed = Notification::from_slice(huge.as_bytes()).unwrap();
+    let typed = Notification::from_slice(&vectors::seed_body("complete")).unwrap();
+    assert_eq!(
+        parsed, typed,
+        "the same callback, the unknown field skipped"
+    );
+
+    let other = r#"{"notification":{"type":"change"},"x":1e400}"#;
+    assert_eq!(
+        Notification::from_slice(other.as_bytes()),
+        Err(ParseError::NotJson {
+            reason: "number out of range",
+            line: 1,
+            column: 43
+        })
+    );
+}
+
 #[test]
 fn json_without_a_notification_type_is_not_a_notification() {
     for body in [
