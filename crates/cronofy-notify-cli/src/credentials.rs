@@ -55,7 +55,8 @@ impl fmt::Debug for Secrets {
 /// The API key for downloads: `--api-key`, or `--api-key-file`.
 #[derive(clap::Args)]
 pub(crate) struct ApiKey {
-    /// The API key for downloads (default: the first client secret).
+    /// The API key for downloads (default: the client secret, which Cronofy's API takes as the
+    /// key: the first --secret for serve, CRONOFY_CLIENT_SECRET or CRONOFY_CLIENT_SECRET_FILE).
     #[arg(long, env = "CRONOFY_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
     /// A file that holds the API key (used when --api-key is not given).
