@@ -13,6 +13,7 @@ use cronofy_notify_core::{
     DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, Signer, VerifiedNotification, Verifier,
 };
 use cronofy_notify_test_support::http_cases::{self, Framing};
+use cronofy_notify_test_support::random_requests;
 use cronofy_notify_test_support::vectors;
 
 async fn extractor_app(secrets: Vec<String>) -> SocketAddr {
@@ -41,6 +42,12 @@ async fn the_extractor_answers_the_shared_table() {
     let results = http_cases::run(&http_cases::table(204), extractor_app).await;
     http_cases::assert_all(&results);
     assert!(results.len() > 35, "{} cases", results.len());
+}
+
+#[actix_web::test]
+async fn the_extractor_answers_random_requests_as_the_spec_says() {
+    let table = random_requests::table(random_requests::seed(), 400, 204);
+    http_cases::assert_all(&http_cases::run(&table, extractor_app).await);
 }
 
 #[actix_web::test]

@@ -14,6 +14,7 @@ use cronofy_notify_core::{
     DuplicateGuard, GuardError, GuardFuture, HandlerOutcome, Signer, VerifiedNotification, Verifier,
 };
 use cronofy_notify_test_support::http_cases::{self, Framing};
+use cronofy_notify_test_support::random_requests;
 use cronofy_notify_test_support::vectors;
 
 async fn serve(app: Router) -> SocketAddr {
@@ -86,6 +87,18 @@ async fn the_middleware_answers_the_shared_table() {
     let table = http_cases::table(204);
     let results = http_cases::run(&table, layer_app).await;
     http_cases::assert_all(&results);
+}
+
+#[tokio::test]
+async fn the_extractor_answers_random_requests_as_the_spec_says() {
+    let table = random_requests::table(random_requests::seed(), 400, 204);
+    http_cases::assert_all(&http_cases::run(&table, extractor_app).await);
+}
+
+#[tokio::test]
+async fn the_middleware_answers_random_requests_as_the_spec_says() {
+    let table = random_requests::table(random_requests::seed(), 400, 204);
+    http_cases::assert_all(&http_cases::run(&table, layer_app).await);
 }
 
 #[tokio::test]

@@ -52,7 +52,8 @@ pub struct HttpCase {
 /// The server-side body limit the table assumes (the verifier's default).
 pub const LIMIT: usize = 256 * 1024;
 
-fn sign(secret: &str, body: &[u8]) -> String {
+/// The header value for `body` under `secret`.
+pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
     // HMAC-SHA256 by hand, so the table does not depend on the crate under test.
     let mut key = secret.as_bytes().to_vec();
     if key.len() > 64 {
@@ -72,7 +73,8 @@ fn sign(secret: &str, body: &[u8]) -> String {
     base64(&outer)
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64, with padding.
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

@@ -7,12 +7,14 @@
 //!   size with `Range` and `ETag`, and faults on demand (drops, stalls, status bursts,
 //!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links).
 //! - [`samples`] generates content, such as a meeting transcript.
-//! - [`http_cases`] is the table of requests every framework adapter must answer alike.
+//! - [`http_cases`] is the table of requests every framework adapter must answer alike, and
+//!   [`random_requests`] draws many more, each with the status the spec gives it.
 //! - [`logs`] captures what `tracing` writes, to check what is logged and what never is.
 
 pub mod fake;
 pub mod http_cases;
 pub mod logs;
+pub mod random_requests;
 pub mod samples;
 pub mod vectors;
 
