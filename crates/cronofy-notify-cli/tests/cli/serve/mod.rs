@@ -1,8 +1,10 @@
-//! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it files
-//! (`delivery`), how it bounds its connections (`connections`), how it starts, stops and
-//! starts again (`lifecycle`), what its JSON logs hold (`logs`), and how it reports what it
-//! refused (`refusals`). Here, the helpers they share.
+//! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it answers to
+//! requests drawn at random (`answers`), what it files (`delivery`), how it bounds its
+//! connections (`connections`), how it starts, stops and starts again (`lifecycle`), what its
+//! JSON logs hold (`logs`), and how it reports what it refused (`refusals`). Here, the helpers
+//! they share.
 
+mod answers;
 mod connections;
 mod delivery;
 mod lifecycle;
