@@ -396,19 +396,24 @@ pub async fn send(addr: SocketAddr, case: &HttpCase) -> u16 {
     let mut buf = [0u8; 4096];
     let status = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
+            // An interim answer (`100 Continue`, to a request that says `Expect`) comes before
+            // the final one: skip past it.
+            while let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+                let status: u16 = String::from_utf8_lossy(&response[..end])
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                if !(100..200).contains(&status) {
+                    return status;
+                }
+                response.drain(..end + 4);
+            }
             match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
+                Ok(0) | Err(_) => return 0,
                 Ok(n) => response.extend_from_slice(&buf[..n]),
             }
-            if response.windows(4).any(|w| w == b"\r\n\r\n") {
-                break;
-            }
         }
-        let text = String::from_utf8_lossy(&response);
-        text.split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
     })
     .await
     .unwrap_or(0);

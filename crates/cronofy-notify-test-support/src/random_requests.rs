@@ -7,7 +7,8 @@
 //! signed with the server's secret, the rotated one, a wrong one, or over the body before it was
 //! altered; the signature header absent, empty, padded, listed beside malformed and wrong values,
 //! split over two lines, its name in any case; decoy headers that carry a genuine signature under
-//! another name; any content type and path; framed by length or chunked.
+//! another name; any content type and path; `Expect: 100-continue` or not; framed by length or
+//! chunked.
 //!
 //! The status each case must get comes from [`expected_status`], which reads spec §3 and the
 //! notification rule of spec §1 afresh: it shares no code with the crates under test (this crate
@@ -190,6 +191,12 @@ fn draw(rng: &mut Rng, secrets: &Secrets, bodies: &[Vec<u8>; 3]) -> HttpCase {
     if !content_type.is_empty() {
         headers.push(("Content-Type".to_owned(), content_type.to_owned()));
         notes.push(format!("content type {content_type}"));
+    }
+    if rng.one_in(8) {
+        // What curl and other clients send before a larger body: the server answers
+        // `100 Continue` first, or refuses from the head alone.
+        headers.push(("Expect".to_owned(), "100-continue".to_owned()));
+        notes.push("Expect: 100-continue".to_owned());
     }
     let framing = if rng.one_in(3) {
         notes.push("chunked".to_owned());
