@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{API_KEY, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -244,12 +245,27 @@ async fn an_upload_stopped_mid_way_is_aborted_with_nothing_visible() {
 /// An in-memory store that counts the multipart uploads completed and aborted. On S3 an upload
 /// neither completed nor aborted keeps its parts, out of sight and billed, until a lifecycle
 /// rule removes them: object_store's own stores clean up on drop, so only a count can tell.
+///
+/// It also counts the parts uploading at once, and can hold each part until a number of them
+/// are uploading together (or a time has passed), as a store far away would keep them going.
 #[derive(Debug, Default)]
 struct Counting {
     inner: object_store::memory::InMemory,
     started: AtomicUsize,
     completed: Arc<AtomicUsize>,
     aborted: Arc<AtomicUsize>,
+    parts: Arc<PartsInFlight>,
+}
+
+#[derive(Debug, Default)]
+struct PartsInFlight {
+    now: AtomicUsize,
+    most: AtomicUsize,
+    /// Each part waits until this many have uploaded together once, or until the time is up.
+    hold: Option<(usize, std::time::Duration)>,
+    /// The part, counted from 1, that the store refuses.
+    refuse: Option<usize>,
+    given: AtomicUsize,
 }
 
 impl std::fmt::Display for Counting {
@@ -279,6 +295,7 @@ impl ObjectStore for Counting {
             upload: self.inner.put_multipart_opts(location, opts).await?,
             completed: self.completed.clone(),
             aborted: self.aborted.clone(),
+            parts: self.parts.clone(),
         }))
     }
 
@@ -320,12 +337,36 @@ struct CountedUpload {
     upload: Box<dyn MultipartUpload>,
     completed: Arc<AtomicUsize>,
     aborted: Arc<AtomicUsize>,
+    parts: Arc<PartsInFlight>,
 }
 
 #[async_trait::async_trait]
 impl MultipartUpload for CountedUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        self.upload.put_part(data)
+        let part = self.upload.put_part(data);
+        let parts = self.parts.clone();
+        let number = parts.given.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            if parts.refuse == Some(number) {
+                return Err(object_store::Error::Generic {
+                    store: "Counting",
+                    source: format!("part {number} refused").into(),
+                });
+            }
+            let now = parts.now.fetch_add(1, Ordering::SeqCst) + 1;
+            parts.most.fetch_max(now, Ordering::SeqCst);
+            if let Some((together, limit)) = parts.hold {
+                let until = tokio::time::Instant::now() + limit;
+                while parts.most.load(Ordering::SeqCst) < together
+                    && tokio::time::Instant::now() < until
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+            let result = part.await;
+            parts.now.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
     }
 
     async fn complete(&mut self) -> object_store::Result<PutResult> {
@@ -406,4 +447,111 @@ async fn every_multipart_upload_is_completed_or_aborted() {
         "{report:?}"
     );
     assert_eq!(counts(&store), (3, 1, 2), "(started, completed, aborted)");
+}
+
+/// Downloads a 25 MiB video (three full parts and a tail) into a store that holds each part
+/// until three upload together, or `hold` has passed; the most parts that uploaded at once.
+async fn most_parts_in_flight(allowed: Option<usize>, hold: std::time::Duration) -> usize {
+    let store = Arc::new(Counting {
+        parts: Arc::new(PartsInFlight {
+            hold: Some((3, hold)),
+            ..PartsInFlight::default()
+        }),
+        ..Counting::default()
+    });
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add("video", ResourceSpec::generated(25 * MIB + 5, "video/mp4"));
+    let mut storage = ObjectStoreStorage::new(store.clone(), "");
+    if let Some(parts) = allowed {
+        storage = storage.with_parts_in_flight(parts);
+    }
+    let downloader = builder(std::path::Path::new("unused"))
+        .storage(storage)
+        .build()
+        .unwrap();
+    let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        stored(&*store, &report.resources[0].location).await,
+        fake.content("video")
+    );
+    assert_eq!(
+        store.parts.now.load(Ordering::SeqCst),
+        0,
+        "every part awaited"
+    );
+    store.parts.most.load(Ordering::SeqCst)
+}
+
+/// A part uploads while the next is downloaded: as many at once as allowed, never more, and
+/// the object is whole either way.
+#[tokio::test]
+async fn parts_upload_together_up_to_the_number_allowed() {
+    // Held until three upload together: they do, however slowly the parts come.
+    let long = std::time::Duration::from_secs(10);
+    assert_eq!(most_parts_in_flight(Some(3), long).await, 3);
+    // Held as long, two at the most by default, one when so configured: the holds end by
+    // time, and no third part starts meanwhile.
+    let short = std::time::Duration::from_millis(200);
+    assert!(most_parts_in_flight(None, short).await <= 2);
+    assert_eq!(most_parts_in_flight(Some(1), short).await, 1);
+    assert_eq!(
+        most_parts_in_flight(Some(0), short).await,
+        1,
+        "0 counts as 1"
+    );
+}
+
+/// A part the store refuses, whether a middle one (met while later parts are sent) or the last
+/// (met when the upload finishes), fails the resource and aborts the upload: no object, no
+/// parts left behind.
+#[tokio::test]
+async fn a_part_the_store_refuses_aborts_the_upload() {
+    for refused in [2, 4] {
+        let store = Arc::new(Counting {
+            parts: Arc::new(PartsInFlight {
+                refuse: Some(refused),
+                ..PartsInFlight::default()
+            }),
+            ..Counting::default()
+        });
+        let fake = FakeCronofy::start(API_KEY).await.unwrap();
+        fake.add("video", ResourceSpec::generated(25 * MIB + 5, "video/mp4"));
+        let downloader = builder(std::path::Path::new("unused"))
+            .storage(ObjectStoreStorage::new(store.clone(), ""))
+            .build()
+            .unwrap();
+        let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
+        let report = downloader.download(&callback(&body)).await.unwrap();
+        let error = report.resources[0]
+            .error
+            .as_ref()
+            .expect("the resource failed");
+        assert!(
+            matches!(error, DownloadError::Storage { .. }),
+            "part {refused}: {error:?}"
+        );
+        assert!(
+            format!("{error:#}").contains(&format!("part {refused} refused")),
+            "part {refused}: {error:#}"
+        );
+        let started = store.started.load(Ordering::SeqCst);
+        let aborted = store.aborted.load(Ordering::SeqCst);
+        assert_eq!(
+            (started, store.completed.load(Ordering::SeqCst), aborted),
+            (1, 0, 1),
+            "part {refused}: (started, completed, aborted)"
+        );
+        let objects: Vec<_> = store
+            .inner
+            .list(None)
+            .map(|meta| meta.unwrap().location.to_string())
+            .collect()
+            .await;
+        assert!(
+            objects.iter().all(|o| o.ends_with("manifest.json")),
+            "part {refused}: {objects:?}"
+        );
+    }
 }

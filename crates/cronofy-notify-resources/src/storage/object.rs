@@ -7,21 +7,28 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use object_store::path::Path;
-use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart};
 
 use super::{Location, ResourceKey, Sink, Storage, Validator};
 use crate::names::{ResourceName, SNIFF_LEN};
 use crate::{Manifest, safe_component};
 
-/// The size of each uploaded part: over the 5 MiB most stores require of all parts but the last.
+/// The size of each uploaded part: over the 5 MiB most stores require of all parts but the last,
+/// and the same for all of them, as R2 requires.
 const PART_SIZE: usize = 8 << 20;
+
+/// How many parts upload at once by default: one goes up while the next is downloaded.
+const DEFAULT_PARTS_IN_FLIGHT: usize = 2;
 
 /// Stores resources in an [`ObjectStore`] under `<prefix>/<sub>/<category>-<type>.<ext>`, with
 /// `<prefix>/<sub>/manifest.json`; the extension as [`FileStorage`](crate::FileStorage) chooses
 /// it (from the content type, else from the first bytes).
 ///
-/// Bytes are sent as a multipart upload in 8 MiB parts, so memory stays bounded whatever the size;
-/// the object appears only when the upload completes, and a failed download aborts the upload.
+/// Bytes are sent as a multipart upload in 8 MiB parts, two of them uploading at once while the
+/// download goes on ([`with_parts_in_flight`](Self::with_parts_in_flight)), so that a slow store
+/// and a slow download do not add up; memory stays bounded whatever the size, at 8 MiB more than
+/// the parts in flight (24 MiB a resource by default). The object appears only when the upload
+/// completes, and a failed download aborts the upload.
 /// A restart within one download starts a new upload; a download interrupted by the process
 /// ending starts over next time (object stores keep no partial object to resume from). Stop a
 /// download through its cancellation token ([`Downloader::download_with_cancel`]) rather than by
@@ -45,6 +52,7 @@ const PART_SIZE: usize = 8 << 20;
 pub struct ObjectStoreStorage {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    parts_in_flight: usize,
 }
 
 impl fmt::Debug for ObjectStoreStorage {
@@ -52,6 +60,7 @@ impl fmt::Debug for ObjectStoreStorage {
         f.debug_struct("ObjectStoreStorage")
             .field("store", &self.store.to_string())
             .field("prefix", &self.prefix)
+            .field("parts_in_flight", &self.parts_in_flight)
             .finish()
     }
 }
@@ -62,7 +71,17 @@ impl ObjectStoreStorage {
         Self {
             store,
             prefix: Path::from(prefix),
+            parts_in_flight: DEFAULT_PARTS_IN_FLIGHT,
         }
+    }
+
+    /// How many 8 MiB parts of one resource may upload at once (2 by default; 0 counts as 1).
+    /// More suits a store far away, each part costing 8 MiB of memory while it uploads; 1
+    /// uploads each part before downloading the next.
+    #[must_use]
+    pub fn with_parts_in_flight(mut self, parts: usize) -> Self {
+        self.parts_in_flight = parts.max(1);
+        self
     }
 
     fn agent_path(&self, sub: &str) -> Path {
@@ -87,6 +106,7 @@ impl Storage for ObjectStoreStorage {
             head: Vec::new(),
             buf: BytesMut::new(),
             upload: None,
+            parts_in_flight: self.parts_in_flight,
         };
         Box::pin(async move { Ok(Box::new(sink) as Box<dyn Sink>) })
     }
@@ -140,7 +160,9 @@ struct ObjectSink {
     /// type names no format.
     head: Vec<u8>,
     buf: BytesMut,
-    upload: Option<(Path, Box<dyn MultipartUpload>)>,
+    /// The upload, once a first full part has come, and where its object will be.
+    upload: Option<(Path, WriteMultipart)>,
+    parts_in_flight: usize,
 }
 
 impl fmt::Debug for ObjectSink {
@@ -161,22 +183,28 @@ impl ObjectSink {
             .join(self.name.final_name(content_type, &self.head).as_str())
     }
 
-    /// Sends one full part, starting the upload on the first.
+    /// Starts one full part uploading, starting the upload on the first; waits first while as
+    /// many parts as allowed are uploading (a part that failed fails here).
     async fn send_part(&mut self, part: Bytes) -> io::Result<()> {
         if self.upload.is_none() {
             let path = self.target(self.content_type.as_deref());
             let upload = self.store.put_multipart(&path).await.map_err(to_io)?;
-            self.upload = Some((path, upload));
+            self.upload = Some((path, WriteMultipart::new_with_chunk_size(upload, PART_SIZE)));
         }
         let (_, upload) = self.upload.as_mut().expect("started above");
-        upload.put_part(PutPayload::from(part)).await.map_err(to_io)
+        upload
+            .wait_for_capacity(self.parts_in_flight)
+            .await
+            .map_err(to_io)?;
+        upload.put(part);
+        Ok(())
     }
 
     async fn abort_upload(&mut self) -> io::Result<()> {
         self.buf.clear();
         self.head.clear();
         match self.upload.take() {
-            Some((_, mut upload)) => upload.abort().await.map_err(to_io),
+            Some((_, upload)) => upload.abort().await.map_err(to_io),
             None => Ok(()),
         }
     }
@@ -212,17 +240,14 @@ impl Sink for ObjectSink {
                         .map_err(to_io)?;
                     path
                 }
+                // The last part, then every part awaited; any failure aborts the upload.
                 Some((path, mut upload)) => {
-                    if !rest.is_empty() {
-                        upload
-                            .put_part(PutPayload::from(rest))
-                            .await
-                            .map_err(to_io)?;
-                    }
-                    if let Err(error) = upload.complete().await {
+                    if let Err(error) = upload.wait_for_capacity(self.parts_in_flight).await {
                         let _ = upload.abort().await;
                         return Err(to_io(error));
                     }
+                    upload.put(rest);
+                    upload.finish().await.map_err(to_io)?;
                     path
                 }
             };
