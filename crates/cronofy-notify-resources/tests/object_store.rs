@@ -6,15 +6,14 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::upload_store::{UploadStore, WrapUpload};
 use common::{API_KEY, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use futures::StreamExt as _;
-use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt as _, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+    MultipartUpload, ObjectStore, ObjectStoreExt as _, PutPayload, PutResult, UploadPart,
 };
 
 const MIB: u64 = 1 << 20;
@@ -242,15 +241,15 @@ async fn an_upload_stopped_mid_way_is_aborted_with_nothing_visible() {
     );
 }
 
-/// An in-memory store that counts the multipart uploads completed and aborted. On S3 an upload
-/// neither completed nor aborted keeps its parts, out of sight and billed, until a lifecycle
-/// rule removes them: object_store's own stores clean up on drop, so only a count can tell.
+/// Counts the multipart uploads of an [`UploadStore`] started, completed and aborted. On S3 an
+/// upload neither completed nor aborted keeps its parts, out of sight and billed, until a
+/// lifecycle rule removes them: object_store's own stores clean up on drop, so only a count can
+/// tell.
 ///
 /// It also counts the parts uploading at once, and can hold each part until a number of them
 /// are uploading together (or a time has passed), as a store far away would keep them going.
 #[derive(Debug, Default)]
 struct Counting {
-    inner: object_store::memory::InMemory,
     started: AtomicUsize,
     completed: Arc<AtomicUsize>,
     aborted: Arc<AtomicUsize>,
@@ -266,69 +265,21 @@ struct PartsInFlight {
     /// The part, counted from 1, that the store refuses.
     refuse: Option<usize>,
     given: AtomicUsize,
+    /// The size of each part, in the order given.
+    sizes: std::sync::Mutex<Vec<usize>>,
 }
 
-impl std::fmt::Display for Counting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Counting({})", self.inner)
-    }
-}
+impl WrapUpload for Counting {
+    const NAME: &'static str = "Counting";
 
-#[async_trait::async_trait]
-impl ObjectStore for Counting {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+    fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload> {
         self.started.fetch_add(1, Ordering::SeqCst);
-        Ok(Box::new(CountedUpload {
-            upload: self.inner.put_multipart_opts(location, opts).await?,
+        Box::new(CountedUpload {
+            upload,
             completed: self.completed.clone(),
             aborted: self.aborted.clone(),
             parts: self.parts.clone(),
-        }))
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+        })
     }
 }
 
@@ -343,8 +294,9 @@ struct CountedUpload {
 #[async_trait::async_trait]
 impl MultipartUpload for CountedUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        let part = self.upload.put_part(data);
         let parts = self.parts.clone();
+        parts.sizes.lock().unwrap().push(data.content_length());
+        let part = self.upload.put_part(data);
         let number = parts.given.fetch_add(1, Ordering::SeqCst) + 1;
         Box::pin(async move {
             if parts.refuse == Some(number) {
@@ -382,8 +334,8 @@ impl MultipartUpload for CountedUpload {
 
 #[tokio::test]
 async fn every_multipart_upload_is_completed_or_aborted() {
-    let store = Arc::new(Counting::default());
-    let counts = |store: &Counting| {
+    let store = Arc::new(UploadStore::new(Counting::default()));
+    let counts = |store: &UploadStore<Counting>| {
         (
             store.started.load(Ordering::SeqCst),
             store.completed.load(Ordering::SeqCst),
@@ -452,13 +404,13 @@ async fn every_multipart_upload_is_completed_or_aborted() {
 /// Downloads a 25 MiB video (three full parts and a tail) into a store that holds each part
 /// until three upload together, or `hold` has passed; the most parts that uploaded at once.
 async fn most_parts_in_flight(allowed: Option<usize>, hold: std::time::Duration) -> usize {
-    let store = Arc::new(Counting {
+    let store = Arc::new(UploadStore::new(Counting {
         parts: Arc::new(PartsInFlight {
             hold: Some((3, hold)),
             ..PartsInFlight::default()
         }),
         ..Counting::default()
-    });
+    }));
     let fake = FakeCronofy::start(API_KEY).await.unwrap();
     fake.add("video", ResourceSpec::generated(25 * MIB + 5, "video/mp4"));
     let mut storage = ObjectStoreStorage::new(store.clone(), "");
@@ -481,6 +433,9 @@ async fn most_parts_in_flight(allowed: Option<usize>, hold: std::time::Duration)
         0,
         "every part awaited"
     );
+    // All parts but the last of one size (R2 requires it), over the 5 MiB S3 requires.
+    let sizes = store.parts.sizes.lock().unwrap().clone();
+    assert_eq!(sizes, [8 << 20, 8 << 20, 8 << 20, (MIB + 5) as usize]);
     store.parts.most.load(Ordering::SeqCst)
 }
 
@@ -509,13 +464,13 @@ async fn parts_upload_together_up_to_the_number_allowed() {
 #[tokio::test]
 async fn a_part_the_store_refuses_aborts_the_upload() {
     for refused in [2, 4] {
-        let store = Arc::new(Counting {
+        let store = Arc::new(UploadStore::new(Counting {
             parts: Arc::new(PartsInFlight {
                 refuse: Some(refused),
                 ..PartsInFlight::default()
             }),
             ..Counting::default()
-        });
+        }));
         let fake = FakeCronofy::start(API_KEY).await.unwrap();
         fake.add("video", ResourceSpec::generated(25 * MIB + 5, "video/mp4"));
         let downloader = builder(std::path::Path::new("unused"))

@@ -215,10 +215,21 @@ impl Sink for ObjectSink {
         Box::pin(async move {
             let wanted = SNIFF_LEN.saturating_sub(self.head.len()).min(chunk.len());
             self.head.extend_from_slice(&chunk[..wanted]);
-            self.buf.extend_from_slice(chunk);
-            while self.buf.len() >= PART_SIZE {
-                let part = self.buf.split_to(PART_SIZE).freeze();
-                self.send_part(part).await?;
+            // Each part fills a buffer of its own, of exactly its size, which goes up whole: a
+            // part cut from a growing buffer would keep that buffer's whole allocation (up to
+            // twice the part) alive for as long as the part uploads.
+            let mut chunk = chunk;
+            while !chunk.is_empty() {
+                if self.buf.capacity() == 0 {
+                    self.buf = BytesMut::with_capacity(PART_SIZE);
+                }
+                let taken = (PART_SIZE - self.buf.len()).min(chunk.len());
+                self.buf.extend_from_slice(&chunk[..taken]);
+                chunk = &chunk[taken..];
+                if self.buf.len() == PART_SIZE {
+                    let part = std::mem::take(&mut self.buf).freeze();
+                    self.send_part(part).await?;
+                }
             }
             Ok(())
         })

@@ -1,6 +1,9 @@
 //! Helpers shared by the downloader's tests.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "object-store")]
+pub mod upload_store;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
