@@ -55,21 +55,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                         .ok_or("--rounds takes a whole number above 0")?,
                 );
             }
-            "core" | "download" | "http" => which.push(arg.as_str()),
+            "core" | "download" | "object-store" | "http" => which.push(arg.as_str()),
             other => {
                 return Err(format!(
-                    "unknown benchmark {other:?}: expected core, download or http"
+                    "unknown benchmark {other:?}: expected core, download, object-store or http"
                 ));
             }
         }
     }
     if which.is_empty() {
-        which = vec!["core", "download", "http"];
+        which = vec!["core", "download", "object-store", "http"];
     }
     for bench in which {
         match bench {
             "core" => core(rounds.unwrap_or(5))?,
             "download" => download(rounds.unwrap_or(5))?,
+            "object-store" => object_store(rounds.unwrap_or(5))?,
             // One-second stretches, so more of them: see benches/src/http.rs.
             "http" => http(rounds.unwrap_or(20))?,
             _ => unreachable!("checked above"),
@@ -80,21 +81,27 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// 2 GiB (and 4 GiB) over loopback, ours against curl; the bench prints its own table.
 fn download(rounds: usize) -> Result<(), String> {
-    let mut bench = cargo();
-    bench.args([
-        "bench",
-        "--locked",
-        "-p",
-        "cronofy-notify-resources",
-        "--bench",
-        "download",
-        "--",
-        "--rounds",
-        &rounds.to_string(),
-    ]);
-    let table = capture(bench)?;
+    resources_bench("download", &[], rounds)
+}
+
+/// Downloads into a store far away, parts uploading one at a time against several at once; the
+/// bench prints its own table.
+fn object_store(rounds: usize) -> Result<(), String> {
+    resources_bench("object_store", &["--features", "object-store"], rounds)
+}
+
+/// One of the downloader's benches, which prints its own table, for `rounds` rounds; the table
+/// goes into the section of docs/benchmarks.md named after it (`_` as `-`).
+fn resources_bench(bench: &str, features: &[&str], rounds: usize) -> Result<(), String> {
+    let mut command = cargo();
+    command
+        .args(["bench", "--locked", "-p", "cronofy-notify-resources"])
+        .args(features)
+        .args(["--bench", bench, "--", "--rounds", &rounds.to_string()]);
+    let table = capture(command)?;
     print!("{table}");
-    docs::replace_section("benchmarks.md", "bench:download", &table)
+    let section = format!("bench:{}", bench.replace('_', "-"));
+    docs::replace_section("benchmarks.md", &section, &table)
 }
 
 /// Requests per second of the adapters' verifying endpoints against bare ones, in `pairs`

@@ -7,7 +7,7 @@
 //!   workspace's crates not written for H hours (24), which cargo keeps for ever.
 //! - `ci`: what `.ci/run` does: formatting, clippy and docs with warnings denied, the demo, a
 //!   short fuzzing run, and the tests.
-//! - `bench [core] [download] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
+//! - `bench [core] [download] [object-store] [http] [--rounds N]`: the benchmarks, each beside its baseline in the same
 //!   run (N rounds, 5 by default; for http, N alternating pairs, 20 by default); the figures are
 //!   written into `docs/benchmarks.md`.
 
@@ -67,7 +67,7 @@ tasks:
                           remove from the target folder the builds of this workspace's
                           crates that nothing wrote for H hours (24): cargo keeps each
                           dependency graph's builds for ever, a few GB each
-  bench [core] [download] [http] [--rounds N]
+  bench [core] [download] [object-store] [http] [--rounds N]
                           run benchmarks beside their baselines (all by default;
                           5 rounds, or 20 pairs of 1s for http); record the figures in
                           docs/benchmarks.md";

@@ -8,14 +8,15 @@
 //!
 //! Options: `--size-gib N` (2), `--rounds N` (3), `--big-gib N` (4; 0 skips the large run).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use common::{KEY, Options, Run, fake_video, mbps, median, runtime, timed, video_callback};
 use cronofy_notify_resources::Downloader;
-use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use cronofy_notify_test_support::fake::{Fault, ResourceSpec};
 
-const KEY: &str = "bench-api-key";
 const GIB: u64 = 1 << 30;
 
 fn main() {
@@ -23,15 +24,9 @@ fn main() {
     if args.first().map(String::as_str) == Some("--client") {
         return client(&args[1], Path::new(&args[2]));
     }
-    let option = |name: &str, default: u64| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    // `cargo bench` passes --bench; without it (`cargo test --benches`) make it a quick smoke run.
-    let smoke = !args.iter().any(|a| a == "--bench");
+    let options = Options::new(args);
+    let option = |name: &str, default: u64| options.get(name, default);
+    let smoke = options.smoke();
     let size = if smoke {
         8 << 20
     } else {
@@ -50,20 +45,9 @@ fn main() {
     driver(size, rounds, big);
 }
 
-/// One run of a downloader process: wall time and peak RSS.
-struct Run {
-    seconds: f64,
-    peak_rss_kib: u64,
-}
-
 fn driver(size: u64, rounds: usize, big: u64) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = runtime.block_on(FakeCronofy::start(KEY)).unwrap();
-    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
-    let url = fake.url("agt_bench", "video");
+    let runtime = runtime();
+    let (fake, url) = fake_video(&runtime, size);
     let scratch = tempdir();
 
     // Warm up both (the first write of a batch is slower), and check ours is right.
@@ -121,8 +105,7 @@ fn driver(size: u64, rounds: usize, big: u64) {
         .collect();
     let _ = std::fs::remove_dir_all(&scratch);
 
-    ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
+    let median = median(&mut ratios);
     let best = |runs: &[Run]| runs.iter().map(|r| r.seconds).fold(f64::MAX, f64::min);
     let peak = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
     let gib = size as f64 / GIB as f64;
@@ -189,67 +172,16 @@ fn curl(url: &str, out: &Path) -> Run {
     timed(command, Some(out))
 }
 
-/// Runs a command to the end, polling its peak RSS; `sync_after` is made durable inside the
-/// timing, as our downloader's fsync is.
-fn timed(mut command: Command, sync_after: Option<&Path>) -> Run {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the command starts");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Some(kib) = std::fs::read_to_string(&status_path)
-            .ok()
-            .and_then(|s| vm_hwm(&s))
-        {
-            peak = peak.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    assert!(status.success(), "{command:?} failed: {status}");
-    if let Some(path) = sync_after {
-        let ok = Command::new("sync")
-            .arg(path)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "sync failed");
-    }
-    Run {
-        seconds: started.elapsed().as_secs_f64(),
-        peak_rss_kib: peak,
-    }
-}
-
-fn vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// The client process: one download with our crate, the way an application would.
 fn client(url: &str, out: &Path) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let body = serde_json::json!({
-            "notification": {"type": "event_subscription", "interactions": [{"type": "meeting_agent_complete"}]},
-            "meeting_agent": {"sub": url.split('/').rev().nth(1).unwrap(), "resources": [
-                {"category": "video", "type": "conference", "url": url}]}
-        });
-        let notification = cronofy_notify_core::Notification::from_slice(body.to_string().as_bytes()).unwrap();
-        let callback = notification.as_event_subscription().unwrap();
+    runtime().block_on(async {
+        let callback = video_callback(url);
         let downloader = Downloader::builder(KEY)
             .root(out)
             .allow_http(true)
             .build()
             .unwrap();
-        let report = downloader.download(callback).await.unwrap();
+        let report = downloader.download(&callback).await.unwrap();
         assert!(report.is_success(), "{report:?}");
     });
 }
@@ -272,8 +204,4 @@ fn sha256_of(path: &Path) -> String {
             n => hash.update(&buf[..n]),
         }
     }
-}
-
-fn mbps(bytes: u64, seconds: f64) -> f64 {
-    bytes as f64 / seconds / 1e6
 }
