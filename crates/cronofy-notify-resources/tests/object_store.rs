@@ -4,17 +4,15 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use common::upload_store::{UploadStore, WrapUpload};
+use common::upload_store::{Counting, PartsInFlight, UploadStore};
 use common::{API_KEY, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use futures::StreamExt as _;
 use object_store::path::Path;
-use object_store::{
-    MultipartUpload, ObjectStore, ObjectStoreExt as _, PutPayload, PutResult, UploadPart,
-};
+use object_store::{ObjectStore, ObjectStoreExt as _};
 
 const MIB: u64 = 1 << 20;
 
@@ -241,107 +239,10 @@ async fn an_upload_stopped_mid_way_is_aborted_with_nothing_visible() {
     );
 }
 
-/// Counts the multipart uploads of an [`UploadStore`] started, completed and aborted. On S3 an
-/// upload neither completed nor aborted keeps its parts, out of sight and billed, until a
-/// lifecycle rule removes them: object_store's own stores clean up on drop, so only a count can
-/// tell.
-///
-/// It also counts the parts uploading at once, and can hold each part until a number of them
-/// are uploading together (or a time has passed), as a store far away would keep them going.
-#[derive(Debug, Default)]
-struct Counting {
-    started: AtomicUsize,
-    completed: Arc<AtomicUsize>,
-    aborted: Arc<AtomicUsize>,
-    parts: Arc<PartsInFlight>,
-}
-
-#[derive(Debug, Default)]
-struct PartsInFlight {
-    now: AtomicUsize,
-    most: AtomicUsize,
-    /// Each part waits until this many have uploaded together once, or until the time is up.
-    hold: Option<(usize, std::time::Duration)>,
-    /// The part, counted from 1, that the store refuses.
-    refuse: Option<usize>,
-    given: AtomicUsize,
-    /// The size of each part, in the order given.
-    sizes: std::sync::Mutex<Vec<usize>>,
-}
-
-impl WrapUpload for Counting {
-    const NAME: &'static str = "Counting";
-
-    fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload> {
-        self.started.fetch_add(1, Ordering::SeqCst);
-        Box::new(CountedUpload {
-            upload,
-            completed: self.completed.clone(),
-            aborted: self.aborted.clone(),
-            parts: self.parts.clone(),
-        })
-    }
-}
-
-#[derive(Debug)]
-struct CountedUpload {
-    upload: Box<dyn MultipartUpload>,
-    completed: Arc<AtomicUsize>,
-    aborted: Arc<AtomicUsize>,
-    parts: Arc<PartsInFlight>,
-}
-
-#[async_trait::async_trait]
-impl MultipartUpload for CountedUpload {
-    fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        let parts = self.parts.clone();
-        parts.sizes.lock().unwrap().push(data.content_length());
-        let part = self.upload.put_part(data);
-        let number = parts.given.fetch_add(1, Ordering::SeqCst) + 1;
-        Box::pin(async move {
-            if parts.refuse == Some(number) {
-                return Err(object_store::Error::Generic {
-                    store: "Counting",
-                    source: format!("part {number} refused").into(),
-                });
-            }
-            let now = parts.now.fetch_add(1, Ordering::SeqCst) + 1;
-            parts.most.fetch_max(now, Ordering::SeqCst);
-            if let Some((together, limit)) = parts.hold {
-                let until = tokio::time::Instant::now() + limit;
-                while parts.most.load(Ordering::SeqCst) < together
-                    && tokio::time::Instant::now() < until
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-            }
-            let result = part.await;
-            parts.now.fetch_sub(1, Ordering::SeqCst);
-            result
-        })
-    }
-
-    async fn complete(&mut self) -> object_store::Result<PutResult> {
-        self.completed.fetch_add(1, Ordering::SeqCst);
-        self.upload.complete().await
-    }
-
-    async fn abort(&mut self) -> object_store::Result<()> {
-        self.aborted.fetch_add(1, Ordering::SeqCst);
-        self.upload.abort().await
-    }
-}
-
 #[tokio::test]
 async fn every_multipart_upload_is_completed_or_aborted() {
     let store = Arc::new(UploadStore::new(Counting::default()));
-    let counts = |store: &UploadStore<Counting>| {
-        (
-            store.started.load(Ordering::SeqCst),
-            store.completed.load(Ordering::SeqCst),
-            store.aborted.load(Ordering::SeqCst),
-        )
-    };
+    let counts = |store: &UploadStore<Counting>| store.uploads();
     let fake = FakeCronofy::start(API_KEY).await.unwrap();
     // A drop after the first 8 MiB part is resumed into the same upload; the resume is then
     // answered from the first byte (a server ignoring Range), so the download starts over: a

@@ -1,14 +1,18 @@
 //! An object store that passes everything to object_store's in-memory store, but for each
 //! multipart upload, which it hands to a wrapper of the caller's first: to count parts, hold
-//! them, slow them down or refuse them. Shared by the object store tests and benchmark.
+//! them, slow them down or refuse them ([`Counting`] does all but the slowing). Shared by the
+//! object store tests, the fault campaign and the benchmark.
 #![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::stream::BoxStream;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
 };
 
 /// What wraps each multipart upload.
@@ -100,5 +104,110 @@ impl<W: WrapUpload> ObjectStore for UploadStore<W> {
         options: CopyOptions,
     ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Counts the multipart uploads of an [`UploadStore`] started, completed and aborted. On S3 an
+/// upload neither completed nor aborted keeps its parts, out of sight and billed, until a
+/// lifecycle rule removes them: object_store's own stores clean up on drop, so only a count can
+/// tell.
+///
+/// It also counts the parts uploading at once, and can hold each part until a number of them
+/// are uploading together (or a time has passed), as a store far away would keep them going.
+#[derive(Debug, Default)]
+pub struct Counting {
+    pub started: AtomicUsize,
+    pub completed: Arc<AtomicUsize>,
+    pub aborted: Arc<AtomicUsize>,
+    pub parts: Arc<PartsInFlight>,
+}
+
+#[derive(Debug, Default)]
+pub struct PartsInFlight {
+    /// Parts uploading now.
+    pub now: AtomicUsize,
+    /// The most that uploaded at once.
+    pub most: AtomicUsize,
+    /// Each part waits until this many have uploaded together once, or until the time is up.
+    pub hold: Option<(usize, std::time::Duration)>,
+    /// The part, counted from 1, that the store refuses.
+    pub refuse: Option<usize>,
+    /// Parts given so far.
+    pub given: AtomicUsize,
+    /// The size of each part, in the order given.
+    pub sizes: std::sync::Mutex<Vec<usize>>,
+}
+
+impl Counting {
+    /// `(started, completed, aborted)`.
+    pub fn uploads(&self) -> (usize, usize, usize) {
+        (
+            self.started.load(Ordering::SeqCst),
+            self.completed.load(Ordering::SeqCst),
+            self.aborted.load(Ordering::SeqCst),
+        )
+    }
+}
+
+impl WrapUpload for Counting {
+    const NAME: &'static str = "Counting";
+
+    fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        Box::new(CountedUpload {
+            upload,
+            completed: self.completed.clone(),
+            aborted: self.aborted.clone(),
+            parts: self.parts.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct CountedUpload {
+    upload: Box<dyn MultipartUpload>,
+    completed: Arc<AtomicUsize>,
+    aborted: Arc<AtomicUsize>,
+    parts: Arc<PartsInFlight>,
+}
+
+#[async_trait::async_trait]
+impl MultipartUpload for CountedUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let parts = self.parts.clone();
+        parts.sizes.lock().unwrap().push(data.content_length());
+        let part = self.upload.put_part(data);
+        let number = parts.given.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move {
+            if parts.refuse == Some(number) {
+                return Err(object_store::Error::Generic {
+                    store: "Counting",
+                    source: format!("part {number} refused").into(),
+                });
+            }
+            let now = parts.now.fetch_add(1, Ordering::SeqCst) + 1;
+            parts.most.fetch_max(now, Ordering::SeqCst);
+            if let Some((together, limit)) = parts.hold {
+                let until = tokio::time::Instant::now() + limit;
+                while parts.most.load(Ordering::SeqCst) < together
+                    && tokio::time::Instant::now() < until
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+            let result = part.await;
+            parts.now.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.completed.fetch_add(1, Ordering::SeqCst);
+        self.upload.complete().await
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.aborted.fetch_add(1, Ordering::SeqCst);
+        self.upload.abort().await
     }
 }
