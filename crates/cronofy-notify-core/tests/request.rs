@@ -83,3 +83,40 @@ fn no_header_and_a_body_over_the_limit_are_refused() {
         Err(Error::TooLarge { .. })
     ));
 }
+
+/// The requests test-support draws at random (bodies altered, signatures right and wrong, the
+/// header in every form), each judged as the spec says, without a server: many more of them
+/// than the adapters' tests send over HTTP. Header values are trimmed of the white space around
+/// them, as an HTTP server hands them over.
+#[test]
+fn random_requests_are_judged_as_the_spec_says() {
+    use cronofy_notify_test_support::random_requests;
+    let mut wrong = Vec::new();
+    let table = random_requests::table(random_requests::seed(), 5000, 204);
+    for case in &table {
+        let verifier = Verifier::new(&case.secrets).unwrap();
+        let mut map = HeaderMap::new();
+        for (name, value) in &case.headers {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value.trim_matches([' ', '\t'])).unwrap(),
+            );
+        }
+        let status = verifier
+            .verify_request(&map, case.body.clone())
+            .map_or_else(|error| error.http_status(), |_| 204);
+        if status != case.expected {
+            wrong.push(format!(
+                "{}: expected {}, got {status}",
+                case.name, case.expected
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {}:\n{}",
+        wrong.len(),
+        table.len(),
+        wrong.join("\n")
+    );
+}
