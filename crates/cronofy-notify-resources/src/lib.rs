@@ -81,7 +81,7 @@
 //! | `rustls` | HTTPS through rustls | yes |
 //! | `native-tls` | HTTPS through the platform's TLS instead | no |
 //! | `progress` | `IndicatifProgress`, progress bars through `indicatif` | no |
-//! | `object-store` | `ObjectStoreStorage`: S3, GCS, Azure or local object stores, multipart uploads | no |
+//! | `object-store` | `ObjectStoreStorage`: S3, GCS, Azure or local object stores, multipart uploads whose parts go up while the download goes on | no |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
