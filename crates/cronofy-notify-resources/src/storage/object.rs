@@ -240,7 +240,14 @@ impl Sink for ObjectSink {
         content_type: Option<String>,
     ) -> BoxFuture<'static, io::Result<Location>> {
         Box::pin(async move {
-            let rest = self.buf.split().freeze();
+            // A buffer sized for a part but holding far less (a transcript, the tail of a
+            // video) is handed over as a copy of its size, not as the whole allocation, which
+            // a store may keep (an in-memory one does).
+            let rest = if self.buf.len() < self.buf.capacity() / 2 {
+                Bytes::copy_from_slice(&self.buf)
+            } else {
+                self.buf.split().freeze()
+            };
             let path = match self.upload.take() {
                 // Small enough for one part: a plain PUT, atomic as well.
                 None => {
