@@ -3,7 +3,9 @@
 //! download reports a clear error and nothing is at the final path; it never hangs past its
 //! deadline. A schedule with fewer faults than the attempts allowed must succeed.
 //!
-//! CI runs 1,000 schedules of bodies up to 256 KiB. A longer campaign:
+//! CI runs 1,000 schedules of bodies up to 256 KiB into files, and (feature `object-store`) 40
+//! of up to 20 MiB into an object store, where every multipart upload must end, completed or
+//! aborted. A longer campaign:
 //! `FAULT_CASES=20000 FAULT_MAX_KIB=4096 cargo test --release -p cronofy-notify-resources --test fault_campaign`.
 
 mod common;
