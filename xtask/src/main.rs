@@ -60,9 +60,10 @@ tasks:
                           the figures into docs/reliability.md
   soak [--callbacks N]    N callbacks (50,000) against a release `serve`; figures into
                           docs/reliability.md
-  faults [--cases N] [--max-kib K]
+  faults [--cases N] [--max-kib K] [--object-cases N] [--object-max-mib M]
                           the download fault campaign at length (10,000 schedules up to
-                          4 MiB); figures into docs/reliability.md
+                          4 MiB into files, 1,000 up to 20 MiB into an object store);
+                          figures into docs/reliability.md
   prune [--older-than-hours H]
                           remove from the target folder the builds of this workspace's
                           crates that nothing wrote for H hours (24): cargo keeps each

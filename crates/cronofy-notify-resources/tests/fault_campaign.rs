@@ -342,9 +342,12 @@ fn random_fault_schedules_never_corrupt_or_hang() {
 fn random_fault_schedules_into_an_object_store_never_corrupt_or_hang() {
     let cases = env_number("OBJECT_FAULT_CASES", 40) as u32;
     let max_size = env_number("OBJECT_FAULT_MAX_MIB", 20) << 20;
+    let started = std::time::Instant::now();
+    let bytes = std::sync::atomic::AtomicU64::new(0);
     let uploads = std::sync::atomic::AtomicUsize::new(0);
     let completed = std::sync::atomic::AtomicUsize::new(0);
     campaign(cases, max_size, |runtime, size, etag, steps| {
+        bytes.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
         let store = std::sync::Arc::new(UploadStore::new(Counting::default()));
         let target = Target::Objects(store.clone());
         runtime.block_on(run_schedule(size, etag, steps, target))?;
@@ -354,10 +357,16 @@ fn random_fault_schedules_into_an_object_store_never_corrupt_or_hang() {
         Ok(())
     });
     let (uploads, completed) = (uploads.into_inner(), completed.into_inner());
-    eprintln!(
-        r#"{{"schedules":{cases},"max_mib":{},"multipart_uploads":{uploads},"completed":{completed}}}"#,
-        max_size >> 20
+    let report = format!(
+        r#"{{"schedules":{cases},"max_mib":{},"bytes":{},"multipart_uploads":{uploads},"completed":{completed},"seconds":{:.1}}}"#,
+        max_size >> 20,
+        bytes.into_inner(),
+        started.elapsed().as_secs_f64()
     );
+    eprintln!("{report}");
+    if let Ok(path) = std::env::var("OBJECT_FAULT_REPORT") {
+        std::fs::write(path, report).unwrap();
+    }
     // Not a campaign of single PUTs: the multipart path was taken, to the end and not.
     if cases >= 20 && max_size > 16 << 20 {
         assert!(
