@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::upload_store::{Counting, PartsInFlight, UploadStore};
-use common::{API_KEY, builder, callback};
+use common::{API_KEY, DownloadBody as _, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use futures::StreamExt as _;
@@ -132,11 +132,8 @@ async fn an_object_of_no_named_type_is_named_by_its_first_bytes() {
     let store = Arc::new(object_store::memory::InMemory::new());
     let report = builder(std::path::Path::new("unused"))
         .storage(ObjectStoreStorage::new(store.clone(), "recordings"))
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
     let locations: Vec<_> = report
         .resources
@@ -178,11 +175,8 @@ async fn a_failed_download_aborts_the_upload_and_leaves_no_object() {
     let report = builder(std::path::Path::new("unused"))
         .storage(ObjectStoreStorage::new(store.clone(), ""))
         .max_size(0)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(matches!(
         report.resources[0].error,
         Some(DownloadError::TooLarge { .. })
@@ -214,11 +208,8 @@ async fn an_upload_stopped_mid_way_is_aborted_with_nothing_visible() {
     let report = builder(std::path::Path::new("unused"))
         .storage(ObjectStoreStorage::new(store.clone(), ""))
         .max_size(18 * MIB)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(
         matches!(
             report.resources[0].error,

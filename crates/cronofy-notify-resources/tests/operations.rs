@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{API_KEY, builder, callback};
+use common::{API_KEY, DownloadBody as _, builder, callback};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 
 async fn three_slow_resources() -> (FakeCronofy, Vec<u8>) {
@@ -39,11 +39,8 @@ async fn resources_download_concurrently_up_to_the_global_limit() {
     let root = tempfile::tempdir().unwrap();
     let report = builder(root.path())
         .concurrency(3)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success());
     assert_eq!(fake.max_in_flight(), 3);
 
@@ -51,11 +48,8 @@ async fn resources_download_concurrently_up_to_the_global_limit() {
     let root = tempfile::tempdir().unwrap();
     let report = builder(root.path())
         .concurrency(1)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success());
     assert_eq!(fake.max_in_flight(), 1);
 }
@@ -67,11 +61,8 @@ async fn the_per_host_limit_holds_when_the_global_one_allows_more() {
     let report = builder(root.path())
         .concurrency(8)
         .per_host_concurrency(2)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success());
     assert_eq!(fake.max_in_flight(), 2);
 }
@@ -102,11 +93,8 @@ async fn an_injected_client_is_the_one_used() {
     let root = tempfile::tempdir().unwrap();
     let report = builder(root.path())
         .client(client)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
 }
 
@@ -166,11 +154,8 @@ async fn indicatif_bars_follow_a_download_to_the_end() {
     let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
     let report = builder(root.path())
         .on_progress(bars.handler())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success());
     let bar = bars
         .bar_for(&cronofy_notify_resources::ResourceKey::new(

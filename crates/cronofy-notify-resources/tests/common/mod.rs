@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cronofy_notify_core::{EventSubscription, Notification};
-use cronofy_notify_resources::{Downloader, DownloaderBuilder, ProgressEvent, RetryPolicy};
+use cronofy_notify_resources::{
+    Downloader, DownloaderBuilder, MeetingReport, ProgressEvent, RetryPolicy,
+};
 
 pub const API_KEY: &str = "test-api-key-that-must-not-leak";
 
@@ -30,13 +32,25 @@ pub fn builder(root: &Path) -> DownloaderBuilder {
 }
 
 /// Downloads the resources of a callback body with the default test downloader.
-pub async fn download(root: &Path, body: &[u8]) -> cronofy_notify_resources::MeetingReport {
-    builder(root)
-        .build()
-        .unwrap()
-        .download(&callback(body))
-        .await
-        .expect("the meeting as a whole is fine")
+pub async fn download(root: &Path, body: &[u8]) -> MeetingReport {
+    builder(root).download_body(body).await
+}
+
+/// For tests that configure their downloader beyond [`builder`]: build it, then download a
+/// callback body with it.
+pub trait DownloadBody {
+    /// `build()`, then the download of `body`'s callback; panics if either fails as a whole.
+    fn download_body(self, body: &[u8]) -> impl std::future::Future<Output = MeetingReport>;
+}
+
+impl DownloadBody for DownloaderBuilder {
+    async fn download_body(self, body: &[u8]) -> MeetingReport {
+        self.build()
+            .expect("the downloader builds")
+            .download(&callback(body))
+            .await
+            .expect("the meeting as a whole is fine")
+    }
 }
 
 pub fn callback(body: &[u8]) -> EventSubscription {

@@ -4,7 +4,7 @@ use cronofy_notify_resources::DownloadError;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{self, API_KEY, builder, callback};
+use crate::common::{self, API_KEY, DownloadBody as _, builder};
 use crate::{answer_in_turn, body_for};
 
 #[tokio::test]
@@ -64,11 +64,8 @@ async fn transient_statuses_are_retried_until_success() {
     let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
     let report = builder(root.path())
         .retry(common::quick_retries().max_attempts_without_progress(10))
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources[0].attempts, 7);
 }
@@ -193,11 +190,8 @@ async fn a_206_to_a_plain_get_is_taken_when_it_starts_at_zero() {
     ]);
     let report = builder(root.path())
         .retry(common::quick_retries().max_attempts_without_progress(2))
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.resources[0].is_success(), "{report:?}");
     assert_eq!(
         std::fs::read_to_string(root.path().join("agt_1/transcript-cronofy.txt")).unwrap(),

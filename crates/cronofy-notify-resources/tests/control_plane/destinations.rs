@@ -5,7 +5,7 @@ use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::body_for;
-use crate::common::{self, builder, callback};
+use crate::common::{self, DownloadBody as _, builder, callback};
 
 #[tokio::test]
 async fn a_redirect_is_followed_without_the_key_even_to_the_same_host() {
@@ -111,11 +111,8 @@ async fn plain_http_is_refused_unless_allowed_and_nothing_is_sent() {
     let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
     let report = builder(root.path())
         .allow_http(false)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(
         matches!(
             report.resources[0].error,
@@ -138,11 +135,8 @@ async fn the_key_goes_only_to_the_api_hosts_allowed() {
     let body = body_for(&[("audio", "voice", format!("{}/a", server.uri()))]);
     let report = builder(root.path())
         .api_hosts(["cronofy.com"])
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     let error = report.resources[0].error.as_ref().expect("refused");
     assert!(
         matches!(error, DownloadError::UntrustedHost { host, .. } if host == "127.0.0.1"),
@@ -159,11 +153,8 @@ async fn the_key_goes_only_to_the_api_hosts_allowed() {
     // Allowed, the same body downloads.
     let report = builder(root.path())
         .api_hosts(["cronofy.com", "127.0.0.1"])
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
 }
 

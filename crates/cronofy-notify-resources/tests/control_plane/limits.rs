@@ -6,7 +6,7 @@ use cronofy_notify_resources::{BuildError, DownloadError, Downloader, ProgressEv
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Events, builder, callback};
+use crate::common::{DownloadBody as _, Events, builder, callback};
 use crate::{answer_in_turn, body_for};
 
 #[tokio::test]
@@ -21,11 +21,8 @@ async fn retry_after_sets_the_wait_before_the_next_attempt() {
     let body = body_for(&[("transcript", "cronofy", format!("{}/t", server.uri()))]);
     let report = builder(root.path())
         .on_progress(events.handler())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success());
     let delays: Vec<_> = events
         .all()
@@ -54,11 +51,8 @@ async fn a_retry_after_past_the_deadline_gives_up_at_once() {
     let started = std::time::Instant::now();
     let report = builder(root.path())
         .retry(RetryPolicy::default().deadline(Duration::from_secs(60)))
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(
         matches!(&report.resources[0].error, Some(DownloadError::DeadlineExceeded { last, .. }) if last.status() == Some(503))
     );
@@ -117,11 +111,8 @@ async fn unbounded_retry_settings_mean_no_limit_and_never_panic() {
                 .deadline(Duration::MAX),
         )
         .idle_timeout(Duration::MAX)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
     assert_eq!(report.resources[0].attempts, 2);
 }
@@ -140,11 +131,8 @@ async fn unbounded_concurrency_means_no_limit_and_never_panics() {
     let report = builder(root.path())
         .concurrency(usize::MAX)
         .per_host_concurrency(usize::MAX)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(report.is_success(), "{report:?}");
 }
 

@@ -8,7 +8,7 @@ use cronofy_notify_resources::{
 };
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 
-use crate::common::{self, API_KEY, Events, builder, callback, files_below};
+use crate::common::{self, API_KEY, DownloadBody as _, Events, builder, callback, files_below};
 use crate::{MIB, fake_with, file_of};
 
 #[tokio::test]
@@ -219,11 +219,8 @@ async fn the_transcript_can_be_kept_in_memory_under_a_cap() {
     let only_transcript = builder(std::path::Path::new("unused"))
         .storage(MemoryStorage::new(64 * 1024))
         .categories([ResourceCategory::Transcript])
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert_eq!(only_transcript.resources.len(), 1);
 }
 
@@ -243,11 +240,8 @@ async fn progress_events_tell_the_story_of_a_download() {
     builder(root.path())
         .progress_interval(Duration::ZERO)
         .on_progress(events.handler())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     let events = events.all();
     assert!(
         matches!(&events[0], ProgressEvent::Started { total: Some(t), resumed_from: 0, .. } if *t == 2 * MIB)

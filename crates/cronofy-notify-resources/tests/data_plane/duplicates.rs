@@ -6,7 +6,7 @@ use cronofy_notify_core::ResourceCategory;
 use cronofy_notify_resources::{DownloadError, DownloaderBuilder, ProgressEvent};
 use cronofy_notify_test_support::fake::Fault;
 
-use crate::common::{self, builder, callback, sha256_file};
+use crate::common::{self, DownloadBody as _, builder, callback, sha256_file};
 use crate::fake_with;
 
 #[tokio::test]
@@ -215,11 +215,8 @@ async fn two_processes_finishing_parts_of_one_meeting_both_keep_their_entries() 
     started.await;
     let transcript = builder(root.path())
         .categories([ResourceCategory::Transcript])
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     assert!(transcript.is_success(), "{transcript:?}");
     let video = video.await.unwrap();
     assert!(video.is_success(), "{video:?}");

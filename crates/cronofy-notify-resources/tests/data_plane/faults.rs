@@ -5,7 +5,7 @@ use std::time::Duration;
 use cronofy_notify_resources::{CancellationToken, DownloadError, EntryStatus, ProgressEvent};
 use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault};
 
-use crate::common::{self, Events, builder, callback, files_below, sha256_file};
+use crate::common::{self, DownloadBody as _, Events, builder, callback, files_below, sha256_file};
 use crate::{MIB, fake_with, file_of};
 
 /// A fake serving one recording of `size` bytes (`"audio"`, as `audio/mpeg`, or `"video"`, as
@@ -345,11 +345,8 @@ async fn a_body_longer_than_declared_is_refused_and_fetched_again_whole() {
     let events = Events::default();
     let report = builder(root.path())
         .on_progress(events.handler())
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     let audio = &report.resources[0];
     assert!(audio.is_success(), "{audio:?}");
     assert_eq!(audio.attempts, 3);

@@ -4,7 +4,7 @@ use cronofy_notify_core::ResourceCategory;
 use cronofy_notify_resources::{DownloadError, ResourceReport, RetryPolicy};
 use cronofy_notify_test_support::fake::{ApiFault, FakeCronofy, Fault, ResourceSpec};
 
-use crate::common::{self, API_KEY, builder, callback, files_below};
+use crate::common::{self, API_KEY, DownloadBody as _, builder, callback, files_below};
 use crate::{MIB, fake_with, file_of};
 
 #[tokio::test]
@@ -80,12 +80,7 @@ async fn a_sub_that_climbs_out_of_the_root_stays_inside_it() {
     let root = outer.path().join("root");
     for sub in ["../../escape", "..", "/etc/passwd", "a/../../b"] {
         let body = fake.complete_body(sub, &[("transcript", "cronofy", "transcript")]);
-        let report = builder(&root)
-            .build()
-            .unwrap()
-            .download(&callback(&body))
-            .await
-            .unwrap();
+        let report = builder(&root).download_body(&body).await;
         assert!(report.is_success(), "{sub}: {report:?}");
         let path = file_of(&report.resources[0].location);
         assert!(path.starts_with(&root), "{sub} went to {}", path.display());
@@ -155,11 +150,8 @@ async fn video_under_a_1_mib_limit(
     let body = fake.complete_body("agt_1", &[("video", "conference", "video")]);
     let mut report = builder(root.path())
         .max_size(MIB)
-        .build()
-        .unwrap()
-        .download(&callback(&body))
-        .await
-        .unwrap();
+        .download_body(&body)
+        .await;
     (report.resources.remove(0), root)
 }
 
