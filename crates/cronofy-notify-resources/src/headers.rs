@@ -1,6 +1,7 @@
 //! Reading the response headers that decide what a body is: validators and byte ranges.
 
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::Version;
+use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderName, TRANSFER_ENCODING};
 
 /// A header's value as trimmed text, when it is text.
 pub(crate) fn header_text(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
@@ -43,9 +44,71 @@ pub(crate) fn unsatisfied_total(value: &str) -> Option<u64> {
     value.trim().strip_prefix("bytes */")?.trim().parse().ok()
 }
 
+/// Whether only the closing of the connection marks where the body ends: an HTTP/1 answer with
+/// neither a `Content-Length` nor chunked framing. A connection cut short then looks just like
+/// the end of the body. (HTTP/2 and HTTP/3 mark the end of every body.)
+pub(crate) fn ends_with_connection(version: Version, headers: &HeaderMap) -> bool {
+    let http1 = matches!(
+        version,
+        Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11
+    );
+    // Chunked framing is the last transfer coding of all, when it is applied.
+    let chunked = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|codings| codings.rsplit(',').next())
+        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+    http1 && !chunked && !headers.contains_key(CONTENT_LENGTH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_http1_body_without_length_or_chunks_ends_with_its_connection() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(*name, value.parse().unwrap());
+            }
+            headers
+        };
+        let none = with(&[]);
+        assert!(ends_with_connection(Version::HTTP_11, &none));
+        assert!(ends_with_connection(Version::HTTP_10, &none));
+        assert!(!ends_with_connection(Version::HTTP_2, &none));
+        assert!(!ends_with_connection(Version::HTTP_3, &none));
+        for framed in [
+            with(&[("content-length", "10")]),
+            with(&[("transfer-encoding", "chunked")]),
+            with(&[("transfer-encoding", "gzip, Chunked")]),
+            with(&[
+                ("transfer-encoding", "gzip"),
+                ("transfer-encoding", "chunked"),
+            ]),
+        ] {
+            assert!(
+                !ends_with_connection(Version::HTTP_11, &framed),
+                "{framed:?}"
+            );
+        }
+        // A coding other than chunked last leaves the body to end with the connection.
+        for unframed in [
+            with(&[("transfer-encoding", "chunked, gzip")]),
+            with(&[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "gzip"),
+            ]),
+        ] {
+            assert!(
+                ends_with_connection(Version::HTTP_11, &unframed),
+                "{unframed:?}"
+            );
+        }
+    }
 
     #[test]
     fn content_ranges_are_read_strictly() {

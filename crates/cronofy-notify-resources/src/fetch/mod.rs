@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use self::verdict::{Resume, Verdict, judge};
 use crate::downloader::Inner;
 use crate::error::redact;
-use crate::headers::{header_text, strong_etag};
+use crate::headers::{ends_with_connection, header_text, strong_etag};
 use crate::retry::retry_after;
 use crate::urls::{check_api_host, checked_url};
 use crate::{
@@ -50,6 +50,9 @@ struct Held {
     written: u64,
     hash: PrefixHash,
     validator: Validator,
+    /// The last answer's body ended with its connection's close, and nothing said how long it
+    /// was: the bytes held may be the whole resource, or a cut short part of it.
+    open_end: bool,
 }
 
 impl Held {
@@ -58,6 +61,7 @@ impl Held {
             written: 0,
             hash: PrefixHash::new(),
             validator: Validator::default(),
+            open_end: false,
         }
     }
 }
@@ -113,6 +117,7 @@ impl Fetch<'_> {
                 written: partial.offset,
                 hash: partial.hash,
                 validator: partial.validator,
+                open_end: false,
             };
         }
 
@@ -127,6 +132,17 @@ impl Fetch<'_> {
             };
             report.bytes = held.written;
             let failure = match outcome {
+                // A cut connection looks like the end of such a body: ask for what follows it.
+                // A 416 confirms the end; a 206 carries on where the cut was.
+                Ok(())
+                    if held.open_end && strong_etag(held.validator.etag.as_deref()).is_some() =>
+                {
+                    tracing::debug!(
+                        bytes = held.written,
+                        "the body ended with its connection; asking for what follows to confirm its end"
+                    );
+                    continue;
+                }
                 Ok(()) => {
                     let content_type = held.validator.content_type.clone();
                     let location = sink
@@ -231,6 +247,17 @@ impl Fetch<'_> {
                 confirmed_etag = resume.map(|resume| resume.etag);
                 total
             }
+            Verdict::Whole { .. } if held.open_end => {
+                // Asked to confirm the end of a body that came without a length, the server
+                // would send it all again (it ignores Range): the end cannot be confirmed, and
+                // the body is kept as it came, as any client would.
+                tracing::info!(
+                    bytes = held.written,
+                    "the server does not answer Range, so the end of a body that came without a length cannot be confirmed"
+                );
+                held.open_end = false;
+                return Ok(());
+            }
             Verdict::Whole { total } => {
                 if held.written > 0 {
                     // The server sent the whole body again (it ignored Range, or If-Range failed).
@@ -238,7 +265,10 @@ impl Fetch<'_> {
                 }
                 total
             }
-            Verdict::AlreadyHeld => return Ok(()),
+            Verdict::AlreadyHeld => {
+                held.open_end = false;
+                return Ok(());
+            }
             Verdict::Discard(error) => {
                 restart(sink, held, report).await?;
                 return Err(error.into());
@@ -285,21 +315,26 @@ impl Fetch<'_> {
             resumed_from: held.written,
         });
 
-        self.stream_body(response, &final_url, sink, held, report)
+        let open_ended = ends_with_connection(response.version(), headers);
+        self.stream_body(response, open_ended, &final_url, sink, held, report)
             .await
     }
 
     /// Streams an answer's body into the sink after the bytes held, counting them against the
-    /// total the answer declared (`held.validator.total`).
+    /// total the answer declared (`held.validator.total`). `open_ended`: only the connection's
+    /// close marks the end of this body.
     async fn stream_body(
         &self,
         response: reqwest::Response,
+        open_ended: bool,
         final_url: &Url,
         sink: &mut dyn Sink,
         held: &mut Held,
         report: &mut ResourceReport,
     ) -> Result<(), Failure> {
         let total = held.validator.total;
+        let start = held.written;
+        held.open_end = false;
         let mut body = response.bytes_stream();
         let mut last_progress = Instant::now();
         loop {
@@ -344,7 +379,11 @@ impl Fetch<'_> {
                 received: held.written,
             }
             .into()),
-            _ => Ok(()),
+            Some(_) => Ok(()),
+            None => {
+                held.open_end = open_ended && held.written > start;
+                Ok(())
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ mod delivery;
 mod duplicates;
 mod faults;
 mod safety;
+mod unframed;
 
 use common::API_KEY;
 use cronofy_notify_resources::Location;
