@@ -34,10 +34,11 @@
 //!   starting at that offset is accepted, a `200` starts over cleanly, and a `416` whose total is
 //!   what is held means done.
 //! - A body that declares no length and is not chunked ends when its connection closes, so a cut
-//!   connection looks like its end: the downloader asks for what follows it (`Range` and
-//!   `If-Range`) before taking it as whole. A `416` confirms the end, a `206` carries on. A
-//!   server without a strong `ETag`, or that ignores `Range`, leaves no way to tell; such a body
-//!   is kept as it came.
+//!   connection looks like its end; a range of a resource whose total the server leaves out
+//!   (`Content-Range: bytes 0-99/*`) may stop short of the end. After either, the downloader
+//!   asks for what follows (`Range` and `If-Range`) before taking the resource as whole: a `416`
+//!   confirms the end, a `206` carries on. A server without a strong `ETag`, or that ignores
+//!   `Range`, leaves no way to tell; such a body is kept as it came.
 //! - Memory is constant whatever the size. Timeouts are for connecting and for silence (idle), never
 //!   for a whole body. A size limit is checked against `Content-Length` and while streaming.
 //! - The SHA-256 of each resource is computed as it streams and reported, with bytes, content type,

@@ -50,8 +50,9 @@ struct Held {
     written: u64,
     hash: PrefixHash,
     validator: Validator,
-    /// The last answer's body ended with its connection's close, and nothing said how long it
-    /// was: the bytes held may be the whole resource, or a cut short part of it.
+    /// The last answer's body ended, but nothing said the resource ends there: it came without
+    /// a length, ended by its connection's close (which a cut looks like too), or it was a range
+    /// of a resource whose total the server did not give (`Content-Range: bytes 0-99/*`).
     open_end: bool,
 }
 
@@ -132,14 +133,14 @@ impl Fetch<'_> {
             };
             report.bytes = held.written;
             let failure = match outcome {
-                // A cut connection looks like the end of such a body: ask for what follows it.
-                // A 416 confirms the end; a 206 carries on where the cut was.
+                // Ask for what follows the bytes held: a 416 confirms the end; a 206 carries on
+                // where the body was cut, or where its range stopped.
                 Ok(())
                     if held.open_end && strong_etag(held.validator.etag.as_deref()).is_some() =>
                 {
                     tracing::debug!(
                         bytes = held.written,
-                        "the body ended with its connection; asking for what follows to confirm its end"
+                        "nothing said the resource ends here; asking for what follows to confirm its end"
                     );
                     continue;
                 }
@@ -253,7 +254,7 @@ impl Fetch<'_> {
                 // the body is kept as it came, as any client would.
                 tracing::info!(
                     bytes = held.written,
-                    "the server does not answer Range, so the end of a body that came without a length cannot be confirmed"
+                    "the server does not answer Range, so the end of a body that came without its length cannot be confirmed"
                 );
                 held.open_end = false;
                 return Ok(());
@@ -315,14 +316,17 @@ impl Fetch<'_> {
             resumed_from: held.written,
         });
 
-        let open_ended = ends_with_connection(response.version(), headers);
+        // A range with no total (`bytes 0-99/*`) may stop short of the end, as a body that
+        // only its connection's close ends may have been cut: neither says the resource ends.
+        let open_ended = response.status() == reqwest::StatusCode::PARTIAL_CONTENT
+            || ends_with_connection(response.version(), headers);
         self.stream_body(response, open_ended, &final_url, sink, held, report)
             .await
     }
 
     /// Streams an answer's body into the sink after the bytes held, counting them against the
-    /// total the answer declared (`held.validator.total`). `open_ended`: only the connection's
-    /// close marks the end of this body.
+    /// total the answer declared (`held.validator.total`). `open_ended`: the end of this body,
+    /// when no total was declared, need not be the end of the resource.
     async fn stream_body(
         &self,
         response: reqwest::Response,

@@ -7,8 +7,8 @@ mod common;
 mod delivery;
 mod duplicates;
 mod faults;
+mod open_ended;
 mod safety;
-mod unframed;
 
 use common::API_KEY;
 use cronofy_notify_resources::Location;

@@ -1,6 +1,7 @@
-//! Bodies whose end only the connection's close marks (HTTP/1.1 with neither a `Content-Length`
-//! nor chunked framing): a cut connection looks like the end of such a body, so the downloader
-//! asks for what follows it before taking it as whole.
+//! Bodies whose end need not be the resource's: one that only its connection's close ends
+//! (HTTP/1.1 with neither a `Content-Length` nor chunked framing), which a cut looks just like,
+//! and a range of a resource whose total the server does not give (`bytes 0-99/*`). The
+//! downloader asks for what follows such a body before taking it as whole.
 //!
 //! hyper always frames a body it sends to an HTTP/1.1 client, so the storage host here is a few
 //! lines over a raw socket.
@@ -26,6 +27,19 @@ struct Host {
     ranges: bool,
     /// Send the ETag.
     etag: bool,
+    /// Answer a range with at most this many bytes, framed by a `Content-Length` (a server may
+    /// send less than asked); otherwise, all the rest, ended by the connection's close.
+    range_cap: Option<usize>,
+}
+
+impl Host {
+    /// Ranges and an ETag: a host that can be asked.
+    const ASKABLE: Self = Self {
+        cut_first_at: None,
+        ranges: true,
+        etag: true,
+        range_cap: None,
+    };
 }
 
 /// A storage host on loopback serving `body` as `audio/mpeg` without framing, and the `Range`
@@ -104,7 +118,7 @@ async fn answer(
             range
                 .strip_prefix("bytes=")?
                 .strip_suffix('-')?
-                .parse()
+                .parse::<usize>()
                 .ok()
         })
         .filter(|_| host.ranges && host.etag && header("if-range").as_deref() == Some(ETAG));
@@ -122,14 +136,20 @@ async fn answer(
             ),
             &[],
         ),
-        Some(from) => (
-            format!(
+        Some(from) => {
+            let end = from.saturating_add(host.range_cap.unwrap_or(usize::MAX));
+            let rest: &[u8] = &body[from..body.len().min(end)];
+            let framing = match host.range_cap {
+                Some(_) => format!("Content-Length: {}", rest.len()),
+                None => "Connection: close".to_owned(),
+            };
+            let head = format!(
                 "HTTP/1.1 206 Partial Content\r\nContent-Type: audio/mpeg\r\n{etag}\
-                 Content-Range: bytes {from}-{}/*\r\nConnection: close\r\n\r\n",
-                body.len() - 1
-            ),
-            &body[from..],
-        ),
+                 Content-Range: bytes {from}-{}/*\r\n{framing}\r\n\r\n",
+                from + rest.len() - 1
+            );
+            (head, rest)
+        }
         None => (
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\n{etag}Connection: close\r\n\r\n"
@@ -158,15 +178,7 @@ const SIZE: usize = 300_000;
 #[tokio::test]
 async fn a_body_that_ends_with_its_connection_is_confirmed_by_a_416() {
     let body = recording(SIZE);
-    let host = Unframed::start(
-        body.clone(),
-        Host {
-            cut_first_at: None,
-            ranges: true,
-            etag: true,
-        },
-    )
-    .await;
+    let host = Unframed::start(body.clone(), Host::ASKABLE).await;
     let root = tempfile::tempdir().unwrap();
     let report = common::download(root.path(), &host.callback_body()).await;
 
@@ -190,8 +202,7 @@ async fn a_body_cut_where_only_the_close_marked_its_end_is_resumed() {
         body.clone(),
         Host {
             cut_first_at: Some(cut),
-            ranges: true,
-            etag: true,
+            ..Host::ASKABLE
         },
     )
     .await;
@@ -216,15 +227,47 @@ async fn a_body_cut_where_only_the_close_marked_its_end_is_resumed() {
 }
 
 #[tokio::test]
+async fn ranges_of_no_stated_total_are_asked_for_until_a_416() {
+    let body = recording(SIZE);
+    let (cut, cap) = (SIZE * 2 / 5, 50_000);
+    let host = Unframed::start(
+        body.clone(),
+        Host {
+            cut_first_at: Some(cut),
+            range_cap: Some(cap),
+            ..Host::ASKABLE
+        },
+    )
+    .await;
+    let root = tempfile::tempdir().unwrap();
+    let report = common::download(root.path(), &host.callback_body()).await;
+
+    let audio = &report.resources[0];
+    assert!(audio.is_success(), "{audio:?}");
+    assert_eq!(std::fs::read(file_of(&audio.location)).unwrap(), body);
+    assert_eq!(audio.sha256.as_deref(), Some(sha256_hex(&body).as_str()));
+    // Each 206 is whole by its Content-Length, but `/*` leaves open whether more follows.
+    let asked: Vec<Option<String>> = std::iter::once(None)
+        .chain(
+            (cut..=SIZE)
+                .step_by(cap)
+                .chain([SIZE])
+                .map(|from| Some(format!("bytes={from}-"))),
+        )
+        .collect();
+    assert_eq!(host.ranges_asked(), asked);
+}
+
+#[tokio::test]
 async fn without_range_or_an_etag_to_ask_with_the_body_is_kept_as_it_came() {
     let body = recording(SIZE);
     for (ranges, etag, requests) in [(false, true, 2), (true, false, 1)] {
         let host = Unframed::start(
             body.clone(),
             Host {
-                cut_first_at: None,
                 ranges,
                 etag,
+                ..Host::ASKABLE
             },
         )
         .await;
