@@ -54,7 +54,7 @@ pub(crate) enum Command {
         /// Print the notification as JSON (Cronofy's field names) instead of a summary.
         #[arg(long)]
         json: bool,
-        /// The body; standard input when absent.
+        /// The body; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
     /// Print the Cronofy-HMAC-SHA256 header for a body.
@@ -63,7 +63,7 @@ pub(crate) enum Command {
     Sign {
         #[command(flatten)]
         secrets: Secrets,
-        /// The body; standard input when absent.
+        /// The body; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
     /// POST a signed callback to an endpoint: a sample, or a body of yours.
@@ -90,7 +90,7 @@ pub(crate) enum Command {
             value_parser = agent_sub
         )]
         sub: String,
-        /// The body to send instead of a sample.
+        /// The body to send instead of a sample (`-`: standard input).
         file: Option<PathBuf>,
     },
     /// Receive callbacks and file the recordings of completed meetings.
@@ -157,7 +157,7 @@ pub(crate) enum Command {
         /// where the key goes; --allow-http, for local tests, allows any host.
         #[arg(long = "api-host", value_name = "HOST")]
         api_hosts: Vec<String>,
-        /// The saved `meeting_agent_complete` body.
+        /// The saved `meeting_agent_complete` body (`-`: standard input).
         file: PathBuf,
     },
     /// Print a sample callback body, to save, sign or edit.
@@ -184,7 +184,7 @@ pub(crate) enum Command {
         /// The output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// The transcript JSON; standard input when absent.
+        /// The transcript JSON; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
 }

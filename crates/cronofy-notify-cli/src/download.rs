@@ -114,14 +114,15 @@ pub(crate) async fn run(
         Ok(body) => body,
         Err(message) => return fail(exit::USAGE, message),
     };
+    let name = input::name(Some(file));
     let notification = match Notification::from_slice(&body) {
         Ok(notification) => callbacks::typed(notification),
-        Err(error) => return fail(exit::FAILED, format!("{}: {error}", file.display())),
+        Err(error) => return fail(exit::FAILED, format!("{name}: {error}")),
     };
     let Some(callback) = notification.as_event_subscription() else {
         return fail(
             exit::FAILED,
-            format!("{}: not a Meeting Agent callback", file.display()),
+            format!("{name}: not a Meeting Agent callback"),
         );
     };
     // The body was not verified: unless testing locally, the key goes to Cronofy's hosts only.
@@ -139,8 +140,7 @@ pub(crate) async fn run(
             print_report(&report);
             if report.resources.is_empty() {
                 note(format_args!(
-                    "nothing to download from {}: {notification}",
-                    file.display(),
+                    "nothing to download from {name}: {notification}"
                 ));
             }
             if report.is_success() {

@@ -100,7 +100,7 @@ pub(crate) fn sample(sample: &Sample, sub: &str, resource_base: Option<&str>) ->
 }
 
 pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
-    let name = file.map_or_else(|| "standard input".to_owned(), |f| f.display().to_string());
+    let name = input::name(file);
     let json = match input::read(file) {
         Ok(json) => json,
         Err(message) => return fail(exit::USAGE, message),

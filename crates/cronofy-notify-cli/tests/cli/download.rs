@@ -6,7 +6,7 @@ use std::process::Output;
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
-use crate::{cli, code, run, sha256_file, write_temp};
+use crate::{cli, code, run, run_with_input, sha256_file, write_temp};
 
 /// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
 fn download_from_the_fake(out: &Path, file: &Path) -> Output {
@@ -167,6 +167,35 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
         .arg(keyed.path())
         .arg(&file));
     assert_audio_stored(&output, &keyed.path().join("agt_dl/audio-voice.mp3"), &fake);
+
+    // `-` reads the body from standard input, and messages name it so.
+    let piped = tempfile::tempdir().unwrap();
+    let output = run_with_input(
+        cli()
+            .args([
+                "download",
+                "--allow-http",
+                "--api-key",
+                &vectors::secret("A"),
+            ])
+            .arg("--out")
+            .arg(piped.path())
+            .arg("-"),
+        &std::fs::read(&file).unwrap(),
+    );
+    assert_audio_stored(&output, &piped.path().join("agt_dl/audio-voice.mp3"), &fake);
+    let not_json = run_with_input(
+        cli()
+            .args(["download", "--api-key", "k", "--out"])
+            .arg(piped.path())
+            .arg("-"),
+        b"{oops",
+    );
+    assert_eq!(code(&not_json), 1);
+    assert!(
+        String::from_utf8_lossy(&not_json.stderr).contains("standard input: "),
+        "{not_json:?}"
+    );
 
     // Without --allow-http the plain-http URL is refused, and the exit code says so.
     let other = tempfile::tempdir().unwrap();

@@ -27,6 +27,24 @@ pub(crate) fn run(command: &mut Command) -> Output {
         .expect("the command runs")
 }
 
+/// Runs `command` with `input` on its standard input, written from a thread of its own so that
+/// a command that answers before reading it all cannot block the test.
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let mut stdin = child.stdin.take().expect("a piped standard input");
+    let input = input.to_vec();
+    // A command that stops reading early closes the pipe: not the test's concern here.
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let output = child.wait_with_output().expect("the command runs");
+    let _ = writer.join();
+    output
+}
+
 pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().expect("an exit code")
 }

@@ -1,10 +1,8 @@
 //! `verify`, `sign`, `transcript`, and `send` where it fails before a server answers.
 
-use std::process::Stdio;
-
 use cronofy_notify_test_support::{samples, vectors};
 
-use crate::{cli, code, run, write_temp};
+use crate::{cli, code, run, run_with_input, write_temp};
 
 #[test]
 fn every_shared_vector_through_verify_exits_as_the_contract_says() {
@@ -45,16 +43,12 @@ fn verify_reads_standard_input_and_the_secret_from_the_environment() {
         .stdout,
     )
     .unwrap();
-    let mut child = cli()
-        .args(["verify", "--signature", header.trim()])
-        .env("CRONOFY_CLIENT_SECRET", "s3cret")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &body).unwrap();
-    drop(child.stdin.take());
-    let output = child.wait_with_output().unwrap();
+    let output = run_with_input(
+        cli()
+            .args(["verify", "--signature", header.trim()])
+            .env("CRONOFY_CLIENT_SECRET", "s3cret"),
+        &body,
+    );
     assert_eq!(code(&output), 0);
     let summary = String::from_utf8(output.stdout).unwrap();
     assert!(
@@ -335,19 +329,10 @@ fn transcript_renders_text_vtt_and_srt() {
 
 #[test]
 fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
-    let mut child = cli()
-        .args(["transcript", "--format", "srt"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        &mut child.stdin.take().unwrap(),
+    let output = run_with_input(
+        cli().args(["transcript", "--format", "srt"]),
         &samples::transcript("agt_1"),
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    );
     assert_eq!(code(&output), 0);
     assert!(output.stdout.starts_with(b"1\n00:00:02,720 --> "));
     assert!(output.stderr.is_empty(), "{output:?}");
@@ -418,19 +403,102 @@ fn send_says_what_went_wrong() {
 
 /// A loopback server that answers one request with `answer`, as written; its address.
 fn answering_once(answer: &'static [u8]) -> std::net::SocketAddr {
+    answering_once_seen(answer).0
+}
+
+/// [`answering_once`], and the request it answered, head and body, once it has answered.
+fn answering_once_seen(
+    answer: &'static [u8],
+) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let (seen, request_seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
         stream
             .set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .unwrap();
-        // The request's head and body, as far as they come in one read: then the answer.
-        let mut request = [0u8; 8192];
-        let _ = std::io::Read::read(&mut stream, &mut request);
+        // The request's head and as much of its body as its Content-Length declares.
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 8192];
+        while !is_whole(&request) {
+            match std::io::Read::read(&mut stream, &mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
         let _ = std::io::Write::write_all(&mut stream, answer);
+        let _ = seen.send(request);
     });
-    addr
+    (addr, request_seen)
+}
+
+/// Whether `request` holds a head and the body its Content-Length declares.
+fn is_whole(request: &[u8]) -> bool {
+    let Some(head_end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    request.len() >= head_end + 4 + length
+}
+
+/// `-` is standard input for every command that reads a body, as for Unix tools.
+#[test]
+fn a_dash_is_standard_input_for_every_command_that_reads_a_body() {
+    let body = vectors::seed_body("complete");
+    let signed = run_with_input(cli().args(["sign", "--secret", "s3cret", "-"]), &body);
+    assert_eq!(code(&signed), 0, "{signed:?}");
+    let header = String::from_utf8(signed.stdout).unwrap();
+    let header = header.trim();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "body.json", &body);
+    let from_file = run(cli().args(["sign", "--secret", "s3cret"]).arg(&file));
+    assert_eq!(String::from_utf8(from_file.stdout).unwrap().trim(), header);
+
+    let verified = run_with_input(
+        cli().args(["verify", "--secret", "s3cret", "--signature", header, "-"]),
+        &body,
+    );
+    assert_eq!(code(&verified), 0, "{verified:?}");
+    assert!(String::from_utf8_lossy(&verified.stdout).starts_with("genuine: "));
+
+    let rendered = run_with_input(
+        cli().args(["transcript", "--format", "srt", "-"]),
+        &samples::transcript("agt_1"),
+    );
+    assert_eq!(code(&rendered), 0, "{rendered:?}");
+    assert!(rendered.stdout.starts_with(b"1\n00:00:02,720 --> "));
+
+    let (addr, request_seen) =
+        answering_once_seen(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+    let sent = run_with_input(
+        cli()
+            .args(["send", "--secret", "s3cret", "--url"])
+            .arg(format!("http://{addr}/cronofy"))
+            .arg("-"),
+        &body,
+    );
+    assert_eq!(code(&sent), 0, "{sent:?}");
+    let request = request_seen
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert!(
+        request.ends_with(&body),
+        "the body from standard input was sent"
+    );
+    let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+    assert!(
+        head.contains(&format!(
+            "cronofy-hmac-sha256: {}",
+            header.to_ascii_lowercase()
+        )),
+        "{head}"
+    );
 }
 
 /// A refusal is shown with what the endpoint said, on one line that a terminal cannot be made
