@@ -1,7 +1,7 @@
 //! `download` of a saved callback body.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
@@ -15,17 +15,23 @@ fn download_from_the_fake(out: &Path, file: &Path) -> Output {
 
 /// [`download_from_the_fake`], with more options.
 fn download_from_the_fake_with(out: &Path, file: &Path, options: &[&str]) -> Output {
-    run(cli()
-        .args([
-            "download",
-            "--allow-http",
-            "--api-key",
-            &vectors::secret("A"),
-        ])
+    run(keyed_download()
         .args(options)
         .arg("--out")
         .arg(out)
         .arg(file))
+}
+
+/// `download`, keyed for the fake Cronofy on plain http: `--out` and the body to follow.
+fn keyed_download() -> Command {
+    let mut command = cli();
+    command.args([
+        "download",
+        "--allow-http",
+        "--api-key",
+        &vectors::secret("A"),
+    ]);
+    command
 }
 
 /// A fake Cronofy serving `size` bytes of audio.
@@ -114,14 +120,8 @@ async fn a_relative_out_is_recorded_absolute_and_found_again_from_elsewhere() {
     let work = tempfile::tempdir().unwrap();
     let file = saved_audio_body(&fake, "agt_rel", work.path());
 
-    let output = run(cli()
+    let output = run(keyed_download()
         .current_dir(work.path())
-        .args([
-            "download",
-            "--allow-http",
-            "--api-key",
-            &vectors::secret("A"),
-        ])
         .args(["--out", "recordings"])
         .arg(&file));
     let out = work.path().join("recordings");
@@ -171,16 +171,7 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
     // `-` reads the body from standard input, and messages name it so.
     let piped = tempfile::tempdir().unwrap();
     let output = run_with_input(
-        cli()
-            .args([
-                "download",
-                "--allow-http",
-                "--api-key",
-                &vectors::secret("A"),
-            ])
-            .arg("--out")
-            .arg(piped.path())
-            .arg("-"),
+        keyed_download().arg("--out").arg(piped.path()).arg("-"),
         &std::fs::read(&file).unwrap(),
     );
     assert_audio_stored(&output, &piped.path().join("agt_dl/audio-voice.mp3"), &fake);
@@ -362,15 +353,9 @@ async fn download_with_json_logs_logs_progress_as_events_with_typed_fields() {
     let fake = fake_with_audio(1 << 20).await;
     let out = tempfile::tempdir().unwrap();
     let file = saved_audio_body(&fake, "agt_json", out.path());
-    let output = run(cli()
+    let output = run(keyed_download()
         .env("RUST_LOG", "info")
         .args(["--log-format", "json"])
-        .args([
-            "download",
-            "--allow-http",
-            "--api-key",
-            &vectors::secret("A"),
-        ])
         .arg("--out")
         .arg(out.path())
         .arg(&file));
