@@ -248,10 +248,11 @@ impl Fetch<'_> {
                 confirmed_etag = resume.map(|resume| resume.etag);
                 total
             }
-            Verdict::Whole { .. } if held.open_end => {
+            Verdict::Whole { .. } if held.open_end && !changed(&response, held) => {
                 // Asked to confirm the end of a body that came without a length, the server
                 // would send it all again (it ignores Range): the end cannot be confirmed, and
-                // the body is kept as it came, as any client would.
+                // the body is kept as it came, as any client would. (A body under a new ETag
+                // is a new version of the resource, and is taken whole below.)
                 tracing::info!(
                     bytes = held.written,
                     "the server does not answer Range, so the end of a body that came without its length cannot be confirmed"
@@ -390,6 +391,12 @@ impl Fetch<'_> {
             }
         }
     }
+}
+
+/// Whether an answer names a version of the resource other than the one held: its ETag differs.
+fn changed(response: &reqwest::Response, held: &Held) -> bool {
+    header_text(response.headers(), &ETAG)
+        .is_some_and(|etag| Some(etag.as_str()) != held.validator.etag.as_deref())
 }
 
 async fn restart(

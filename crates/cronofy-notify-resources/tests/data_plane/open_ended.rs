@@ -18,6 +18,7 @@ use crate::common;
 use crate::file_of;
 
 const ETAG: &str = "\"v1\"";
+const NEW_ETAG: &str = "\"v2\"";
 
 /// How the raw storage host behaves.
 #[derive(Clone, Copy)]
@@ -31,6 +32,9 @@ struct Host {
     /// Answer a range with at most this many bytes, framed by a `Content-Length` (a server may
     /// send less than asked); otherwise, all the rest, ended by the connection's close.
     range_cap: Option<usize>,
+    /// From the second request on, the resource is a new version: [`new_version`] of the body,
+    /// under another ETag.
+    changes: bool,
 }
 
 impl Host {
@@ -40,6 +44,7 @@ impl Host {
         ranges: true,
         etag: true,
         range_cap: None,
+        changes: false,
     };
 }
 
@@ -56,6 +61,7 @@ impl Unframed {
         let url = format!("http://{}/audio", listener.local_addr().unwrap());
         let ranges_asked = Arc::new(Mutex::new(Vec::new()));
         let seen = ranges_asked.clone();
+        let changed = new_version(&body);
         tokio::spawn(async move {
             // Bounded: a handful of requests, each within the test's own timeout.
             for request in 0..16 {
@@ -69,7 +75,12 @@ impl Unframed {
                 } else {
                     None
                 };
-                answer(stream, &body, host, cut, &seen).await;
+                let (body, etag) = if host.changes && request > 0 {
+                    (&changed, NEW_ETAG)
+                } else {
+                    (&body, ETAG)
+                };
+                answer(stream, (body, etag), host, cut, &seen).await;
             }
         });
         Self { url, ranges_asked }
@@ -90,9 +101,10 @@ impl Unframed {
     }
 }
 
+/// Answers one request for `version` (the body and its ETag) as `host` would.
 async fn answer(
     mut stream: TcpStream,
-    body: &[u8],
+    (body, etag): (&[u8], &str),
     host: Host,
     cut: Option<usize>,
     seen: &Mutex<Vec<Option<String>>>,
@@ -122,9 +134,9 @@ async fn answer(
                 .parse::<usize>()
                 .ok()
         })
-        .filter(|_| host.ranges && host.etag && header("if-range").as_deref() == Some(ETAG));
+        .filter(|_| host.ranges && host.etag && header("if-range").as_deref() == Some(etag));
     let etag = if host.etag {
-        format!("ETag: {ETAG}\r\n")
+        format!("ETag: {etag}\r\n")
     } else {
         String::new()
     };
@@ -162,6 +174,15 @@ async fn answer(
     let _ = stream.write_all(head.as_bytes()).await;
     let _ = stream.write_all(rest).await;
     let _ = stream.shutdown().await;
+}
+
+/// The resource as a new version would have it: other bytes, another length.
+fn new_version(body: &[u8]) -> Vec<u8> {
+    body.iter()
+        .rev()
+        .map(|byte| byte ^ 0x5a)
+        .chain(*b"v2")
+        .collect()
 }
 
 fn recording(size: usize) -> Vec<u8> {
@@ -238,6 +259,34 @@ async fn ranges_of_no_stated_total_are_asked_for_until_a_416() {
         )
         .collect();
     assert_eq!(asked, expected);
+}
+
+#[tokio::test]
+async fn a_new_version_met_while_asking_is_fetched_whole() {
+    let body = recording(SIZE);
+    let cut = SIZE / 3;
+    let host = Host {
+        cut_first_at: Some(cut),
+        changes: true,
+        ..Host::ASKABLE
+    };
+    let served = Unframed::start(body.clone(), host).await;
+    let root = tempfile::tempdir().unwrap();
+    let report = common::download(root.path(), &served.callback_body()).await;
+    let audio = &report.resources[0];
+    assert!(audio.is_success(), "{audio:?}");
+    // The If-Range of the question no longer matches: the 200 under the new ETag is taken
+    // whole, in place of the cut body of the old version, and its own end confirmed.
+    let changed = new_version(&body);
+    assert_eq!(std::fs::read(file_of(&audio.location)).unwrap(), changed);
+    assert_eq!(
+        served.ranges_asked(),
+        [
+            None,
+            Some(format!("bytes={cut}-")),
+            Some(format!("bytes={}-", changed.len()))
+        ]
+    );
 }
 
 #[tokio::test]
