@@ -23,7 +23,7 @@ use crate::CallbackRejection;
 /// use cronofy_notify_axum::{CronofyCallback, Verifier};
 ///
 /// async fn callback(CronofyCallback(verified): CronofyCallback) -> StatusCode {
-///     if let Some(callback) = verified.as_event_subscription() {
+///     if let Some(callback) = verified.to_event_subscription() {
 ///         tracing::info!(sub = ?callback.agent_sub(), "genuine callback");
 ///     }
 ///     StatusCode::NO_CONTENT

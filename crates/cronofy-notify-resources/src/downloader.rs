@@ -41,8 +41,8 @@ use crate::{
 ///     .build()?;
 ///
 /// let verified = verifier.verify_and_parse(header, body)?;
-/// if let Some(callback) = verified.as_event_subscription().filter(|c| c.resources_ready()) {
-///     let report = downloader.download(callback).await?;
+/// if let Some(callback) = verified.to_event_subscription().filter(|c| c.resources_ready()) {
+///     let report = downloader.download(&callback).await?;
 ///     for resource in &report.resources {
 ///         println!("{}: {:?} {:?}", resource.category, resource.location, resource.sha256);
 ///     }
