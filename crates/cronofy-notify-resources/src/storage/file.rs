@@ -59,19 +59,19 @@ impl Storage for FileStorage {
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
         Box::pin(async move {
             let dir = self.agent_dir(&key.sub);
-            create_dir_durably(&dir).await?;
+            create_dir_durably(&dir).await.map_err(at(&dir))?;
             let name = ResourceName::new(key);
             let part = dir.join(format!("{}.part", name.stem()));
             let sidecar = dir.join(format!("{}.part.json", name.stem()));
             // Locked before anything is read or cut: another process writing the same resource
             // keeps its file, and this download stops with a clear error instead.
             let mut file = open_locked(&part).await?;
-            let held = file.metadata().await?.len();
+            let held = file.metadata().await.map_err(at(&part))?.len();
             let partial = read_partial(&part, held, &sidecar).await?;
             if partial.is_none() {
-                file.set_len(0).await?;
+                file.set_len(0).await.map_err(at(&part))?;
             }
-            file.seek(io::SeekFrom::End(0)).await?;
+            file.seek(io::SeekFrom::End(0)).await.map_err(at(&part))?;
             Ok(Box::new(FileSink {
                 file: BufWriter::with_capacity(WRITE_BUFFER, file),
                 dir,
@@ -89,7 +89,7 @@ impl Storage for FileStorage {
             match fs::read(&path).await {
                 Ok(bytes) => Manifest::read_stored(&bytes, &path.display()).map(Some),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
+                Err(e) => Err(at(&path)(e)),
             }
         })
     }
@@ -97,9 +97,11 @@ impl Storage for FileStorage {
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let dir = self.agent_dir(&manifest.sub);
-            create_dir_durably(&dir).await?;
+            create_dir_durably(&dir).await.map_err(at(&dir))?;
             let json = serde_json::to_vec_pretty(manifest)?;
-            write_atomically(&dir, "manifest.json", json).await
+            write_atomically(&dir, "manifest.json", json)
+                .await
+                .map_err(at(&dir.join("manifest.json")))
         })
     }
 
@@ -126,7 +128,8 @@ async fn open_locked(part: &Path) -> io::Result<fs::File> {
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)?;
+            .open(&path)
+            .map_err(at(&path))?;
         match file.try_lock() {
             Ok(()) => Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
@@ -141,7 +144,7 @@ async fn open_locked(part: &Path) -> io::Result<fs::File> {
             {
                 Ok(file)
             }
-            Err(std::fs::TryLockError::Error(error)) => Err(error),
+            Err(std::fs::TryLockError::Error(error)) => Err(at(&path)(error)),
         }
     })
     .await
@@ -212,18 +215,19 @@ async fn read_partial(part: &Path, length: u64, sidecar: &Path) -> io::Result<Op
     let validator: Option<Validator> = match fs::read(sidecar).await {
         Ok(bytes) => serde_json::from_slice(&bytes).ok(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
+        Err(e) => return Err(at(sidecar)(e)),
     };
     match validator {
         Some(validator) if length > 0 && validator.total.is_none_or(|total| length <= total) => {
             let path = part.to_path_buf();
             let hash = tokio::task::spawn_blocking(move || hash_file(&path))
                 .await
-                .map_err(io::Error::other)??;
+                .map_err(io::Error::other)?
+                .map_err(at(part))?;
             Ok(Some(Partial::new(length, validator, hash)))
         }
         _ => {
-            remove_if_present(sidecar).await?;
+            remove_if_present(sidecar).await.map_err(at(sidecar))?;
             Ok(None)
         }
     }
@@ -254,6 +258,12 @@ async fn read_head(path: &Path) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// Names the path an I/O error happened at, keeping its kind (callers match on it): "Not a
+/// directory" alone does not say which.
+fn at(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |error| io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
 async fn remove_if_present(path: &Path) -> io::Result<()> {
     match fs::remove_file(path).await {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -273,7 +283,7 @@ struct FileSink {
 
 impl Sink for FileSink {
     fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
-        Box::pin(self.file.write_all(chunk))
+        Box::pin(async move { self.file.write_all(chunk).await.map_err(at(&self.part)) })
     }
 
     fn finish(
@@ -281,15 +291,18 @@ impl Sink for FileSink {
         content_type: Option<String>,
     ) -> BoxFuture<'static, io::Result<Location>> {
         Box::pin(async move {
-            self.file.flush().await?;
-            self.file.get_mut().sync_all().await?;
-            let head = read_head(&self.part).await?;
+            let part = self.part.clone();
+            self.file.flush().await.map_err(at(&part))?;
+            self.file.get_mut().sync_all().await.map_err(at(&part))?;
+            let head = read_head(&part).await.map_err(at(&part))?;
             let target = self
                 .dir
                 .join(self.name.final_name(content_type.as_deref(), &head));
-            fs::rename(&self.part, &target).await?;
-            remove_if_present(&self.sidecar).await?;
-            sync_dir(&self.dir).await?;
+            fs::rename(&part, &target).await.map_err(at(&target))?;
+            remove_if_present(&self.sidecar)
+                .await
+                .map_err(at(&self.sidecar))?;
+            sync_dir(&self.dir).await.map_err(at(&self.dir))?;
             Ok(Location::File(target))
         })
     }
@@ -297,18 +310,25 @@ impl Sink for FileSink {
     fn abort(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
         Box::pin(async move {
             drop(self.file);
-            remove_if_present(&self.part).await?;
-            remove_if_present(&self.sidecar).await
+            remove_if_present(&self.part)
+                .await
+                .map_err(at(&self.part))?;
+            remove_if_present(&self.sidecar)
+                .await
+                .map_err(at(&self.sidecar))
         })
     }
 
     fn restart(&mut self) -> BoxFuture<'_, io::Result<()>> {
         Box::pin(async move {
-            self.file.flush().await?;
-            let file = self.file.get_mut();
-            file.set_len(0).await?;
-            file.seek(io::SeekFrom::Start(0)).await?;
-            Ok(())
+            let restarted = async {
+                self.file.flush().await?;
+                let file = self.file.get_mut();
+                file.set_len(0).await?;
+                file.seek(io::SeekFrom::Start(0)).await?;
+                Ok(())
+            };
+            restarted.await.map_err(at(&self.part))
         })
     }
 
@@ -319,14 +339,20 @@ impl Sink for FileSink {
     fn checkpoint<'a>(&'a mut self, validator: &'a Validator) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let json = serde_json::to_vec(validator)?;
-            fs::write(&self.sidecar, json).await
+            fs::write(&self.sidecar, json)
+                .await
+                .map_err(at(&self.sidecar))
         })
     }
 
     fn suspend(mut self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
         Box::pin(async move {
-            self.file.flush().await?;
-            self.file.get_mut().sync_data().await
+            self.file.flush().await.map_err(at(&self.part))?;
+            self.file
+                .get_mut()
+                .sync_data()
+                .await
+                .map_err(at(&self.part))
         })
     }
 }

@@ -278,3 +278,53 @@ async fn progress_events_tell_the_story_of_a_download() {
         assert!(!format!("{event:?}").contains(API_KEY));
     }
 }
+
+/// A folder that cannot be written says which path failed, not just "Not a directory": the
+/// root given as a file stops the meeting; a resource's `.part` that is a folder fails that
+/// resource alone, with its path, and the other resources land.
+#[tokio::test]
+async fn a_storage_failure_names_the_path_it_happened_at() {
+    let fake = fake_with(&[
+        ("transcript", 9_000, "application/json"),
+        ("audio", 50_000, "audio/mpeg"),
+    ])
+    .await;
+    let body = fake.complete_body(
+        "agt_1",
+        &[
+            ("transcript", "cronofy", "transcript"),
+            ("audio", "voice", "audio"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let error = builder(&file)
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DownloadError::Storage(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&file.join("agt_1").display().to_string()),
+        "{message}"
+    );
+    assert!(fake.seen().is_empty(), "nothing fetched");
+
+    let root = tempfile::tempdir().unwrap();
+    let part = root.path().join("agt_1/audio-voice.part");
+    std::fs::create_dir_all(&part).unwrap();
+    let report = common::download(root.path(), &body).await;
+    let [transcript, audio] = &report.resources[..] else {
+        panic!("{report:?}");
+    };
+    assert!(transcript.is_success(), "{transcript:?}");
+    let error = audio.error.as_ref().expect("the audio failed");
+    assert!(matches!(error, DownloadError::Storage(_)), "{error:?}");
+    assert!(
+        error.to_string().contains(&part.display().to_string()),
+        "{error}"
+    );
+}
