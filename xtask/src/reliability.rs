@@ -128,12 +128,14 @@ pub(crate) fn faults(args: &[String]) -> Result<(), String> {
     let machine = cronofy_notify_test_support::machine();
     let section = format!(
         "Measured by `cargo xtask faults --cases {cases} --max-kib {max_kib}` (release build) on {machine}.\n\n\
-         {} random schedules passed, bodies of 1 byte to {max_kib} KiB ({:.0} MiB in all), {} faults \
-         injected, in {:.0} s: every download either stored the source byte for byte or failed \
-         with a clear error and nothing at the final path; none hung; every schedule with fewer \
-         faults than the attempts allowed succeeded. CI runs 1,000 schedules of up to 256 KiB.\n",
+         {} random schedules passed, bodies of 1 byte to {max_kib} KiB ({:.0} MiB in all, {} of \
+         the schedules served unframed), {} faults injected, in {:.0} s: every download either \
+         stored the source byte for byte or failed with a clear error and nothing at the final \
+         path; none hung; every schedule with fewer faults than the attempts allowed succeeded. \
+         CI runs 1,000 schedules of up to 256 KiB.\n",
         r["schedules"],
         r["bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+        r["unframed"],
         r["faults"],
         r["seconds"].as_f64().unwrap_or(0.0),
     );

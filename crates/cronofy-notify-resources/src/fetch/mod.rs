@@ -126,6 +126,7 @@ impl Fetch<'_> {
         loop {
             report.attempts += 1;
             let before = held.written;
+            let asking = held.open_end;
             let outcome = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => Err(Failure::from(DownloadError::Cancelled { kept: 0 })),
@@ -134,9 +135,13 @@ impl Fetch<'_> {
             report.bytes = held.written;
             let failure = match outcome {
                 // Ask for what follows the bytes held: a 416 confirms the end; a 206 carries on
-                // where the body was cut, or where its range stopped.
+                // where the body was cut, or where its range stopped. A question that got nothing
+                // further and left the end as open as before (a server of empty answers) is not
+                // asked again: the body stays as it is.
                 Ok(())
-                    if held.open_end && strong_etag(held.validator.etag.as_deref()).is_some() =>
+                    if held.open_end
+                        && strong_etag(held.validator.etag.as_deref()).is_some()
+                        && !(asking && held.written == before) =>
                 {
                     tracing::debug!(
                         bytes = held.written,
@@ -224,7 +229,8 @@ impl Fetch<'_> {
         report: &mut ResourceReport,
     ) -> Result<(), Failure> {
         let resume = match strong_etag(held.validator.etag.as_deref()) {
-            Some(etag) if held.written > 0 => Some(Resume {
+            // With nothing held, the question whether an empty body was all is `bytes=0-`.
+            Some(etag) if held.written > 0 || held.open_end => Some(Resume {
                 offset: held.written,
                 etag: etag.to_owned(),
             }),
@@ -386,7 +392,8 @@ impl Fetch<'_> {
             .into()),
             Some(_) => Ok(()),
             None => {
-                held.open_end = open_ended && held.written > start;
+                // Bytes came, or none at all: a body cut before its first byte is open too.
+                held.open_end = open_ended && (held.written > start || held.written == 0);
                 Ok(())
             }
         }

@@ -14,8 +14,10 @@ use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+
 use crate::common;
-use crate::file_of;
+use crate::{MIB, file_of};
 
 const ETAG: &str = "\"v1\"";
 const NEW_ETAG: &str = "\"v2\"";
@@ -240,6 +242,29 @@ async fn a_body_cut_where_only_the_close_marked_its_end_is_resumed() {
     );
 }
 
+/// An unframed body that ends before its first byte may have been cut there too: asked with
+/// `bytes=0-`, an empty resource answers 416, a cut one the whole body.
+#[tokio::test]
+async fn an_empty_unframed_body_is_asked_about_from_its_first_byte() {
+    let (_, asked) = stored_whole(&[], Host::ASKABLE).await;
+    assert_eq!(asked, [None, Some("bytes=0-".to_owned())]);
+
+    let host = Host {
+        cut_first_at: Some(0),
+        ..Host::ASKABLE
+    };
+    let (audio, asked) = stored_whole(&recording(SIZE), host).await;
+    assert_eq!(audio.bytes, SIZE as u64);
+    assert_eq!(
+        asked,
+        [
+            None,
+            Some("bytes=0-".to_owned()),
+            Some(format!("bytes={SIZE}-"))
+        ]
+    );
+}
+
 #[tokio::test]
 async fn ranges_of_no_stated_total_are_asked_for_until_a_416() {
     let (cut, cap) = (SIZE * 2 / 5, 50_000);
@@ -301,5 +326,46 @@ async fn without_range_or_an_etag_to_ask_with_the_body_is_kept_as_it_came() {
         };
         let (_, asked) = stored_whole(&recording(SIZE), host).await;
         assert_eq!(asked.len(), requests, "ranges {ranges}, etag {etag}");
+    }
+}
+
+/// The fake Cronofy's storage serves a resource unframed too (through a front that makes hyper
+/// end its body by closing the connection), the way the fault campaign draws it: a whole body
+/// is confirmed by a 416, a dropped one resumed from where it was cut.
+#[tokio::test]
+async fn the_fakes_unframed_storage_is_confirmed_and_resumed() {
+    for drop_at in [None, Some(700_000)] {
+        let fake = FakeCronofy::start(common::API_KEY).await.unwrap();
+        let mut spec = ResourceSpec::generated(2 * MIB, "audio/mpeg");
+        spec.unframed = true;
+        fake.add("audio", spec);
+        fake.faults(
+            "audio",
+            [Fault {
+                drop_at,
+                ..Fault::default()
+            }],
+        );
+        let body = fake.complete_body("agt_1", &[("audio", "voice", "audio")]);
+        let root = tempfile::tempdir().unwrap();
+        let report = common::download(root.path(), &body).await;
+        let audio = &report.resources[0];
+        assert!(audio.is_success(), "{audio:?}");
+        assert_eq!(audio.sha256.as_deref(), Some(fake.sha256("audio").as_str()));
+        let answers: Vec<(u16, Option<String>)> = fake
+            .storage_requests()
+            .into_iter()
+            .map(|seen| (seen.status, seen.range))
+            .collect();
+        let size = 2 * MIB;
+        let expected = match drop_at {
+            None => vec![(200, None), (416, Some(format!("bytes={size}-")))],
+            Some(_) => {
+                let held = audio.resumed_from;
+                assert!(held > 0 && held <= 700_000, "{held}");
+                vec![(200, None), (206, Some(format!("bytes={held}-")))]
+            }
+        };
+        assert_eq!(answers, expected, "drop at {drop_at:?}");
     }
 }
