@@ -145,7 +145,8 @@ impl DownloaderBuilder {
     }
 
     /// Sends the API key only to these hosts and their subdomains: `cronofy.com` covers every
-    /// Cronofy data centre (`api.cronofy.com`, `api-de.cronofy.com`...). A resource whose URL
+    /// Cronofy data centre (`api.cronofy.com`, `api-de.cronofy.com`...). An IP address (`::1` or
+    /// `[::1]`, `127.0.0.1`) covers only itself. A resource whose URL
     /// is elsewhere fails at once with
     /// [`DownloadError::UntrustedHost`](crate::DownloadError::UntrustedHost), before any request.
     ///

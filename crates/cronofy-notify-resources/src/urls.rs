@@ -5,13 +5,20 @@ use reqwest::Url;
 use crate::DownloadError;
 use crate::error::redact;
 
-/// The API key goes only to the hosts `allowed`, when they are set (each with its subdomains).
+/// The API key goes only to the hosts `allowed`, when they are set (each with its subdomains; an
+/// IP address, written with or without IPv6's brackets, only itself).
 pub(crate) fn check_api_host(url: &Url, allowed: Option<&[String]>) -> Result<(), DownloadError> {
     let Some(allowed) = allowed else {
         return Ok(());
     };
     let host = url.host_str().unwrap_or_default().trim_end_matches('.');
-    if allowed.iter().any(|allowed| within(host, allowed)) {
+    let admitted = match ip_address(host) {
+        Some(ip) => allowed
+            .iter()
+            .any(|allowed| ip_address(allowed) == Some(ip)),
+        None => allowed.iter().any(|allowed| within(host, allowed)),
+    };
+    if admitted {
         Ok(())
     } else {
         Err(DownloadError::UntrustedHost {
@@ -52,7 +59,16 @@ pub(crate) fn checked_url(url: &str, allow_http: bool) -> Result<Url, DownloadEr
     }
 }
 
-/// Whether `host` is `allowed` or one of its subdomains.
+/// `host` as an IP address, when it is one (IPv6 in brackets, as in a URL, or without).
+fn ip_address(host: &str) -> Option<std::net::IpAddr> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|host| host.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse().ok()
+}
+
+/// Whether the host name `host` is `allowed` or one of its subdomains.
 fn within(host: &str, allowed: &str) -> bool {
     host == allowed
         || host
@@ -90,5 +106,24 @@ mod tests {
         assert!(!within("cronofy.com.evil.example", "cronofy.com"));
         assert!(!within("com", "cronofy.com"));
         assert!(!within("", "cronofy.com"));
+    }
+
+    #[test]
+    fn an_allowed_ip_address_covers_itself_only() {
+        let admits = |url: &str, allowed: &str| {
+            check_api_host(&Url::parse(url).unwrap(), Some(&[allowed.to_owned()])).is_ok()
+        };
+        assert!(admits("http://127.0.0.1:8080/v1", "127.0.0.1"));
+        assert!(!admits("http://127.0.0.1:8080/v1", "0.0.1"), "not a suffix");
+        assert!(!admits("http://127.0.0.2/v1", "127.0.0.1"));
+        assert!(admits("http://[::1]:8080/v1", "::1"));
+        assert!(admits("http://[::1]:8080/v1", "[::1]"));
+        assert!(admits("http://[0:0::1]/v1", "::1"), "compared as addresses");
+        assert!(!admits("http://[::2]/v1", "::1"));
+        assert!(
+            !admits("http://localhost/v1", "127.0.0.1"),
+            "a name is not its address"
+        );
+        assert!(admits("https://api.cronofy.com/v1", "cronofy.com"));
     }
 }
