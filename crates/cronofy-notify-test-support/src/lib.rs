@@ -5,7 +5,8 @@
 //! - [`fake`] runs a fake Cronofy on loopback: resource URLs that check the Bearer key and redirect
 //!   to a second, "pre-signed" host that refuses `Authorization`, serving generated bodies of any
 //!   size with `Range` and `ETag`, and faults on demand (drops, stalls, status bursts,
-//!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links).
+//!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links),
+//!   and bodies unframed on request, ended by closing the connection.
 //! - [`samples`] generates content, such as a meeting transcript.
 //! - [`http_cases`] is the table of requests every framework adapter must answer alike, and
 //!   [`random_requests`] draws many more, each with the status the spec gives it.
