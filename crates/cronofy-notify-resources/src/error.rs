@@ -71,6 +71,16 @@ pub enum DownloadError {
         /// Bytes received.
         received: u64,
     },
+    /// A body that declared no length ended, and asking for what follows it got nothing further
+    /// and no answer that it ends there: the server answered with an empty range. Whether the
+    /// resource is whole cannot be told yet; a later attempt asks again.
+    #[error(
+        "the body ended after {received} bytes without a length, and the server sent nothing to say whether more follow"
+    )]
+    Unconfirmed {
+        /// Bytes received.
+        received: u64,
+    },
     /// The body went on past the length the server declared for the resource (a `206` whose
     /// chunked body outran its `Content-Range`): the bytes cannot be trusted, and the next
     /// attempt starts over.
@@ -164,6 +174,7 @@ impl DownloadError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Network { .. } | Self::Idle { .. } | Self::Truncated { .. } => true,
+            Self::Unconfirmed { .. } => true,
             Self::Overlong { .. } => true,
             Self::BadContentRange { .. } | Self::Changed => true,
             Self::Status {

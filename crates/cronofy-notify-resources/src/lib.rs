@@ -37,9 +37,9 @@
 //!   connection looks like its end; a range of a resource whose total the server leaves out
 //!   (`Content-Range: bytes 0-99/*`) may stop short of the end. After either, the downloader
 //!   asks for what follows (`Range` and `If-Range`) before taking the resource as whole: a `416`
-//!   confirms the end, a `206` carries on, a `200` under a new `ETag` is a new version, fetched
-//!   whole. A server without a strong `ETag`, or that ignores `Range`, leaves no way to tell;
-//!   such a body is kept as it came.
+//!   confirms the end, a `206` carries on (an empty one is a failed attempt), a `200` under a
+//!   new `ETag` is a new version, fetched whole. A server without a strong `ETag`, or that
+//!   ignores `Range`, leaves no way to tell; such a body is kept as it came.
 //! - Memory is constant whatever the size. Timeouts are for connecting and for silence (idle), never
 //!   for a whole body. A size limit is checked against `Content-Length` and while streaming.
 //! - The SHA-256 of each resource is computed as it streams and reported, with bytes, content type,

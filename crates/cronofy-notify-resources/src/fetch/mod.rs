@@ -133,16 +133,19 @@ impl Fetch<'_> {
                 outcome = self.attempt(&url, &mut *sink, &mut held, report) => outcome,
             };
             report.bytes = held.written;
+            let askable = held.open_end && strong_etag(held.validator.etag.as_deref()).is_some();
             let failure = match outcome {
+                // A question answered with nothing further, the end as open as before (an empty
+                // range): a failed attempt, so that a server of empty answers is not asked
+                // for ever, and a body it may have cut is not kept as whole.
+                Ok(()) if askable && asking && held.written == before => {
+                    Failure::from(DownloadError::Unconfirmed {
+                        received: held.written,
+                    })
+                }
                 // Ask for what follows the bytes held: a 416 confirms the end; a 206 carries on
-                // where the body was cut, or where its range stopped. A question that got nothing
-                // further and left the end as open as before (a server of empty answers) is not
-                // asked again: the body stays as it is.
-                Ok(())
-                    if held.open_end
-                        && strong_etag(held.validator.etag.as_deref()).is_some()
-                        && !(asking && held.written == before) =>
-                {
+                // where the body was cut, or where its range stopped.
+                Ok(()) if askable => {
                     tracing::debug!(
                         bytes = held.written,
                         "nothing said the resource ends here; asking for what follows to confirm its end"
@@ -344,7 +347,6 @@ impl Fetch<'_> {
         report: &mut ResourceReport,
     ) -> Result<(), Failure> {
         let total = held.validator.total;
-        let start = held.written;
         held.open_end = false;
         let mut body = response.bytes_stream();
         let mut last_progress = Instant::now();
@@ -392,8 +394,9 @@ impl Fetch<'_> {
             .into()),
             Some(_) => Ok(()),
             None => {
-                // Bytes came, or none at all: a body cut before its first byte is open too.
-                held.open_end = open_ended && (held.written > start || held.written == 0);
+                // However many bytes came, none at all included (a body may be cut before its
+                // first): the caller asks what follows, and fails an answer that added nothing.
+                held.open_end = open_ended;
                 Ok(())
             }
         }

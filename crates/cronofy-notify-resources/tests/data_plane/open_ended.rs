@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cronofy_notify_resources::ResourceReport;
+use cronofy_notify_resources::{DownloadError, ResourceReport};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -37,6 +37,8 @@ struct Host {
     /// From the second request on, the resource is a new version: [`new_version`] of the body,
     /// under another ETag.
     changes: bool,
+    /// Answer every range with a `206` that carries no byte (the connection closes first).
+    empty_ranges: bool,
 }
 
 impl Host {
@@ -47,6 +49,7 @@ impl Host {
         etag: true,
         range_cap: None,
         changes: false,
+        empty_ranges: false,
     };
 }
 
@@ -163,6 +166,8 @@ async fn answer(
                  Content-Range: bytes {from}-{}/*\r\n{framing}\r\n\r\n",
                 from + rest.len() - 1
             );
+            // The range as declared, then the connection closed before its first byte.
+            let rest = if host.empty_ranges { &rest[..0] } else { rest };
             (head, rest)
         }
         None => (
@@ -262,6 +267,42 @@ async fn an_empty_unframed_body_is_asked_about_from_its_first_byte() {
             Some("bytes=0-".to_owned()),
             Some(format!("bytes={SIZE}-"))
         ]
+    );
+}
+
+/// A server whose every range comes empty (the connection closes before the first byte) never
+/// says whether the cut body was whole: each such answer is a failed attempt, and the download
+/// gives up with nothing at the final path rather than keep a body that may be cut.
+#[tokio::test]
+async fn ranges_that_come_empty_are_failed_attempts_not_an_end() {
+    let cut = SIZE * 2 / 5;
+    let host = Host {
+        cut_first_at: Some(cut),
+        empty_ranges: true,
+        ..Host::ASKABLE
+    };
+    let served = Unframed::start(recording(SIZE), host).await;
+    let root = tempfile::tempdir().unwrap();
+    let report = common::download(root.path(), &served.callback_body()).await;
+    let audio = &report.resources[0];
+    let Some(DownloadError::GaveUp { attempts, last }) = &audio.error else {
+        panic!("{audio:?}");
+    };
+    assert!(
+        matches!(**last, DownloadError::Unconfirmed { received } if received == cut as u64),
+        "{last:?}"
+    );
+    assert!(last.is_retryable());
+    // The cut body, then one question per attempt allowed, each answered with nothing.
+    assert_eq!(*attempts, 9);
+    assert_eq!(served.ranges_asked().len(), 9);
+    assert!(audio.location.is_none());
+    assert!(
+        common::files_below(root.path())
+            .iter()
+            .all(|file| !file.ends_with(".mp3")),
+        "{:?}",
+        common::files_below(root.path())
     );
 }
 
