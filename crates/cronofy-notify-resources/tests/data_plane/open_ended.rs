@@ -4,17 +4,17 @@
 //! downloader asks for what follows such a body before taking it as whole.
 //!
 //! hyper always frames a body it sends to an HTTP/1.1 client, so the storage host here is a few
-//! lines over a raw socket.
+//! lines over a raw socket; the last test uses the fake Cronofy's unframed storage, which the
+//! fault campaign draws.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cronofy_notify_resources::{DownloadError, ResourceReport};
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-
-use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 
 use crate::common;
 use crate::{MIB, file_of};
