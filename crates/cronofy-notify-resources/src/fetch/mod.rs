@@ -236,6 +236,7 @@ impl Fetch<'_> {
             Some(etag) if held.written > 0 || held.open_end => Some(Resume {
                 offset: held.written,
                 etag: etag.to_owned(),
+                asking: held.open_end,
             }),
             _ => {
                 if held.written > 0 {

@@ -11,6 +11,8 @@ use crate::headers::{header_text, parse_content_range, unsatisfied_total};
 pub(super) struct Resume {
     pub(super) offset: u64,
     pub(super) etag: String,
+    /// The request asks whether the bytes held, whose length nothing declared, are all there is.
+    pub(super) asking: bool,
 }
 
 /// What an answer's status and headers say of the body that follows.
@@ -66,10 +68,14 @@ pub(super) fn judge(response: &reqwest::Response, resume: Option<&Resume>) -> Ve
             }
         }
         (StatusCode::RANGE_NOT_SATISFIABLE, Some(resume)) => {
-            if unsatisfied_total(&content_range()) == Some(resume.offset) {
-                Verdict::AlreadyHeld
-            } else {
-                Verdict::Discard(DownloadError::Changed)
+            match unsatisfied_total(&content_range()) {
+                Some(total) if total == resume.offset => Verdict::AlreadyHeld,
+                // Without the total it should give: the If-Range matched (a changed resource
+                // gets a 200), and nothing lies at the offset or past it. That ends a body whose
+                // length was never declared; a declared one longer than what is held, it
+                // contradicts.
+                None if resume.asking => Verdict::AlreadyHeld,
+                _ => Verdict::Discard(DownloadError::Changed),
             }
         }
         // The whole resource. Other 2xx carry none: 202 and 204 say "not ready yet".
@@ -96,6 +102,7 @@ mod tests {
         Resume {
             offset,
             etag: "\"v1\"".into(),
+            asking: false,
         }
     }
 
@@ -153,6 +160,25 @@ mod tests {
         assert!(matches!(judged("bytes */200"), Verdict::AlreadyHeld));
         assert!(matches!(
             judged("bytes */150"),
+            Verdict::Discard(DownloadError::Changed)
+        ));
+        // A 416 without its total: the end when asking about a body of no declared length,
+        // a contradiction when resuming one whose length is known.
+        let bare = answer(416, &[]);
+        assert!(matches!(
+            judge(&bare, Some(&resume)),
+            Verdict::Discard(DownloadError::Changed)
+        ));
+        let asking = Resume {
+            asking: true,
+            ..resume_at(200)
+        };
+        assert!(matches!(judge(&bare, Some(&asking)), Verdict::AlreadyHeld));
+        assert!(matches!(
+            judge(
+                &answer(416, &[("content-range", "bytes */150")]),
+                Some(&asking)
+            ),
             Verdict::Discard(DownloadError::Changed)
         ));
         assert!(matches!(

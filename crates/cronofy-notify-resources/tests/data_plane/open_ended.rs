@@ -39,6 +39,8 @@ struct Host {
     changes: bool,
     /// Answer every range with a `206` that carries no byte (the connection closes first).
     empty_ranges: bool,
+    /// Leave the total out of a `416` (`Content-Range: bytes */N` is only a SHOULD).
+    bare_416: bool,
 }
 
 impl Host {
@@ -50,6 +52,7 @@ impl Host {
         range_cap: None,
         changes: false,
         empty_ranges: false,
+        bare_416: false,
     };
 }
 
@@ -146,14 +149,16 @@ async fn answer(
         String::new()
     };
     let (head, rest): (String, &[u8]) = match from {
-        Some(from) if from >= body.len() => (
-            format!(
-                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\n\
-                 Content-Length: 0\r\n\r\n",
-                body.len()
-            ),
-            &[],
-        ),
+        Some(from) if from >= body.len() => {
+            let total = if host.bare_416 {
+                String::new()
+            } else {
+                format!("Content-Range: bytes */{}\r\n", body.len())
+            };
+            let head =
+                format!("HTTP/1.1 416 Range Not Satisfiable\r\n{total}Content-Length: 0\r\n\r\n");
+            (head, &[])
+        }
         Some(from) => {
             let end = from.saturating_add(host.range_cap.unwrap_or(usize::MAX));
             let rest: &[u8] = &body[from..body.len().min(end)];
@@ -224,6 +229,19 @@ async fn a_body_that_ends_with_its_connection_is_confirmed_by_a_416() {
         [None, Some(format!("bytes={SIZE}-"))],
         "what follows the bytes held is asked for"
     );
+}
+
+/// A 416 that leaves out the total it should give still answers the question: its `If-Range`
+/// matched (a changed resource gets a 200), and nothing follows the bytes held.
+#[tokio::test]
+async fn a_416_without_its_total_still_confirms_the_end() {
+    let host = Host {
+        bare_416: true,
+        ..Host::ASKABLE
+    };
+    let (audio, asked) = stored_whole(&recording(SIZE), host).await;
+    assert_eq!(audio.attempts, 2);
+    assert_eq!(asked, [None, Some(format!("bytes={SIZE}-"))]);
 }
 
 #[tokio::test]
