@@ -413,11 +413,18 @@ fn random_fault_schedules_into_an_object_store_never_corrupt_or_hang() {
     if let Ok(path) = std::env::var("OBJECT_FAULT_REPORT") {
         std::fs::write(path, report).unwrap();
     }
-    // Not a campaign of single PUTs: the multipart path was taken, to the end and not.
+    // Not a campaign of single PUTs: the multipart path was taken to the end and, in a long
+    // campaign, cut short too. About one schedule in ten aborts an upload (94 of 1,000 at the
+    // last recorded run), so 40 schedules see none about once in forty runs: CI's short
+    // campaign asserts only the first; tests/object_store.rs aborts uploads on purpose
+    // (`every_multipart_upload_is_completed_or_aborted` and its neighbours).
     if cases >= 20 && max_size > 16 << 20 {
+        assert!(completed > 0, "{uploads} uploads, {completed} completed");
+    }
+    if cases >= 200 && max_size > 16 << 20 {
         assert!(
-            completed > 0 && uploads > completed,
-            "{uploads} uploads, {completed} completed"
+            uploads > completed,
+            "{uploads} uploads, all {completed} completed: none was cut short"
         );
     }
 }
