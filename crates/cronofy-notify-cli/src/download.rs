@@ -1,5 +1,6 @@
 //! `download`, and the downloader and progress reporting `serve` shares.
 
+use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, Pro
 
 use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
-use crate::{callbacks, exit, fail, input, json_logs, note};
+use crate::{callbacks, exit, fail, input, json_logs, note, output};
 
 /// Where the API key may go from a body that was not verified: Cronofy's hosts (and any named).
 const CRONOFY_API_DOMAIN: &str = "cronofy.com";
@@ -67,11 +68,13 @@ fn log_progress(event: ProgressEvent) {
     }
 }
 
-/// Prints one line per resource to standard output.
-pub(crate) fn print_report(report: &MeetingReport) {
+/// Prints one line per resource to standard output; `Err` says why it could not.
+pub(crate) fn print_report(report: &MeetingReport) -> Result<(), String> {
+    let mut lines = String::new();
     for resource in &report.resources {
         let name = resource.label();
-        match (&resource.error, &resource.location) {
+        // Writing to a String cannot fail.
+        let _ = match (&resource.error, &resource.location) {
             (None, Some(location)) => {
                 let mut notes = String::new();
                 if let Some(encoding) = &resource.content_encoding {
@@ -80,16 +83,18 @@ pub(crate) fn print_report(report: &MeetingReport) {
                 if resource.skipped {
                     notes.push_str("  (already complete)");
                 }
-                println!(
+                writeln!(
+                    lines,
                     "{name:<24} {:>14} bytes  sha256 {}  {location}{notes}",
                     resource.bytes,
                     resource.sha256.as_deref().unwrap_or(""),
-                );
+                )
             }
-            (Some(error), _) => println!("{name:<24} FAILED: {error}"),
-            (None, None) => println!("{name:<24} (nowhere)"),
-        }
+            (Some(error), _) => writeln!(lines, "{name:<24} FAILED: {error}"),
+            (None, None) => writeln!(lines, "{name:<24} (nowhere)"),
+        };
     }
+    output::write(lines.as_bytes())
 }
 
 pub(crate) async fn run(
@@ -137,17 +142,18 @@ pub(crate) async fn run(
     };
     match downloader.download(callback).await {
         Ok(report) => {
-            print_report(&report);
+            let printed = print_report(&report);
             if report.resources.is_empty() {
                 note(format_args!(
                     "nothing to download from {name}: {notification}"
                 ));
             }
-            if report.is_success() {
+            let code = if report.is_success() {
                 exit::OK
             } else {
                 exit::FAILED
-            }
+            };
+            output::exit_code(printed, code)
         }
         Err(error) => fail(exit::FAILED, error),
     }

@@ -7,7 +7,7 @@ use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{Error, SIGNATURE_HEADER, SignatureError, Signer, Transcript, Verifier};
 
 use crate::cli::Format;
-use crate::{exit, fail, input, note};
+use crate::{exit, fail, input, note, output};
 
 pub(crate) fn verify(
     secrets: &[String],
@@ -27,17 +27,17 @@ pub(crate) fn verify(
     let signature = signature.map_or("", header_value);
     match verifier.verify_and_parse(signature, body.clone()) {
         Ok(verified) => {
-            if json {
+            let written = if json {
                 match serde_json::to_string_pretty(verified.notification()) {
-                    Ok(text) => println!("{text}"),
+                    Ok(text) => output::line(text),
                     Err(error) => return fail(exit::FAILED, error),
                 }
             } else {
                 // A Meeting Agent callback with values of unexpected types reads as what serve
                 // and download act on, followed by what they leave out: all on the one line.
-                println!("genuine: {verified}");
-            }
-            exit::OK
+                output::line(format_args!("genuine: {verified}"))
+            };
+            output::exit_code(written, exit::OK)
         }
         Err(Error::Parse(reason)) => fail(
             exit::NOT_A_NOTIFICATION,
@@ -82,10 +82,7 @@ pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
         Err(message) => return fail(exit::USAGE, message),
     };
     match Signer::new(secrets) {
-        Ok(signer) => {
-            println!("{}", signer.sign(&body));
-            exit::OK
-        }
+        Ok(signer) => output::exit_code(output::line(signer.sign(&body)), exit::OK),
         Err(error) => fail(exit::USAGE, error),
     }
 }
@@ -93,10 +90,7 @@ pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
 pub(crate) fn sample(sample: &Sample, sub: &str, resource_base: Option<&str>) -> u8 {
     let mut body = sample.body(sub, resource_base);
     body.push(b'\n'); // as a JSON file ends
-    match std::io::Write::write_all(&mut std::io::stdout().lock(), &body) {
-        Ok(()) => exit::OK,
-        Err(error) => fail(exit::FAILED, format!("cannot write the sample: {error}")),
-    }
+    output::exit_code(output::write(&body), exit::OK)
 }
 
 pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
@@ -129,8 +123,7 @@ pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
                     "{name} has no sentences to render; is it a transcript (`transcript.paragraphs`)?"
                 ));
             }
-            print!("{text}");
-            exit::OK
+            output::exit_code(output::write(text.as_bytes()), exit::OK)
         }
         Err(error) => fail(exit::FAILED, format!("{name}: {error}")),
     }

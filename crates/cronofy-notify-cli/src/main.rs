@@ -9,6 +9,7 @@ mod download;
 mod input;
 mod inspect;
 mod listen;
+mod output;
 mod refusals;
 mod send;
 mod serve;
@@ -27,7 +28,7 @@ pub(crate) mod exit {
     pub(crate) const OK: u8 = 0;
     /// A signature missing, malformed or wrong; a send that got no 2xx; a resource not stored.
     pub(crate) const FAILED: u8 = 1;
-    /// Usage: bad arguments or unreadable input.
+    /// Usage: bad arguments, unreadable input or unwritable output.
     pub(crate) const USAGE: u8 = 2;
     /// A genuine signature on a body that is not a Cronofy notification.
     pub(crate) const NOT_A_NOTIFICATION: u8 = 3;
@@ -163,7 +164,7 @@ pub(crate) fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
     if json_logs() {
         tracing::error!(exit_code = code, "{message}");
     } else {
-        eprintln!("cronofy-notify: {message}");
+        output::say(format_args!("cronofy-notify: {message}"));
     }
     code
 }
@@ -173,6 +174,6 @@ pub(crate) fn note(message: impl std::fmt::Display) {
     if json_logs() {
         tracing::warn!("{message}");
     } else {
-        eprintln!("cronofy-notify: {message}");
+        output::say(format_args!("cronofy-notify: {message}"));
     }
 }

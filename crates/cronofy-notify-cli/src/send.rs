@@ -6,7 +6,7 @@ use std::time::Duration;
 use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
 
-use crate::{exit, fail, input, note};
+use crate::{exit, fail, input, note, output};
 
 pub(crate) struct Options {
     pub(crate) url: reqwest::Url,
@@ -54,13 +54,13 @@ pub(crate) async fn run(options: Options) -> u8 {
     match response {
         Ok(response) => {
             let status = response.status();
-            println!(
+            let printed = output::line(format_args!(
                 "{} {}",
                 status.as_u16(),
                 status.canonical_reason().unwrap_or("")
-            );
+            ));
             if status.is_success() {
-                return exit::OK;
+                return output::exit_code(printed, exit::OK);
             }
             if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
                 // Cronofy does not follow redirects either: the URL given to it must be the
@@ -77,7 +77,7 @@ pub(crate) async fn run(options: Options) -> u8 {
                     printable(answer.trim_ascii(), SHOWN_CHARS)
                 ));
             }
-            exit::FAILED
+            output::exit_code(printed, exit::FAILED)
         }
         Err(error) => fail(
             exit::FAILED,

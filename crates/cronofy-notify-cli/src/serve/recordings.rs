@@ -50,7 +50,9 @@ pub(super) fn spawn_download(app: &Arc<App>, notification: Notification, failure
             }
             Ok(report) if report.is_success() => {
                 tracing::info!(sub = %report.sub, "recordings stored");
-                print_report(&report);
+                if let Err(message) = print_report(&report) {
+                    tracing::warn!("{message}");
+                }
                 true
             }
             Ok(report) if app_for_task.stop.is_cancelled() => {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
-use crate::{cli, code, run, run_with_input, sha256_file, write_temp};
+use crate::{cli, code, run, run_unread, run_with_input, sha256_file, write_temp};
 
 /// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
 fn download_from_the_fake(out: &Path, file: &Path) -> Output {
@@ -93,6 +93,39 @@ async fn download_takes_the_client_secret_from_the_environment_as_its_key() {
 
     let output = download(Some(vectors::secret("A")));
     assert_audio_stored(&output, &out.path().join("agt_env/audio-voice.mp3"), &fake);
+}
+
+/// A reader that stops reading the report (`download ... | head -n 1`) changes nothing: the
+/// recordings are stored, and the exit code says how the download went.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_that_stops_reading_the_report_changes_nothing() {
+    let fake = fake_with_audio(20_000).await;
+    let out = tempfile::tempdir().unwrap();
+    let body = std::fs::read(saved_audio_body(&fake, "agt_unread", out.path())).unwrap();
+    let stored = run_unread(
+        keyed_download().arg("--out").arg(out.path()).arg("-"),
+        &body,
+    );
+    assert_audio_stored(
+        &stored,
+        &out.path().join("agt_unread/audio-voice.mp3"),
+        &fake,
+    );
+    assert!(stored.stderr.is_empty(), "{stored:?}");
+
+    // Refused (plain http without --allow-http): still the exit code of a failed download.
+    let refused = run_unread(
+        cli()
+            .args(["download", "--api-key", "k", "--out"])
+            .arg(out.path().join("refused"))
+            .arg("-"),
+        &body,
+    );
+    assert_eq!(code(&refused), 1, "{refused:?}");
+    assert!(
+        !String::from_utf8_lossy(&refused.stderr).contains("panicked"),
+        "{refused:?}"
+    );
 }
 
 /// A saved body holding a value of a type the model does not expect still gives its recordings.

@@ -30,12 +30,41 @@ pub(crate) fn run(command: &mut Command) -> Output {
 /// Runs `command` with `input` on its standard input, written from a thread of its own so that
 /// a command that answers before reading it all cannot block the test.
 pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    fed(command.stdout(Stdio::piped()), input, |_| {})
+}
+
+/// [`run_with_input`], with standard output closed before the input is given, as by a reader
+/// that stopped reading (`| head`): the command meets it at its first write.
+pub(crate) fn run_unread(command: &mut Command, input: &[u8]) -> Output {
+    fed(command.stdout(Stdio::piped()), input, |child| {
+        drop(child.stdout.take());
+    })
+}
+
+/// [`run_with_input`], with standard output on `/dev/full`, where every write fails as on a
+/// full disk.
+#[cfg(target_os = "linux")]
+pub(crate) fn run_into_a_full_device(command: &mut Command, input: &[u8]) -> Output {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full opens");
+    fed(command.stdout(full), input, |_| {})
+}
+
+/// Starts `command` (its standard output already chosen), calls `before_input` with it, then
+/// gives it `input` and waits for it.
+fn fed(
+    command: &mut Command,
+    input: &[u8],
+    before_input: impl FnOnce(&mut std::process::Child),
+) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the command starts");
+    before_input(&mut child);
     let mut stdin = child.stdin.take().expect("a piped standard input");
     let input = input.to_vec();
     // A command that stops reading early closes the pipe: not the test's concern here.

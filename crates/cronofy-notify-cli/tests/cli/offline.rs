@@ -2,7 +2,7 @@
 
 use cronofy_notify_test_support::{samples, vectors};
 
-use crate::{cli, code, run, run_with_input, write_temp};
+use crate::{cli, code, run, run_unread, run_with_input, write_temp};
 
 #[test]
 fn every_shared_vector_through_verify_exits_as_the_contract_says() {
@@ -499,6 +499,80 @@ fn a_dash_is_standard_input_for_every_command_that_reads_a_body() {
         )),
         "{head}"
     );
+}
+
+/// The commands that write to standard output, each with the standard input it reads: a body
+/// signed under "s3cret", or a transcript.
+fn writing_commands(body: &[u8]) -> Vec<(Vec<String>, Vec<u8>)> {
+    let header = cronofy_notify_core::Signer::new(["s3cret"])
+        .unwrap()
+        .sign(body);
+    let verify = ["verify", "--secret", "s3cret", "--signature", &header];
+    let to_strings = |args: &[&str]| args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    vec![
+        (to_strings(&[&verify[..], &["-"]].concat()), body.to_vec()),
+        (
+            to_strings(&[&verify[..], &["--json", "-"]].concat()),
+            body.to_vec(),
+        ),
+        (
+            to_strings(&["sign", "--secret", "s3cret", "-"]),
+            body.to_vec(),
+        ),
+        (
+            to_strings(&["transcript", "-"]),
+            samples::transcript("agt_1"),
+        ),
+        (
+            to_strings(&["transcript", "--format", "vtt", "-"]),
+            samples::transcript("agt_1"),
+        ),
+    ]
+}
+
+/// A reader that stops reading (`verify --json | head -n 3`) ends no command in a panic: what is
+/// left is dropped quietly, and the command exits as it would have.
+#[test]
+fn a_reader_that_stops_reading_is_no_failure() {
+    let body = vectors::seed_body("complete");
+    for (args, input) in writing_commands(&body) {
+        let output = run_unread(cli().args(&args), &input);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 0, "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+
+    let addr = answering_once(b"HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\n");
+    let sent = run_unread(
+        cli()
+            .args(["send", "--secret", "s3cret", "--url"])
+            .arg(format!("http://{addr}/cronofy"))
+            .arg("-"),
+        &body,
+    );
+    assert_eq!(code(&sent), 0, "{sent:?}");
+    assert!(sent.stderr.is_empty(), "{sent:?}");
+}
+
+/// Output that cannot be written (a full disk behind `> file`) is said, and the command exits 2,
+/// as for input it cannot read: never a panic, never the exit code of a verdict.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_said_and_exits_2() {
+    let body = vectors::seed_body("complete");
+    let mut commands = writing_commands(&body);
+    commands.push((vec!["sample".to_owned()], Vec::new()));
+    for (args, input) in commands {
+        let output = crate::run_into_a_full_device(cli().args(&args), &input);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("cronofy-notify: cannot write to standard output: ")
+                && stderr.contains("No space left on device")
+                && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 /// A refusal is shown with what the endpoint said, on one line that a terminal cannot be made
