@@ -100,9 +100,14 @@ pub(crate) async fn run(options: Options) -> u8 {
         Err(message) => return fail(exit::USAGE, message),
     };
     if let Err(error) = std::fs::create_dir_all(&out) {
+        // "File exists" would leave the user wondering why that is a problem.
+        let reason = match error.kind() {
+            std::io::ErrorKind::AlreadyExists => "it is there, but not a directory".to_owned(),
+            _ => error.to_string(),
+        };
         return fail(
             exit::USAGE,
-            format!("cannot create {}: {error}", out.display()),
+            format!("cannot create {}: {reason}", out.display()),
         );
     }
     if let Err(error) = can_keep_bodies_in(&out) {

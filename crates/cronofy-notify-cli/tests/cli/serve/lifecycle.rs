@@ -192,6 +192,25 @@ fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
     );
 }
 
+/// `--out` naming a file: said as such, where the system's words were "File exists".
+#[test]
+fn serve_says_when_out_is_not_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::write_temp(dir.path(), "recordings", b"not a directory");
+    let output = crate::run(
+        cli()
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+            .arg(&file),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("recordings: it is there, but not a directory"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+}
+
 /// A directory made read-only (by its mode, or for root, who ignores modes, by `chattr +i`),
 /// made writable again when dropped.
 #[cfg(unix)]
