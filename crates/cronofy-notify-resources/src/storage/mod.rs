@@ -234,6 +234,154 @@ pub trait Sink: Send + fmt::Debug {
 }
 
 /// A place that stores resources and the manifest of each meeting agent.
+///
+/// Implement it, with [`Sink`], to put recordings somewhere of your own. The downloader opens a
+/// sink per resource, writes the body through it chunk by chunk (a video never has to fit in
+/// memory), and then finishes it, or aborts it when the download fails for good. Nothing may be
+/// at a resource's final name before [`Sink::finish`]: write elsewhere, then move it into place.
+/// Resuming across processes ([`Sink::take_partial`], [`Sink::checkpoint`], [`Sink::suspend`])
+/// is optional; without it, a download cut short by a restart starts again from its first byte.
+///
+/// Here, a store of named blobs that can append to a blob and rename one, as many stores can
+/// (a table of chunks, an append blob, an upload session), stands in for yours:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::io;
+/// use std::sync::{Arc, Mutex};
+///
+/// use cronofy_notify_resources::{
+///     Downloader, Location, Manifest, ResourceKey, Sink, Storage, safe_component,
+/// };
+/// use futures::future::BoxFuture;
+///
+/// /// Your store (a stand-in): named blobs that can be appended to, renamed and removed.
+/// #[derive(Clone, Debug, Default)]
+/// struct Blobs(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+///
+/// impl Blobs {
+///     fn append(&self, name: &str, bytes: &[u8]) {
+///         let mut blobs = self.0.lock().unwrap();
+///         blobs.entry(name.to_owned()).or_default().extend_from_slice(bytes);
+///     }
+///     fn rename(&self, from: &str, to: &str) {
+///         let mut blobs = self.0.lock().unwrap();
+///         let bytes = blobs.remove(from).unwrap_or_default();
+///         blobs.insert(to.to_owned(), bytes);
+///     }
+///     fn remove(&self, name: &str) {
+///         self.0.lock().unwrap().remove(name);
+///     }
+///     fn get(&self, name: &str) -> Option<Vec<u8>> {
+///         self.0.lock().unwrap().get(name).cloned()
+///     }
+/// }
+///
+/// /// One recording on its way: appended to `<name>.uploading`, renamed to `<name>` at the end.
+/// #[derive(Debug)]
+/// struct BlobSink {
+///     blobs: Blobs,
+///     name: String,
+/// }
+///
+/// impl BlobSink {
+///     fn uploading(&self) -> String {
+///         format!("{}.uploading", self.name)
+///     }
+/// }
+///
+/// impl Sink for BlobSink {
+///     fn write<'a>(&'a mut self, chunk: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
+///         self.blobs.append(&self.uploading(), chunk);
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn finish(
+///         self: Box<Self>,
+///         _content_type: Option<String>,
+///     ) -> BoxFuture<'static, io::Result<Location>> {
+///         Box::pin(async move {
+///             self.blobs.rename(&self.uploading(), &self.name);
+///             Ok(Location::Object(self.name))
+///         })
+///     }
+///     fn abort(self: Box<Self>) -> BoxFuture<'static, io::Result<()>> {
+///         self.blobs.remove(&self.uploading());
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn restart(&mut self) -> BoxFuture<'_, io::Result<()>> {
+///         self.blobs.remove(&self.uploading());
+///         Box::pin(async { Ok(()) })
+///     }
+/// }
+///
+/// /// Where a meeting agent's blobs go. `sub` comes from the callback: sanitise it.
+/// fn folder(sub: &str) -> String {
+///     safe_component(sub)
+/// }
+///
+/// impl Storage for Blobs {
+///     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
+///         let sink = BlobSink {
+///             blobs: self.clone(),
+///             name: format!("{}/{}", folder(&key.sub), key.stem()),
+///         };
+///         // Without resume, the body starts again from its first byte: drop what an earlier
+///         // process left.
+///         self.remove(&sink.uploading());
+///         Box::pin(async move { Ok(Box::new(sink) as Box<dyn Sink>) })
+///     }
+///     fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>> {
+///         let json = self.get(&format!("{}/manifest.json", folder(sub)));
+///         Box::pin(async move {
+///             json.map(|json| serde_json::from_slice(&json).map_err(io::Error::other))
+///                 .transpose()
+///         })
+///     }
+///     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
+///         Box::pin(async move {
+///             let json = serde_json::to_vec(manifest).map_err(io::Error::other)?;
+///             let name = format!("{}/manifest.json", folder(&manifest.sub));
+///             self.remove(&format!("{name}.uploading"));
+///             self.append(&format!("{name}.uploading"), &json);
+///             self.rename(&format!("{name}.uploading"), &name); // all or nothing
+///             Ok(())
+///         })
+///     }
+///     fn contains<'a>(&'a self, location: &'a Location, bytes: u64) -> BoxFuture<'a, bool> {
+///         let held = match location {
+///             Location::Object(name) => self.get(name).map(|blob| blob.len() as u64),
+///             _ => None,
+///         };
+///         Box::pin(async move { held == Some(bytes) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let cronofy = wiremock::MockServer::start().await;
+/// # wiremock::Mock::given(wiremock::matchers::path("/v1/transcript"))
+/// #     .respond_with(wiremock::ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
+/// #     .mount(&cronofy)
+/// #     .await;
+/// # let body = format!(r#"{{"notification":{{"type":"event_subscription"}},
+/// #   "meeting_agent":{{"sub":"agt_1","resources":[
+/// #     {{"category":"transcript","type":"cronofy","url":"{}/v1/transcript"}}]}}}}"#, cronofy.uri());
+/// # let notification = cronofy_notify_resources::cronofy_notify_core::Notification::from_slice(body.as_bytes())?;
+/// # let callback = notification.to_event_subscription().unwrap();
+/// # let api_key = "the client secret";
+/// let blobs = Blobs::default();
+/// # blobs.append("agt_1/transcript-cronofy.uploading", b"left by a process that died");
+/// let downloader = Downloader::builder(api_key)
+/// #   .allow_http(true)
+///     .storage(blobs.clone())
+///     .build()?;
+/// let report = downloader.download(&callback).await?;
+/// assert!(report.is_success());
+/// assert_eq!(blobs.get("agt_1/transcript-cronofy").as_deref(), Some(&b"{}"[..]));
+/// assert!(blobs.get("agt_1/manifest.json").is_some());
+/// # assert!(blobs.get("agt_1/transcript-cronofy.uploading").is_none());
+/// # Ok(()) }
+/// ```
 pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Opens the sink for one resource, with whatever an earlier attempt left.
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>>;
