@@ -22,7 +22,7 @@ pub(crate) fn write(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Writes `text` and a line break to standard output, as [`write`] does.
+/// Writes `text` and a line break to standard output, as [`write()`] does.
 pub(crate) fn line(text: impl std::fmt::Display) -> Result<(), String> {
     write(format!("{text}\n").as_bytes())
 }
