@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::{cargo, docs, exec, root};
+use crate::{cargo, docs, exec, root, say};
 
 /// A candidate and the baseline it is compared with.
 struct Pair {
@@ -194,7 +194,7 @@ fn core(rounds: usize) -> Result<(), String> {
     for (id, ns) in &medians_ns {
         table.push_str(&format!("| `{id}` | {} |\n", human_ns(*ns)));
     }
-    println!("{table}");
+    say(&table)?;
     docs::replace_section("benchmarks.md", "bench:core", &table)
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::samples;
 
-use crate::{cargo, exec, root};
+use crate::{cargo, exec, root, say};
 
 const SECRET: &str = "demo-client-secret";
 const SUB: &str = "agt_demo0000000000000000001";
@@ -73,13 +73,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
          the pre-signed storage on localhost:{} (refuses any Authorization header).",
         fake.api_addr(),
         fake.storage_addr().port()
-    ));
+    ))?;
 
     let listen = free_port()?;
     step(&format!(
         "Starting `cronofy-notify serve` on {listen}, filing into {}.",
         out.display()
-    ));
+    ))?;
     let serve = Running(
         Command::new(&cli)
             .args([
@@ -104,7 +104,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for sample in ["activated", "complete"] {
         step(&format!(
             "Cronofy sends a signed meeting_agent_{sample} callback:"
-        ));
+        ))?;
         let status = Command::new(&cli)
             .args([
                 "send", "--url", &url, "--secret", SECRET, "--sample", sample, "--sub", SUB,
@@ -117,19 +117,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
-    step("The callback was answered at once; the downloads run behind it...");
+    step("The callback was answered at once; the downloads run behind it...")?;
     let manifest = out.join(SUB).join("manifest.json");
     wait_for_downloads(&manifest, 3, Duration::from_secs(600))?;
-    step("Stopping the receiver (SIGTERM): it stops accepting and checkpoints.");
+    step("Stopping the receiver (SIGTERM): it stops accepting and checkpoints.")?;
     stop(serve)?;
 
     let agent = out.join(SUB);
-    step(&format!("What is on disk under {}:", agent.display()));
+    step(&format!("What is on disk under {}:", agent.display()))?;
     for (path, size) in files_below(&agent) {
-        println!(
+        say(format_args!(
             "  {size:>12}  {}",
             path.strip_prefix(&out).unwrap_or(&path).display()
-        );
+        ))?;
     }
     let video = agent.join("video-conference.mp4");
     let video_sha = sha256_of(&video)?;
@@ -138,27 +138,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "the stored video differs from what the fake Cronofy served ({video_sha})"
         ));
     }
-    println!("  video SHA-256 {video_sha}: identical to what the fake Cronofy served");
-    step("The manifest:");
-    println!(
-        "{}",
-        std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?
-    );
-    step("The first captions of the transcript (`cronofy-notify transcript --format vtt`):");
+    say(format_args!(
+        "  video SHA-256 {video_sha}: identical to what the fake Cronofy served"
+    ))?;
+    step("The manifest:")?;
+    say(std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?)?;
+    step("The first captions of the transcript (`cronofy-notify transcript --format vtt`):")?;
     let captions = Command::new(&cli)
         .args(["transcript", "--format", "vtt"])
         .arg(agent.join("transcript-cronofy.json"))
         .output()
         .map_err(|e| e.to_string())?;
     for line in String::from_utf8_lossy(&captions.stdout).lines().take(13) {
-        println!("  {line}");
+        say(format_args!("  {line}"))?;
     }
     drop(fake);
     step(&format!(
         "Done. The recordings stay in {} (git ignores it); the fake Cronofy and the receiver are stopped.",
         out.display()
-    ));
-    Ok(())
+    ))
 }
 
 /// Sends SIGTERM and waits, boundedly, for a clean exit.
@@ -179,8 +177,8 @@ fn stop(mut serve: Running) -> Result<(), String> {
     Err("the receiver did not stop within 10 s of SIGTERM".into())
 }
 
-fn step(text: &str) {
-    println!("\n==> {text}");
+fn step(text: &str) -> Result<(), String> {
+    say(format_args!("\n==> {text}"))
 }
 
 fn free_port() -> Result<SocketAddr, String> {

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use cronofy_notify_test_support::{samples, vectors};
 
-use crate::{docs, exec, root};
+use crate::{docs, exec, root, say};
 
 const TARGETS: [&str; 4] = [
     "notification",
@@ -158,7 +158,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             o.corpus
         ));
     }
-    println!("{table}");
+    say(&table)?;
     if record {
         docs::replace_section("reliability.md", "fuzz", &table)?;
     }

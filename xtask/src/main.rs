@@ -32,10 +32,7 @@ fn main() -> ExitCode {
         Some("soak") => reliability::soak(&args[1..]),
         Some("faults") => reliability::faults(&args[1..]),
         Some("prune") => prune::run(&args[1..]),
-        Some("help" | "--help" | "-h") | None => {
-            println!("{USAGE}");
-            Ok(())
-        }
+        Some("help" | "--help" | "-h") | None => say(USAGE),
         Some(other) => Err(format!("unknown task {other:?}\n\n{USAGE}")),
     };
     match result {
@@ -82,6 +79,17 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+/// Prints a line to standard output. `Err` when it cannot, as when its reader stopped reading
+/// (`cargo xtask demo | head`): the task then stops, its servers stopped as they are dropped,
+/// where `println!` would panic.
+fn say(text: impl std::fmt::Display) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write to standard output: {e}"))
 }
 
 /// `cargo` as the one running us would call it.

@@ -2,7 +2,7 @@
 //! download fault campaign, in release mode, with their figures written into
 //! docs/reliability.md. CI runs both test files at a smaller size.
 
-use crate::{cargo, docs, exec};
+use crate::{cargo, docs, exec, say};
 
 fn number(args: &[String], name: &str, default: u64) -> Result<u64, String> {
     match args.iter().position(|a| a == name) {
@@ -84,7 +84,7 @@ pub(crate) fn soak(args: &[String]) -> Result<(), String> {
         },
         r["refused_reported"],
     );
-    println!("{section}");
+    say(&section)?;
     docs::replace_section("reliability.md", "soak", &section)
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn faults(args: &[String]) -> Result<(), String> {
         r["faults"],
         r["seconds"].as_f64().unwrap_or(0.0),
     );
-    println!("{section}");
+    say(&section)?;
     docs::replace_section("reliability.md", "faults", &section)?;
     let section = format!(
         "Measured by `cargo xtask faults --object-cases {object_cases} --object-max-mib \
@@ -154,6 +154,6 @@ pub(crate) fn faults(args: &[String]) -> Result<(), String> {
         o["multipart_uploads"],
         o["completed"],
     );
-    println!("{section}");
+    say(&section)?;
     docs::replace_section("reliability.md", "faults-objects", &section)
 }
