@@ -433,6 +433,16 @@ fn answering_once_seen(
     (addr, request_seen)
 }
 
+/// `send` of the body on standard input, signed under "s3cret", to the server at `addr`.
+fn send_from_stdin_to(addr: std::net::SocketAddr) -> std::process::Command {
+    let mut command = cli();
+    command
+        .args(["send", "--secret", "s3cret", "--url"])
+        .arg(format!("http://{addr}/cronofy"))
+        .arg("-");
+    command
+}
+
 /// Whether `request` holds a head and the body its Content-Length declares.
 fn is_whole(request: &[u8]) -> bool {
     let Some(head_end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -476,13 +486,7 @@ fn a_dash_is_standard_input_for_every_command_that_reads_a_body() {
 
     let (addr, request_seen) =
         answering_once_seen(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-    let sent = run_with_input(
-        cli()
-            .args(["send", "--secret", "s3cret", "--url"])
-            .arg(format!("http://{addr}/cronofy"))
-            .arg("-"),
-        &body,
-    );
+    let sent = run_with_input(&mut send_from_stdin_to(addr), &body);
     assert_eq!(code(&sent), 0, "{sent:?}");
     let request = request_seen
         .recv_timeout(std::time::Duration::from_secs(10))
@@ -543,13 +547,7 @@ fn a_reader_that_stops_reading_is_no_failure() {
     }
 
     let addr = answering_once(b"HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\n");
-    let sent = run_unread(
-        cli()
-            .args(["send", "--secret", "s3cret", "--url"])
-            .arg(format!("http://{addr}/cronofy"))
-            .arg("-"),
-        &body,
-    );
+    let sent = run_unread(&mut send_from_stdin_to(addr), &body);
     assert_eq!(code(&sent), 0, "{sent:?}");
     assert!(sent.stderr.is_empty(), "{sent:?}");
 }
