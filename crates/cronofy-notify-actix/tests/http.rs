@@ -16,12 +16,13 @@ use cronofy_notify_test_support::http_cases::{self, Framing};
 use cronofy_notify_test_support::random_requests;
 use cronofy_notify_test_support::vectors;
 
+async fn extractor(CronofyCallback(_verified): CronofyCallback) -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
 async fn extractor_app(secrets: Vec<String>) -> SocketAddr {
-    async fn handler(CronofyCallback(_verified): CronofyCallback) -> HttpResponse {
-        HttpResponse::NoContent().finish()
-    }
     common::serve(Some(Verifier::new(secrets).unwrap()), || {
-        web::post().to(handler)
+        web::post().to(extractor)
     })
 }
 
@@ -42,6 +43,19 @@ async fn the_extractor_answers_the_shared_table() {
     let results = http_cases::run(&http_cases::table(204), extractor_app).await;
     http_cases::assert_all(&results);
     assert!(results.len() > 35, "{} cases", results.len());
+}
+
+/// Served over HTTP/2 as well (`listen_auto_h2c`), a body comes in DATA frames, with or without
+/// a length, and is read, limited and checked the same.
+#[actix_web::test]
+async fn the_extractor_answers_the_shared_table_over_http2() {
+    let results = http_cases::run_http2(&http_cases::table(204), |secrets| async move {
+        common::serve_with_http2(Some(Verifier::new(secrets).unwrap()), || {
+            web::post().to(extractor)
+        })
+    })
+    .await;
+    http_cases::assert_all(&results);
 }
 
 #[actix_web::test]

@@ -89,6 +89,20 @@ async fn the_middleware_answers_the_shared_table() {
     http_cases::assert_all(&results);
 }
 
+/// axum serves HTTP/2 in cleartext beside HTTP/1.1 once its `http2` feature is on: a body then
+/// comes in DATA frames, with or without a length, and is read, limited and checked the same.
+#[tokio::test]
+async fn the_extractor_answers_the_shared_table_over_http2() {
+    let results = http_cases::run_http2(&http_cases::table(204), extractor_app).await;
+    http_cases::assert_all(&results);
+}
+
+#[tokio::test]
+async fn the_middleware_answers_the_shared_table_over_http2() {
+    let results = http_cases::run_http2(&http_cases::table(204), layer_app).await;
+    http_cases::assert_all(&results);
+}
+
 #[tokio::test]
 async fn the_extractor_answers_random_requests_as_the_spec_says() {
     let table = random_requests::table(random_requests::seed(), 400, 204);

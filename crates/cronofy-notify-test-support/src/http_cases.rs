@@ -515,9 +515,76 @@ pub async fn read_response<R: tokio::io::AsyncRead + Unpin>(stream: &mut R) -> O
     }
 }
 
+/// Sends one request over HTTP/2 (cleartext, with prior knowledge: what a proxy speaking h2c to
+/// its upstream sends) and returns the status, or 0 when none came back over HTTP/2.
+///
+/// A body framed by [`Framing::Length`] goes with its `content-length`; one framed by
+/// [`Framing::Chunked`] goes in DATA frames of 16 KiB with no length, HTTP/2's way of sending a
+/// body of unknown length. The other framings are HTTP/1.1's: see [`sends_over_http2`].
+pub async fn send_http2(addr: SocketAddr, case: &HttpCase) -> u16 {
+    let Ok(client) = reqwest::Client::builder().http2_prior_knowledge().build() else {
+        return 0;
+    };
+    let Ok(method) = reqwest::Method::from_bytes(case.method.as_bytes()) else {
+        return 0;
+    };
+    let mut request = client.request(method, format!("http://{addr}{}", case.path));
+    for (name, value) in &case.headers {
+        // Appended, so that a repeated name goes twice.
+        request = request.header(name.as_str(), value.as_bytes());
+    }
+    let body = match case.framing {
+        Framing::Length => reqwest::Body::from(case.body.clone()),
+        Framing::Chunked => {
+            let frames: Vec<Result<Vec<u8>, std::io::Error>> = case
+                .body
+                .chunks(16 * 1024)
+                .map(|frame| Ok(frame.to_vec()))
+                .collect();
+            reqwest::Body::wrap_stream(futures::stream::iter(frames))
+        }
+        Framing::Withheld | Framing::CutShort => return 0,
+    };
+    match tokio::time::timeout(Duration::from_secs(10), request.body(body).send()).await {
+        Ok(Ok(response)) if response.version() == reqwest::Version::HTTP_2 => {
+            response.status().as_u16()
+        }
+        _ => 0,
+    }
+}
+
+/// Whether `case` can be sent over HTTP/2: a body whose framing is HTTP/1.1's alone (a length
+/// declared and never met) cannot.
+pub fn sends_over_http2(case: &HttpCase) -> bool {
+    matches!(case.framing, Framing::Length | Framing::Chunked)
+}
+
 /// Runs every case of `table`, starting one server per set of secrets with `start`, and returns
 /// `(case, expected, got)` for each.
 pub async fn run<F, Fut>(table: &[HttpCase], start: F) -> Vec<(String, u16, u16)>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = SocketAddr>,
+{
+    run_over(table, start, false).await
+}
+
+/// As [`run`], over HTTP/2 (see [`send_http2`]), for the cases that [`sends_over_http2`]: the
+/// server must speak HTTP/2 in cleartext beside HTTP/1.1.
+pub async fn run_http2<F, Fut>(table: &[HttpCase], start: F) -> Vec<(String, u16, u16)>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = SocketAddr>,
+{
+    let table: Vec<HttpCase> = table
+        .iter()
+        .filter(|c| sends_over_http2(c))
+        .cloned()
+        .collect();
+    run_over(&table, start, true).await
+}
+
+async fn run_over<F, Fut>(table: &[HttpCase], start: F, http2: bool) -> Vec<(String, u16, u16)>
 where
     F: Fn(Vec<String>) -> Fut,
     Fut: Future<Output = SocketAddr>,
@@ -533,7 +600,12 @@ where
                 addr
             }
         };
-        results.push((case.name.clone(), case.expected, send(addr, case).await));
+        let got = if http2 {
+            send_http2(addr, case).await
+        } else {
+            send(addr, case).await
+        };
+        results.push((case.name.clone(), case.expected, got));
     }
     results
 }

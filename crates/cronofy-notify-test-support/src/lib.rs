@@ -8,8 +8,9 @@
 //!   `Retry-After`, ignored `Range`, changed `ETag`, lying `Content-Length`, expiring links),
 //!   and bodies unframed on request, ended by closing the connection.
 //! - [`samples`] generates content, such as a meeting transcript.
-//! - [`http_cases`] is the table of requests every framework adapter must answer alike, and
-//!   [`random_requests`] draws many more, each with the status the spec gives it.
+//! - [`http_cases`] is the table of requests every framework adapter must answer alike, over
+//!   HTTP/1.1 and over HTTP/2 in cleartext, and [`random_requests`] draws many more, each with
+//!   the status the spec gives it.
 //! - [`logs`] captures what `tracing` writes, to check what is logged and what never is.
 
 pub mod fake;
