@@ -89,6 +89,55 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
 /// A completed meeting whose body holds values of types the model does not expect (an object
 /// for `event.start`, a string for the duration) still has its recordings filed, and its body is
 /// kept as it came, under its agent.
+/// `serve` prints a line per stored recording; when its standard output cannot take them (a
+/// full disk behind `> file`), it says so in its log and carries on receiving and filing.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_carries_on_when_its_standard_output_cannot_be_written() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(64 << 10, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let serve = serve_with(out.path(), |command| {
+        command
+            .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+            .stdout(full)
+            .stderr(log.reopen().unwrap());
+    });
+    for sub in ["agt_full_1", "agt_full_2"] {
+        assert_eq!(
+            code(&send_complete(&serve, &vectors::secret("A"), sub, &fake)),
+            0
+        );
+        let agent = out.path().join(sub);
+        assert!(
+            wait_until(Duration::from_secs(30), || manifest_complete(
+                &agent.join("manifest.json"),
+                1
+            )),
+            "{sub}"
+        );
+        assert_eq!(
+            sha256_file(&agent.join("audio-voice.mp3")),
+            fake.sha256("audio")
+        );
+    }
+    let logged = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || logged()
+            .matches("cannot write to standard output")
+            .count()
+            == 2),
+        "{}",
+        logged()
+    );
+    assert!(!logged().contains("panicked"), "{}", logged());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_completed_meeting_with_values_of_unexpected_types_is_still_downloaded() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
