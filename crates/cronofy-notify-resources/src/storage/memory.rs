@@ -13,11 +13,17 @@ use crate::Manifest;
 /// Keeps each resource in memory, up to a cap per resource: the transcript, usually, which an
 /// application parses at once. Cheap to clone; clones share the contents.
 ///
+/// What it holds stays until taken out: a long-running process that shares one store between
+/// meetings takes each resource once it has read it ([`take`](Self::take)), or lets a meeting go
+/// whole ([`forget`](Self::forget)), or it keeps every transcript it ever fetched. A resource
+/// taken out is fetched again should the same callback come once more.
+///
 /// ```
 /// use cronofy_notify_resources::MemoryStorage;
 ///
 /// let storage = MemoryStorage::new(16 << 20); // at most 16 MiB per resource
 /// assert!(storage.get("agt_1", "transcript-cronofy").is_none());
+/// assert_eq!(storage.held_bytes(), 0);
 /// ```
 #[derive(Clone, Debug)]
 pub struct MemoryStorage {
@@ -27,8 +33,15 @@ pub struct MemoryStorage {
 
 #[derive(Debug, Default)]
 struct Contents {
-    resources: HashMap<String, Bytes>,
+    /// By [`memory_key`], with the agent each belongs to.
+    resources: HashMap<String, Held>,
     manifests: HashMap<String, Manifest>,
+}
+
+#[derive(Debug)]
+struct Held {
+    sub: String,
+    bytes: Bytes,
 }
 
 impl MemoryStorage {
@@ -42,15 +55,41 @@ impl MemoryStorage {
 
     /// The bytes of a finished resource, by agent and `<category>-<type>` stem.
     pub fn get(&self, sub: &str, stem: &str) -> Option<Bytes> {
-        self.lock().resources.get(&memory_key(sub, stem)).cloned()
+        let resources = &self.lock().resources;
+        resources
+            .get(&memory_key(sub, stem))
+            .map(|held| held.bytes.clone())
     }
 
     /// The bytes at a [`Location::Memory`].
     pub fn at(&self, location: &Location) -> Option<Bytes> {
         match location {
-            Location::Memory(key) => self.lock().resources.get(key).cloned(),
+            Location::Memory(key) => self.lock().resources.get(key).map(|h| h.bytes.clone()),
             _ => None,
         }
+    }
+
+    /// Takes the bytes at a [`Location::Memory`] out of the store: they are the caller's now,
+    /// and the store holds them no longer.
+    pub fn take(&self, location: &Location) -> Option<Bytes> {
+        match location {
+            Location::Memory(key) => self.lock().resources.remove(key).map(|held| held.bytes),
+            _ => None,
+        }
+    }
+
+    /// Lets go of everything held for meeting agent `sub`: its resources and its manifest. A
+    /// callback for it that comes again is then fetched anew.
+    pub fn forget(&self, sub: &str) {
+        let mut contents = self.lock();
+        contents.resources.retain(|_, held| held.sub != sub);
+        contents.manifests.remove(sub);
+    }
+
+    /// How many bytes of resources the store holds now, across every clone.
+    pub fn held_bytes(&self) -> usize {
+        let resources = &self.lock().resources;
+        resources.values().map(|held| held.bytes.len()).sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {
@@ -65,6 +104,7 @@ fn memory_key(sub: &str, stem: &str) -> String {
 impl Storage for MemoryStorage {
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
         let sink = MemorySink {
+            sub: key.sub.clone(),
             key: memory_key(&key.sub, &key.stem()),
             buf: BytesMut::new(),
             cap: self.cap,
@@ -93,6 +133,7 @@ impl Storage for MemoryStorage {
 
 #[derive(Debug)]
 struct MemorySink {
+    sub: String,
     key: String,
     buf: BytesMut,
     cap: usize,
@@ -118,9 +159,17 @@ impl Sink for MemorySink {
         _content_type: Option<String>,
     ) -> BoxFuture<'static, io::Result<Location>> {
         let MemorySink {
-            key, buf, store, ..
+            sub,
+            key,
+            buf,
+            store,
+            ..
         } = *self;
-        store.lock().resources.insert(key.clone(), buf.freeze());
+        let held = Held {
+            sub,
+            bytes: buf.freeze(),
+        };
+        store.lock().resources.insert(key.clone(), held);
         Box::pin(async move { Ok(Location::Memory(key)) })
     }
 
@@ -159,6 +208,47 @@ mod tests {
         // What was refused was not kept: the ten bytes finish as they were.
         let location = sink.finish(None).await.unwrap();
         assert_eq!(storage.at(&location).unwrap(), &b"1234567890"[..]);
+    }
+
+    /// Stores `bytes` as agent `sub`'s transcript, and records it in the agent's manifest.
+    async fn stored(storage: &MemoryStorage, sub: &str, bytes: &[u8]) -> Location {
+        let key = ResourceKey {
+            sub: sub.to_owned(),
+            ..key()
+        };
+        let mut sink = storage.open(&key).await.unwrap();
+        sink.write(bytes).await.unwrap();
+        let location = sink.finish(None).await.unwrap();
+        storage.save_manifest(&Manifest::new(sub)).await.unwrap();
+        location
+    }
+
+    #[tokio::test]
+    async fn what_is_taken_or_forgotten_is_held_no_longer() {
+        let storage = MemoryStorage::new(1024);
+        let first = stored(&storage, "agt_1", b"first").await;
+        // A sub that begins like another, and holds `/`, is still another agent.
+        let other = stored(&storage, "agt_1/x", b"other").await;
+        let last = stored(&storage, "agt_2", b"last").await;
+        assert_eq!(storage.held_bytes(), 14);
+
+        assert_eq!(storage.take(&first).unwrap(), &b"first"[..]);
+        assert_eq!(storage.take(&first), None, "taken once");
+        assert!(!storage.contains(&first, 5).await);
+        assert_eq!(storage.held_bytes(), 9);
+
+        storage.forget("agt_1");
+        assert!(storage.load_manifest("agt_1").await.unwrap().is_none());
+        assert_eq!(storage.at(&other).unwrap(), &b"other"[..]);
+        assert!(storage.load_manifest("agt_1/x").await.unwrap().is_some());
+
+        storage.forget("agt_1/x");
+        assert_eq!(storage.at(&other), None);
+        assert!(storage.load_manifest("agt_1/x").await.unwrap().is_none());
+        assert_eq!(storage.at(&last).unwrap(), &b"last"[..]);
+        assert!(storage.load_manifest("agt_2").await.unwrap().is_some());
+        assert_eq!(storage.held_bytes(), 4);
+        assert_eq!(storage.take(&Location::File("agt_2/x".into())), None);
     }
 
     #[tokio::test]

@@ -224,6 +224,65 @@ async fn the_transcript_can_be_kept_in_memory_under_a_cap() {
     assert_eq!(only_transcript.resources.len(), 1);
 }
 
+/// A memory store shared between meetings holds nothing once each transcript is taken out; one
+/// taken out, or a meeting forgotten, is fetched again should the callback come once more.
+#[tokio::test]
+async fn a_shared_memory_store_holds_what_is_not_taken_out_and_no_more() {
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    let transcript = br#"{"transcript":{"paragraphs":[]}}"#;
+    fake.add(
+        "transcript",
+        ResourceSpec::fixed(&transcript[..], "application/json"),
+    );
+    let memory = MemoryStorage::new(64 * 1024);
+    let downloader = builder(std::path::Path::new("unused"))
+        .storage(memory.clone())
+        .build()
+        .unwrap();
+    let fetched = || fake.seen().iter().filter(|s| s.side == "storage").count();
+    let body = |sub| fake.complete_body(sub, &[("transcript", "cronofy", "transcript")]);
+    let location = |report: &cronofy_notify_resources::MeetingReport| {
+        report.resources[0].location.clone().unwrap()
+    };
+
+    let first = downloader
+        .download(&callback(&body("agt_1")))
+        .await
+        .unwrap();
+    let second = downloader
+        .download(&callback(&body("agt_2")))
+        .await
+        .unwrap();
+    assert_eq!(memory.held_bytes(), 2 * transcript.len());
+    assert_eq!(memory.take(&location(&first)).unwrap(), &transcript[..]);
+    assert_eq!(memory.take(&location(&second)).unwrap(), &transcript[..]);
+    assert_eq!(memory.held_bytes(), 0);
+    assert_eq!(fetched(), 2);
+
+    // Taken out: the same callback again fetches it again, into the store.
+    let again = downloader
+        .download(&callback(&body("agt_1")))
+        .await
+        .unwrap();
+    assert!(!again.resources[0].skipped);
+    assert_eq!(fetched(), 3);
+    // Left in: a duplicate costs nothing. Forgotten: fetched anew.
+    let duplicate = downloader
+        .download(&callback(&body("agt_1")))
+        .await
+        .unwrap();
+    assert!(duplicate.resources[0].skipped);
+    assert_eq!(fetched(), 3);
+    memory.forget("agt_1");
+    assert_eq!(memory.held_bytes(), 0);
+    let anew = downloader
+        .download(&callback(&body("agt_1")))
+        .await
+        .unwrap();
+    assert!(!anew.resources[0].skipped);
+    assert_eq!(fetched(), 4);
+}
+
 #[tokio::test]
 async fn progress_events_tell_the_story_of_a_download() {
     let fake = fake_with(&[("audio", 2 * MIB, "audio/mpeg")]).await;
