@@ -93,12 +93,26 @@ pub(crate) fn sample(sample: &Sample, sub: &str, resource_base: Option<&str>) ->
     output::exit_code(output::write(&body), exit::OK)
 }
 
+/// The first two bytes of every gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
     let name = input::name(file);
     let json = match input::read(file) {
         Ok(json) => json,
         Err(message) => return fail(exit::USAGE, message),
     };
+    if json.starts_with(&GZIP_MAGIC) {
+        // What the downloader stores when the storage sends it so, despite asking for identity
+        // (its report and manifest say "gzip-encoded"): JSON all the same, once decompressed.
+        return fail(
+            exit::FAILED,
+            format!(
+                "{name} is gzip-compressed: decompress it first (`gunzip -c FILE | \
+                 cronofy-notify transcript -`); downloads keep a body as the server sent it"
+            ),
+        );
+    }
     match Transcript::salvage(&json) {
         Ok(salvaged) => {
             if let Some(first) = salvaged.left_out.first() {

@@ -349,6 +349,23 @@ fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
         stderr.contains("no sentences") && stderr.contains("body.json"),
         "{stderr}"
     );
+
+    // Stored gzip-encoded, as a storage may send it whatever was asked: said as such, where
+    // "not JSON" would leave the user to find out why.
+    let gzipped = write_temp(
+        dir.path(),
+        "transcript-cronofy.json",
+        &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03],
+    );
+    let output = run(cli().arg("transcript").arg(&gzipped));
+    assert_eq!(code(&output), 1);
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("transcript-cronofy.json is gzip-compressed")
+            && stderr.contains("gunzip -c"),
+        "{stderr}"
+    );
 }
 
 /// A transcript with values of a kind it should not hold renders without them, and says which.
