@@ -69,7 +69,7 @@
 //!     .build()?;
 //! let report = downloader.download(callback).await?;
 //! for resource in &report.resources {
-//!     // Taken out of the store, which then holds nothing more (a store shared between
+//!     // Taken out of the store, which keeps no copy of it (a store shared between
 //!     // meetings would otherwise keep every transcript it fetched).
 //!     if let Some(json) = resource.location.as_ref().and_then(|at| transcripts.take(at)) {
 //!         // Captions even if Cronofy changes the kind of a value; say what was left out.
