@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
+#[cfg(target_os = "linux")]
+use crate::cli_without_room;
 use crate::{cli, code, run, run_unread, run_with_input, sha256_file, write_temp};
 
 /// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
@@ -24,7 +26,11 @@ fn download_from_the_fake_with(out: &Path, file: &Path, options: &[&str]) -> Out
 
 /// `download`, keyed for the fake Cronofy on plain http: `--out` and the body to follow.
 fn keyed_download() -> Command {
-    let mut command = cli();
+    keyed(cli())
+}
+
+/// `command` (the `cronofy-notify` command) given `download`, keyed for the fake Cronofy.
+fn keyed(mut command: Command) -> Command {
     command.args([
         "download",
         "--allow-http",
@@ -410,4 +416,35 @@ async fn download_with_json_logs_logs_progress_as_events_with_typed_fields() {
     let stored = event("stored");
     assert_eq!(stored["bytes"], 1 << 20, "{stderr}");
     assert_eq!(stored["sha256"], fake.sha256("audio").as_str(), "{stderr}");
+}
+
+/// On a disk with no room, `download` fails and says where, and leaves nothing half-written: no
+/// cut manifest for the next run to stumble on, no partial recording, no temporary file. Once
+/// there is room, the same download stores the recording.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_with_no_room_to_write_leaves_nothing_half_written() {
+    let fake = fake_with_audio(100_000).await;
+    let out = tempfile::tempdir().unwrap();
+    let file = saved_audio_body(&fake, "agt_full", out.path());
+    let agent = out.path().join("agt_full");
+
+    let output = run(keyed(cli_without_room())
+        .arg("--out")
+        .arg(out.path())
+        .arg(&file));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}", agent.join("manifest.json").display()))
+            && stderr.contains("File too large"),
+        "names the file it could not write, and why: {stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&agent)
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    let output = download_from_the_fake(out.path(), &file);
+    assert_audio_stored(&output, &agent.join("audio-voice.mp3"), &fake);
 }

@@ -9,7 +9,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub(crate) fn cli() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cronofy-notify"));
+    apart_from_the_environment(Command::new(env!("CARGO_BIN_EXE_cronofy-notify")))
+}
+
+/// [`cli`], with no room to write: under a file size limit of zero (`ulimit -f 0`, SIGXFSZ
+/// ignored), it may create files and folders but every byte written into a file fails, as on a
+/// full disk.
+#[cfg(target_os = "linux")]
+pub(crate) fn cli_without_room() -> Command {
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        r#"trap '' XFSZ && ulimit -f 0 && exec "$0" "$@""#,
+        env!("CARGO_BIN_EXE_cronofy-notify"),
+    ]);
+    apart_from_the_environment(command)
+}
+
+/// `command` without the variables of the environment the tests run in that the command reads.
+fn apart_from_the_environment(mut command: Command) -> Command {
     command
         .env_remove("CRONOFY_CLIENT_SECRET")
         .env_remove("CRONOFY_CLIENT_SECRET_FILE")

@@ -154,25 +154,32 @@ async fn open_locked(part: &Path) -> io::Result<fs::File> {
 
 /// Writes `bytes` to `dir/name` through a temporary file: written, fsynced, renamed, folder
 /// fsynced. Readers see the old file or the new one, never a mix.
-pub(crate) async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> io::Result<()> {
+///
+/// With std's calls, on one blocking thread: a tokio `File` hands a failed write (a full disk)
+/// to its next write or flush, which `sync_all` is not, so a short file would be renamed into
+/// place as if whole.
+async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> io::Result<()> {
     // Unique per write, so that two writers of the same name never share a temporary file.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let written = async {
-        let mut file = fs::File::create(&tmp).await?;
-        file.write_all(&bytes).await?;
-        file.sync_all().await?;
-        drop(file);
-        fs::rename(&tmp, dir.join(name)).await
-    }
-    .await;
-    if let Err(error) = written {
-        // A full disk, say: leave no partial temporary file to make it fuller.
-        let _ = fs::remove_file(&tmp).await;
-        return Err(error);
-    }
-    sync_dir(dir).await
+    let (dir, target) = (dir.to_path_buf(), dir.join(name));
+    tokio::task::spawn_blocking(move || {
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut file| {
+                io::Write::write_all(&mut file, &bytes)?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&tmp, &target));
+        if let Err(error) = written {
+            // A full disk, say: leave no partial temporary file to make it fuller.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(error);
+        }
+        std::fs::File::open(&dir)?.sync_all()
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// Creates `dir` and its missing parents, fsyncing the folder that holds each one it creates: a
