@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use cronofy_notify_core::Notification;
 use cronofy_notify_resources::safe_component;
 
@@ -31,7 +32,7 @@ pub(super) enum Kept {
 pub(super) async fn keep_body(
     out: &Path,
     notification: &Notification,
-    body: &[u8],
+    body: Bytes,
 ) -> std::io::Result<Kept> {
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let callback = notification.as_event_subscription();
@@ -74,17 +75,26 @@ pub(super) async fn keep_body(
     }
     let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-    let written = async {
-        let mut file = tokio::fs::File::create(&tmp).await?;
-        tokio::io::AsyncWriteExt::write_all(&mut file, body).await?;
-        file.sync_all().await
-    }
-    .await;
-    if let Err(error) = written {
-        // A full disk, say: leave no partial temporary file to make it fuller.
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(error);
-    }
+    // With std's calls, on one blocking thread: a tokio `File` hands a failed write (a full
+    // disk) to its next write or flush, which `sync_all` is not, so a short body would be kept
+    // as if whole, answered 202, and its redelivery taken for a duplicate.
+    tokio::task::spawn_blocking({
+        let tmp = tmp.clone();
+        move || {
+            let written = std::fs::File::create(&tmp).and_then(|mut file| {
+                std::io::Write::write_all(&mut file, &body)?;
+                file.sync_all()
+            });
+            written.map_err(|error| {
+                // A full disk, say: leave no partial temporary file to make it fuller.
+                let _ = std::fs::remove_file(&tmp);
+                std::io::Error::new(error.kind(), format!("{}: {error}", tmp.display()))
+            })
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .flatten()?;
     // A hard link fails if the name exists: of two deliveries racing, exactly one is new.
     let linked = tokio::fs::hard_link(&tmp, &path).await;
     if let Err(error) = tokio::fs::remove_file(&tmp).await {

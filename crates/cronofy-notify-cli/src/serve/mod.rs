@@ -258,7 +258,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
 async fn keep_and_start(app: &Arc<App>, verified: VerifiedNotification) -> Response {
     let (notification, body) = verified.into_parts();
     let notification = callbacks::typed(notification);
-    match keep_body(&app.out, &notification, &body).await {
+    match keep_body(&app.out, &notification, body).await {
         Ok(Kept::Duplicate) => {
             return (StatusCode::OK, "duplicate callback, already handled").into_response();
         }

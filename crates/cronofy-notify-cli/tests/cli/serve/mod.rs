@@ -1,14 +1,16 @@
 //! `serve`, fed by `send`, its recordings served by the fake Cronofy: what it answers to
 //! requests drawn at random (`answers`), what it files (`delivery`), how it bounds its
 //! connections (`connections`), how it starts, stops and starts again (`lifecycle`), what its
-//! JSON logs hold (`logs`), and how it reports what it refused (`refusals`). Here, the helpers
-//! they share.
+//! JSON logs hold (`logs`), how it reports what it refused (`refusals`), and what it does with
+//! no room to write (`no_room`). Here, the helpers they share.
 
 mod answers;
 mod connections;
 mod delivery;
 mod lifecycle;
 mod logs;
+#[cfg(target_os = "linux")]
+mod no_room;
 mod refusals;
 
 use std::io::{Read as _, Write as _};
@@ -62,17 +64,20 @@ fn serve(out: &Path) -> Serve {
 
 /// `serve` on a free loopback port, with the secrets (and anything else) `configure` adds.
 fn serve_with(out: &Path, configure: impl FnOnce(&mut Command)) -> Serve {
-    serve_listening(out, |addr| addr.to_string(), configure)
+    serve_listening(cli(), out, |addr| addr.to_string(), configure)
 }
 
 /// `serve` with secret A on a free loopback port, given to `--listen` as `spell` writes it.
 fn serve_on(out: &Path, spell: impl FnOnce(SocketAddr) -> String) -> Serve {
-    serve_listening(out, spell, |command| {
+    serve_listening(cli(), out, spell, |command| {
         command.args(["--secret", &vectors::secret("A")]);
     })
 }
 
+/// `serve` run by `command` (the `cronofy-notify` command, [`cli`] or a variant), listening on
+/// a free loopback port given to `--listen` as `spell` writes it, with what `configure` adds.
 fn serve_listening(
+    mut command: Command,
     out: &Path,
     spell: impl FnOnce(SocketAddr) -> String,
     configure: impl FnOnce(&mut Command),
@@ -81,7 +86,6 @@ fn serve_listening(
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut command = cli();
     command.args(["serve", "--listen", &spell(addr), "--allow-http", "--out"]);
     command.arg(out).stdout(Stdio::null());
     configure(&mut command);
