@@ -41,10 +41,13 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Logs go to standard error, at the level `RUST_LOG` sets (`info` by default).
+/// Logs go to standard error, at the level `RUST_LOG` sets (`info` by default). A log line that
+/// cannot be written (a full disk behind `2> file`) is lost, and nothing else: tracing's own
+/// report of it would go to standard error too, with `eprintln!`, which panics there.
 fn init_logs(format: LogFormat) {
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         );

@@ -14,7 +14,8 @@ pub(crate) fn cli() -> Command {
 
 /// [`cli`], with no room to write: under a file size limit of zero (`ulimit -f 0`, SIGXFSZ
 /// ignored), it may create files and folders but every byte written into a file fails, as on a
-/// full disk.
+/// full disk. That includes its standard output and error when they are files (as when the
+/// tests' output goes to one): pipes and `/dev/null` are not limited.
 #[cfg(target_os = "linux")]
 pub(crate) fn cli_without_room() -> Command {
     let mut command = Command::new("sh");

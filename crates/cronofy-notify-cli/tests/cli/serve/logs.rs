@@ -1,10 +1,14 @@
-//! `--log-format json`: what `serve` writes to standard error is one JSON object per line, for
-//! a log collector, with each event's fields at its top level.
+//! What `serve` writes to standard error: with `--log-format json`, one JSON object per line,
+//! for a log collector, with each event's fields at its top level; and when it cannot be
+//! written, nothing that stops the service.
 
+use std::time::Duration;
+
+use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
-use super::{send, serve_with};
-use crate::code;
+use super::{manifest_complete, send, send_complete, serve_with, wait_until};
+use crate::{code, sha256_file};
 
 /// Every line of `log` as a JSON object; a line that is not one fails the test, naming it.
 fn json_lines(log: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
@@ -56,4 +60,44 @@ fn serve_with_json_logs_writes_nothing_but_json_lines() {
         (&"WARN".into(), &1.into())
     );
     assert!(!logged.contains("forged-secret-2b7e") && !logged.contains(&vectors::secret("A")));
+}
+
+/// A log that cannot be written (standard error on a full disk) costs the log lines, not the
+/// service: in either format, at every level, `serve` starts, answers and files a completed
+/// meeting's recordings, and stops cleanly. It used to panic at its first line.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_carries_on_when_its_log_cannot_be_written() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(64 << 10, "audio/mpeg"));
+    let out = tempfile::tempdir().unwrap();
+    for format in ["text", "json"] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut serve = serve_with(out.path(), |command| {
+            command
+                .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+                .args(["--log-format", format])
+                .env("RUST_LOG", "trace")
+                .stderr(full);
+        });
+        let sub = format!("agt_unlogged_{format}");
+        let sent = send_complete(&serve, &vectors::secret("A"), &sub, &fake);
+        assert_eq!(code(&sent), 0, "{format}");
+        let agent = out.path().join(&sub);
+        assert!(
+            wait_until(Duration::from_secs(30), || manifest_complete(
+                &agent.join("manifest.json"),
+                1
+            )),
+            "{format}"
+        );
+        assert_eq!(
+            sha256_file(&agent.join("audio-voice.mp3")),
+            fake.sha256("audio")
+        );
+        assert!(serve.terminate().success(), "{format}");
+    }
 }

@@ -31,8 +31,9 @@ fn a_callback_that_cannot_be_kept_whole_is_answered_503_and_taken_when_delivered
     );
     let refused = send(&full, &secret, &["--sample", "activated"]);
     let answer = String::from_utf8_lossy(&refused.stdout);
-    assert_eq!(code(&refused), 1, "{answer}");
-    assert!(answer.starts_with("503"), "{answer}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(code(&refused), 1, "{answer}{said}");
+    assert!(answer.starts_with("503"), "{answer}{said}");
     assert!(full.terminate().success());
     assert!(kept().is_empty(), "left behind: {:?}", kept());
 
