@@ -83,11 +83,20 @@ pub(crate) async fn run(options: Options) -> u8 {
             exit::FAILED,
             format!(
                 "could not send to {}: {}",
-                options.url,
+                shown(&options.url),
                 causes(&error.without_url())
             ),
         ),
     }
+}
+
+/// `url` as a message may show it: without its password or its query, either of which may
+/// hold a credential (`https://user:password@...`, `?token=...`), as messages end up in logs.
+fn shown(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.to_string()
 }
 
 /// How many characters of a refusal's body, or of a redirect's target, are shown.

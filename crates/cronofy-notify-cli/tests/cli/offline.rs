@@ -408,14 +408,24 @@ fn send_says_what_went_wrong() {
     let output = run(cli().args(["send", "--secret", "s", "--url", "ftp://127.0.0.1/"]));
     assert_eq!(code(&output), 2);
 
-    // A port nothing listens on: the refused connection is named, not just "error sending".
+    // A port nothing listens on: the refused connection is named, not just "error sending",
+    // and the URL without the credentials it may carry, in its password or its query.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/cronofy", closed.local_addr().unwrap());
+    let addr = closed.local_addr().unwrap();
     drop(closed);
+    let url = format!("http://hook:pa55word@{addr}/cronofy?token=t0ken");
     let output = run(cli().args(["send", "--secret", "s", "--url", &url]));
     assert_eq!(code(&output), 1);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("could not send to http://hook@{addr}/cronofy:")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("pa55word") && !stderr.contains("t0ken"),
+        "{stderr}"
+    );
 }
 
 /// A loopback server that answers one request with `answer`, as written; its address.
