@@ -86,9 +86,6 @@ async fn send_to_serve_files_every_recording_byte_for_byte() {
     assert_eq!(fake.seen().len(), before);
 }
 
-/// A completed meeting whose body holds values of types the model does not expect (an object
-/// for `event.start`, a string for the duration) still has its recordings filed, and its body is
-/// kept as it came, under its agent.
 /// `serve` prints a line per stored recording; when its standard output cannot take them (a
 /// full disk behind `> file`), it says so in its log and carries on receiving and filing.
 #[cfg(target_os = "linux")]
@@ -138,6 +135,9 @@ async fn serve_carries_on_when_its_standard_output_cannot_be_written() {
     assert!(!logged().contains("panicked"), "{}", logged());
 }
 
+/// A completed meeting whose body holds values of types the model does not expect (an object
+/// for `event.start`, a string for the duration) still has its recordings filed, and its body is
+/// kept as it came, under its agent.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_completed_meeting_with_values_of_unexpected_types_is_still_downloaded() {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
