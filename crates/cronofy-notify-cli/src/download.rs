@@ -115,6 +115,17 @@ pub(crate) async fn run(
         }
         Err(message) => return fail(exit::USAGE, message),
     };
+    // `--out` is made with the first recording, if need be; a file there would fail each
+    // recording with "Not a directory", and no word on which path is wrong.
+    if out.exists() && !out.is_dir() {
+        return fail(
+            exit::USAGE,
+            format!(
+                "cannot download into {}: it is there, but not a directory",
+                out.display()
+            ),
+        );
+    }
     let body = match input::read(Some(file)) {
         Ok(body) => body,
         Err(message) => return fail(exit::USAGE, message),

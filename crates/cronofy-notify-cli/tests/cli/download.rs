@@ -300,6 +300,28 @@ fn download_says_when_a_callback_lists_nothing_to_fetch() {
     );
 }
 
+/// `--out` naming a file is a usage error that says so, before anything is fetched: it failed
+/// each recording with "Not a directory" at a path inside it, which did not say which was wrong.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_out_that_is_a_file_is_refused_before_anything_is_fetched() {
+    let fake = fake_with_audio(1_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved_audio_body(&fake, "agt_file", dir.path());
+    let not_a_folder = write_temp(dir.path(), "recordings", b"a file");
+    let output = download_from_the_fake(&not_a_folder, &file);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot download into {}: it is there, but not a directory",
+            not_a_folder.display()
+        )),
+        "{stderr}"
+    );
+    assert!(fake.seen().is_empty(), "nothing fetched");
+    assert_eq!(std::fs::read(&not_a_folder).unwrap(), b"a file");
+}
+
 /// `--categories` ignores case, refuses the dashboard and empty names as usage errors, and keeps
 /// a category Cronofy does not document (it may add one) with a warning, since a typo there
 /// would otherwise fetch nothing without a word.
