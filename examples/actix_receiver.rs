@@ -23,8 +23,12 @@ use cronofy_notify_resources::{DownloadError, Downloader};
 #[actix_web::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        // Colours for a terminal only, not escape codes in a journal or a log file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        // Colours for a terminal only (and not with NO_COLOR), not escape codes in a journal or a
+        // log file.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

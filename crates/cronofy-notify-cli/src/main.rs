@@ -53,13 +53,22 @@ fn init_logs(format: LogFormat) {
         );
     match format {
         LogFormat::Text => logs
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(colours(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR"),
+            ))
             .init(),
         LogFormat::Json => {
             JSON_LOGS.store(true, Ordering::Relaxed);
             logs.json().flatten_event(true).with_span_list(false).init();
         }
     }
+}
+
+/// Whether log lines are coloured: on a terminal only, and not when `NO_COLOR` is set to
+/// anything but nothing (<https://no-color.org>).
+fn colours(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 /// Runs a command; `Err` is a usage error (a secret file that cannot be read).
@@ -178,5 +187,18 @@ pub(crate) fn note(message: impl std::fmt::Display) {
         tracing::warn!("{message}");
     } else {
         output::say(format_args!("cronofy-notify: {message}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_coloured_on_a_terminal_unless_no_color_is_set() {
+        assert!(colours(true, None));
+        assert!(colours(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colours(true, Some("1".into())));
+        assert!(!colours(false, None), "never in a file or a pipe");
     }
 }
