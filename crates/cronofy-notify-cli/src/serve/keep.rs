@@ -81,15 +81,16 @@ pub(super) async fn keep_body(
     tokio::task::spawn_blocking({
         let tmp = tmp.clone();
         move || {
-            let written = std::fs::File::create(&tmp).and_then(|mut file| {
-                std::io::Write::write_all(&mut file, &body)?;
-                file.sync_all()
-            });
-            written.map_err(|error| {
-                // A full disk, say: leave no partial temporary file to make it fuller.
-                let _ = std::fs::remove_file(&tmp);
-                std::io::Error::new(error.kind(), format!("{}: {error}", tmp.display()))
-            })
+            std::fs::File::create(&tmp)
+                .and_then(|mut file| {
+                    std::io::Write::write_all(&mut file, &body)?;
+                    file.sync_all()
+                })
+                .map_err(|error| {
+                    // A full disk, say: leave no partial temporary file to make it fuller.
+                    let _ = std::fs::remove_file(&tmp);
+                    std::io::Error::new(error.kind(), format!("{}: {error}", tmp.display()))
+                })
         }
     })
     .await
