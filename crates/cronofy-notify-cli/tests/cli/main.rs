@@ -64,11 +64,16 @@ pub(crate) fn run_unread(command: &mut Command, input: &[u8]) -> Output {
 /// full disk.
 #[cfg(target_os = "linux")]
 pub(crate) fn run_into_a_full_device(command: &mut Command, input: &[u8]) -> Output {
-    let full = std::fs::File::options()
+    fed(command.stdout(full_device()), input, |_| {})
+}
+
+/// `/dev/full`, opened for writing: every write to it fails, as on a full disk.
+#[cfg(target_os = "linux")]
+pub(crate) fn full_device() -> std::fs::File {
+    std::fs::File::options()
         .write(true)
         .open("/dev/full")
-        .expect("/dev/full opens");
-    fed(command.stdout(full), input, |_| {})
+        .expect("/dev/full opens")
 }
 
 /// Starts `command` (its standard output already chosen), calls `before_input` with it, then

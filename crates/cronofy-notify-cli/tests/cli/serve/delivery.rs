@@ -7,7 +7,10 @@ use std::time::Duration;
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use cronofy_notify_test_support::{samples, vectors};
 
-use super::{Serve, manifest_complete, send, send_complete, serve, serve_with, wait_until};
+use super::{
+    Serve, assert_audio_filed, manifest_complete, send, send_complete, serve, serve_with,
+    wait_until,
+};
 use crate::{cli, code, run, sha256_file, write_temp};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,14 +98,10 @@ async fn serve_carries_on_when_its_standard_output_cannot_be_written() {
     fake.add("audio", ResourceSpec::generated(64 << 10, "audio/mpeg"));
     let out = tempfile::tempdir().unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let full = std::fs::File::options()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
     let serve = serve_with(out.path(), |command| {
         command
             .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
-            .stdout(full)
+            .stdout(crate::full_device())
             .stderr(log.reopen().unwrap());
     });
     for sub in ["agt_full_1", "agt_full_2"] {
@@ -110,18 +109,7 @@ async fn serve_carries_on_when_its_standard_output_cannot_be_written() {
             code(&send_complete(&serve, &vectors::secret("A"), sub, &fake)),
             0
         );
-        let agent = out.path().join(sub);
-        assert!(
-            wait_until(Duration::from_secs(30), || manifest_complete(
-                &agent.join("manifest.json"),
-                1
-            )),
-            "{sub}"
-        );
-        assert_eq!(
-            sha256_file(&agent.join("audio-voice.mp3")),
-            fake.sha256("audio")
-        );
+        assert_audio_filed(out.path(), sub, &fake);
     }
     let logged = || std::fs::read_to_string(log.path()).unwrap();
     assert!(
@@ -161,15 +149,8 @@ async fn a_completed_meeting_with_values_of_unexpected_types_is_still_downloaded
 
     let sent = send(&serve, &vectors::secret("A"), &[file.to_str().unwrap()]);
     assert_eq!(String::from_utf8_lossy(&sent.stdout).trim(), "202 Accepted");
+    assert_audio_filed(out.path(), "agt_drift", &fake);
     let agent = out.path().join("agt_drift");
-    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
-        &agent.join("manifest.json"),
-        1
-    )));
-    assert_eq!(
-        sha256_file(&agent.join("audio-voice.mp3")),
-        fake.sha256("audio")
-    );
     let kept = std::fs::read(agent.join("callbacks/meeting_agent_complete.json")).unwrap();
     assert_eq!(kept, body, "the body is kept as it came");
     let log = std::fs::read_to_string(log.path()).unwrap();
@@ -210,15 +191,7 @@ async fn serve_takes_its_secret_and_api_key_from_files() {
     assert_eq!(code(&forged), 1, "signed with the wrong secret");
     let complete = send_complete(&serve, &vectors::secret("B"), "agt_files", &fake);
     assert_eq!(code(&complete), 0);
-    let agent = out.path().join("agt_files");
-    assert!(wait_until(Duration::from_secs(30), || manifest_complete(
-        &agent.join("manifest.json"),
-        1
-    )));
-    assert_eq!(
-        sha256_file(&agent.join("audio-voice.mp3")),
-        fake.sha256("audio")
-    );
+    assert_audio_filed(out.path(), "agt_files", &fake);
 }
 
 /// A download that failed for good (here the resource is missing at first, a 404 that is not

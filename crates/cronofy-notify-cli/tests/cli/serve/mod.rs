@@ -22,7 +22,7 @@ use std::time::Duration;
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use cronofy_notify_test_support::vectors;
 
-use crate::{cli, run};
+use crate::{cli, run, sha256_file};
 
 /// A running `serve`, killed when dropped.
 struct Serve {
@@ -155,6 +155,24 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Waits (up to 30 s) until `serve` has filed the audio of agent `sub` under `out`, and checks
+/// it is the fake's, byte for byte.
+fn assert_audio_filed(out: &Path, sub: &str, fake: &FakeCronofy) {
+    let agent = out.join(sub);
+    assert!(
+        wait_until(Duration::from_secs(30), || manifest_complete(
+            &agent.join("manifest.json"),
+            1
+        )),
+        "{sub}: no recording filed within 30 s"
+    );
+    assert_eq!(
+        sha256_file(&agent.join("audio-voice.mp3")),
+        fake.sha256("audio"),
+        "{sub}"
+    );
 }
 
 fn manifest_complete(path: &Path, count: usize) -> bool {
