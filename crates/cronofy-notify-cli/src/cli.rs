@@ -143,7 +143,9 @@ pub(crate) enum Command {
     },
     /// Download the recordings of a saved `meeting_agent_complete` body.
     ///
-    /// With progress bars on a terminal. Exit non-zero if any failed.
+    /// With progress bars on a terminal. Exit 0: every recording stored; 1: one or more not;
+    /// 2: usage; 130: stopped by Ctrl-C or SIGTERM, keeping what was fetched (the same command
+    /// resumes it).
     Download {
         /// Where the recordings go (`OUT/<sub>/...`).
         #[arg(long)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cronofy_notify_core::Notification;
 use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, ProgressEvent};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::FetchOptions;
 use crate::credentials::read_secret_file;
@@ -151,7 +152,21 @@ pub(crate) async fn run(
         Ok(downloader) => downloader,
         Err(message) => return fail(exit::USAGE, message),
     };
-    match downloader.download(callback).await {
+    // Ctrl-C (or SIGTERM) stops the transfers where they are, each keeping what it wrote,
+    // rather than killing the process with a megabyte unwritten and the report unsaid.
+    let interrupted = CancellationToken::new();
+    let watcher = tokio::spawn({
+        let interrupted = interrupted.clone();
+        async move {
+            crate::signals::wait_for_signal().await;
+            interrupted.cancel();
+        }
+    });
+    let downloaded = downloader
+        .download_with_cancel(callback, interrupted.clone())
+        .await;
+    watcher.abort();
+    match downloaded {
         Ok(report) => {
             let printed = print_report(&report);
             if report.resources.is_empty() {
@@ -161,6 +176,9 @@ pub(crate) async fn run(
             }
             let code = if report.is_success() {
                 exit::OK
+            } else if interrupted.is_cancelled() {
+                note("interrupted: what was fetched is kept; run the same command again to finish");
+                exit::INTERRUPTED
             } else {
                 exit::FAILED
             };

@@ -13,6 +13,7 @@ mod output;
 mod refusals;
 mod send;
 mod serve;
+mod signals;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,9 @@ pub(crate) mod exit {
     pub(crate) const USAGE: u8 = 2;
     /// A genuine signature on a body that is not a Cronofy notification.
     pub(crate) const NOT_A_NOTIFICATION: u8 = 3;
+    /// Stopped by Ctrl-C or SIGTERM before it was done (`download`): what it fetched is kept,
+    /// and the same command carries on from there. 128 + SIGINT, as a shell reports Ctrl-C.
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {

@@ -169,7 +169,7 @@ pub(crate) async fn run(options: Options) -> u8 {
     }
     let stopping = app.stop.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        crate::signals::wait_for_signal().await;
         tracing::info!("stopping: no new callbacks; checkpointing downloads");
         stopping.cancel();
     });
@@ -194,24 +194,6 @@ pub(crate) async fn run(options: Options) -> u8 {
         tracing::warn!("downloads did not checkpoint in time; partial files are kept for a resume");
     }
     exit::OK
-}
-
-/// Ctrl-C, or the SIGTERM that service managers and container platforms send.
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        },
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch for SIGTERM; stop with Ctrl-C (SIGINT)");
-            let _ = interrupt.await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
 
 /// Keeps the body, then answers: 202 once it is safely on disk, 200 for a redelivery.

@@ -8,7 +8,10 @@ use cronofy_notify_test_support::vectors;
 
 #[cfg(target_os = "linux")]
 use crate::cli_without_room;
-use crate::{cli, code, run, run_unread, run_with_input, sha256_file, write_temp};
+use crate::{
+    cli, code, run, run_unread, run_with_input, sha256_file, video_that_stalls_halfway, wait_until,
+    write_temp,
+};
 
 /// `download` of the body in `file` into `out`, keyed for the fake Cronofy on plain http.
 fn download_from_the_fake(out: &Path, file: &Path) -> Output {
@@ -469,4 +472,80 @@ async fn a_download_with_no_room_to_write_leaves_nothing_half_written() {
 
     let output = download_from_the_fake(out.path(), &file);
     assert_audio_stored(&output, &agent.join("audio-voice.mp3"), &fake);
+}
+
+/// Ctrl-C stops `download` where it is: the recording is reported stopped, the command says what
+/// to do and exits 130, and what was fetched is kept; the same command then fetches only the
+/// rest. It used to die at once, with up to a megabyte fetched but not yet written.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_a_download_keeping_what_it_fetched_for_the_next_run() {
+    let size: u64 = 8 << 20;
+    let fake = video_that_stalls_halfway(size).await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = fake.complete_body("agt_ctrl_c", &[("video", "conference", "video")]);
+    let file = write_temp(dir.path(), "body.json", &body);
+    let out = dir.path().join("out");
+    let mut child = keyed_download()
+        .arg("--out")
+        .arg(&out)
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = out.join("agt_ctrl_c/video-conference.part");
+    assert!(
+        wait_until(std::time::Duration::from_secs(20), || std::fs::metadata(
+            &part
+        )
+        .is_ok_and(|m| m.len() >= size / 4)),
+        "the download never got going"
+    );
+
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(
+        wait_until(std::time::Duration::from_secs(15), || child
+            .try_wait()
+            .unwrap()
+            .is_some()),
+        "download did not stop within 15 s of Ctrl-C"
+    );
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 130, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("video-conference") && stdout.contains("cancelled after"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("interrupted: what was fetched is kept"),
+        "{stderr}"
+    );
+    let held = std::fs::metadata(&part).unwrap().len();
+    assert!(held >= size / 4 && held < size, "{held}");
+
+    let output = download_from_the_fake(&out, &file);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        sha256_file(&out.join("agt_ctrl_c/video-conference.mp4")),
+        fake.sha256("video")
+    );
+    let last = fake
+        .seen()
+        .into_iter()
+        .rfind(|seen| seen.side == "storage")
+        .unwrap();
+    assert_eq!(
+        last.range.as_deref(),
+        Some(format!("bytes={held}-").as_str()),
+        "the second run asked for the rest only"
+    );
 }

@@ -7,6 +7,10 @@ mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use cronofy_notify_test_support::vectors;
 
 pub(crate) fn cli() -> Command {
     apart_from_the_environment(Command::new(env!("CARGO_BIN_EXE_cronofy-notify")))
@@ -111,4 +115,31 @@ pub(crate) fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 pub(crate) fn sha256_file(path: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Whether `done` holds within `limit`, asked every 20 ms.
+pub(crate) fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A fake Cronofy serving one video of `size` bytes that stalls halfway through its first
+/// download, long enough for a test to stop `serve` or `download` mid-transfer.
+pub(crate) async fn video_that_stalls_halfway(size: u64) -> FakeCronofy {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((size / 2, Duration::from_secs(30))),
+            ..Fault::default()
+        }],
+    );
+    fake
 }

@@ -19,10 +19,10 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
+use cronofy_notify_test_support::fake::FakeCronofy;
 use cronofy_notify_test_support::vectors;
 
-use crate::{cli, run, sha256_file};
+use crate::{cli, run, sha256_file, video_that_stalls_halfway, wait_until};
 
 /// A running `serve`, killed when dropped.
 struct Serve {
@@ -146,17 +146,6 @@ fn send_complete(serve: &Serve, secret: &str, sub: &str, fake: &FakeCronofy) -> 
     )
 }
 
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let started = std::time::Instant::now();
-    while started.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 /// Waits (up to 30 s) until `serve` has filed the audio of agent `sub` under `out`, and checks
 /// it is the fake's, byte for byte.
 fn assert_audio_filed(out: &Path, sub: &str, fake: &FakeCronofy) {
@@ -181,19 +170,4 @@ fn manifest_complete(path: &Path, count: usize) -> bool {
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|m| m["resources"].as_array().cloned())
         .is_some_and(|r| r.iter().filter(|e| e["status"] == "complete").count() >= count)
-}
-
-/// A fake Cronofy serving one video of `size` bytes that stalls halfway through its first
-/// download, long enough for a test to stop `serve` mid-transfer.
-async fn video_that_stalls_halfway(size: u64) -> FakeCronofy {
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("video", ResourceSpec::generated(size, "video/mp4"));
-    fake.faults(
-        "video",
-        [Fault {
-            stall_at: Some((size / 2, Duration::from_secs(30))),
-            ..Fault::default()
-        }],
-    );
-    fake
 }
