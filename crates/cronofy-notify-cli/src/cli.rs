@@ -282,7 +282,10 @@ fn http_url(value: &str) -> Result<reqwest::Url, String> {
 /// The range `--body-limit` takes: a limit under a kilobyte would refuse Cronofy's own
 /// callbacks (a typo for `256KiB`, say), one over 64 MiB would let each connection hold that
 /// much memory.
-const BODY_LIMITS: std::ops::RangeInclusive<usize> = 1024..=64 * 1024 * 1024;
+const BODY_LIMITS: std::ops::RangeInclusive<usize> = 1024..=LARGEST_BODY_LIMIT;
+
+/// The highest `--body-limit`, and the largest body the other commands read.
+pub(crate) const LARGEST_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// `--body-limit`: a [`size`] within [`BODY_LIMITS`].
 fn body_limit(value: &str) -> Result<usize, String> {

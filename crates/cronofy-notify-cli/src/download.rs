@@ -127,7 +127,7 @@ pub(crate) async fn run(
             ),
         );
     }
-    let body = match input::read(Some(file)) {
+    let body = match input::read(Some(file), input::CALLBACK) {
         Ok(body) => body,
         Err(message) => return fail(exit::USAGE, message),
     };

@@ -15,7 +15,7 @@ pub(crate) fn verify(
     json: bool,
     file: Option<&Path>,
 ) -> u8 {
-    let body = match input::read(file) {
+    let body = match input::read(file, input::CALLBACK) {
         Ok(body) => Bytes::from(body),
         Err(message) => return fail(exit::USAGE, message),
     };
@@ -77,7 +77,7 @@ fn header_value(signature: &str) -> &str {
 }
 
 pub(crate) fn sign(secrets: &[String], file: Option<&Path>) -> u8 {
-    let body = match input::read(file) {
+    let body = match input::read(file, input::CALLBACK) {
         Ok(body) => body,
         Err(message) => return fail(exit::USAGE, message),
     };
@@ -98,7 +98,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
     let name = input::name(file);
-    let json = match input::read(file) {
+    let json = match input::read(file, input::TRANSCRIPT) {
         Ok(json) => json,
         Err(message) => return fail(exit::USAGE, message),
     };

@@ -19,7 +19,7 @@ pub(crate) struct Options {
 
 pub(crate) async fn run(options: Options) -> u8 {
     let body = match &options.file {
-        Some(path) => input::read(Some(path)),
+        Some(path) => input::read(Some(path), input::CALLBACK),
         None => Ok(options.sample.as_ref().unwrap_or(&Sample::Complete).body(
             &options.sub,
             options.resource_base.as_ref().map(reqwest::Url::as_str),

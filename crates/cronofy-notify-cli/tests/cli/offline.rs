@@ -742,3 +742,54 @@ fn sample_prints_a_body_that_sign_and_verify_take() {
     );
     assert_eq!(code(&run(cli().args(["sample", "completed"]))), 2);
 }
+
+/// Input larger than any callback (64 MiB) or transcript (256 MiB) is refused, not read into
+/// memory whole: a recording given to `transcript` by mistake, say.
+#[test]
+fn inputs_larger_than_a_callback_or_a_transcript_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse files, long but with nothing written: their size alone refuses them, unread.
+    let sized = |name: &str, bytes: u64| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(bytes)
+            .unwrap();
+        path
+    };
+    let recording = sized("video-conference.mp4", 300 << 20);
+    let output = run(cli().arg("transcript").arg(&recording));
+    assert_eq!(code(&output), 2);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        format!(
+            "cronofy-notify: {} holds more than a transcript can (256 MiB at most)",
+            recording.display()
+        )
+    );
+    let body = sized("body.json", (64 << 20) + 1);
+    let output = run(cli().args(["sign", "--secret", "s"]).arg(&body));
+    assert_eq!(code(&output), 2);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("holds more than a callback can"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Standard input says no size: read up to the limit, then refused.
+    let over = vec![b' '; (64 << 20) + 1];
+    for command in [
+        &["verify", "--secret", "s", "--signature", "x"][..],
+        &["sign", "--secret", "s"],
+        &["send", "--secret", "s", "--url", "http://127.0.0.1:9/"],
+        &["download", "--api-key", "k", "--out", "unused"],
+    ] {
+        let output = run_with_input(cli().args(command).arg("-"), &over);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("standard input holds more than a callback can (64 MiB at most)"),
+            "{command:?}: {stderr}"
+        );
+    }
+}
