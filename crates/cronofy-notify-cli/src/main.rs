@@ -49,12 +49,19 @@ fn main() -> ExitCode {
 /// cannot be written (a full disk behind `2> file`) is lost, and nothing else: tracing's own
 /// report of it would go to standard error too, with `eprintln!`, which panics there.
 fn init_logs(format: LogFormat) {
+    // A RUST_LOG that does not parse is said, once logging is up, rather than dropped in
+    // silence for `info`: a typo there would otherwise hide the very lines it asked for.
+    let (filter, unparsed) = match tracing_subscriber::EnvFilter::try_from_default_env() {
+        Ok(filter) => (filter, None),
+        Err(error) => {
+            let set = std::env::var_os("RUST_LOG").is_some();
+            ("info".into(), set.then_some(error))
+        }
+    };
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .log_internal_errors(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        );
+        .with_env_filter(filter);
     match format {
         LogFormat::Text => logs
             .with_ansi(colours(
@@ -66,6 +73,9 @@ fn init_logs(format: LogFormat) {
             JSON_LOGS.store(true, Ordering::Relaxed);
             logs.json().flatten_event(true).with_span_list(false).init();
         }
+    }
+    if let Some(error) = unparsed {
+        tracing::warn!(%error, "RUST_LOG is not a filter tracing understands; logging at info");
     }
 }
 

@@ -793,3 +793,31 @@ fn inputs_larger_than_a_callback_or_a_transcript_are_refused() {
         );
     }
 }
+
+/// A `RUST_LOG` that does not parse is said, and logging goes on at info, rather than the typo
+/// dropped in silence; a valid one is taken without a word.
+#[test]
+fn a_rust_log_that_does_not_parse_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "body.json", b"{}");
+    let sign = |rust_log: &str| {
+        run(cli()
+            .args(["sign", "--secret", "s"])
+            .arg(&body)
+            .env("RUST_LOG", rust_log))
+    };
+    let typo = sign("cronofy_notify=dbug");
+    assert_eq!(code(&typo), 0);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.contains("RUST_LOG is not a filter tracing understands; logging at info")
+            && stderr.contains("error parsing level filter"),
+        "{stderr}"
+    );
+    assert_eq!(
+        typo.stdout,
+        sign("debug").stdout,
+        "the command's work is the same"
+    );
+    assert!(sign("debug").stderr.is_empty());
+}
