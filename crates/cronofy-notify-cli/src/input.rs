@@ -43,9 +43,8 @@ pub(crate) fn read(file: Option<&Path>, largest: Largest) -> Result<Vec<u8>, Str
         Some(path) if !is_stdin(file) => {
             let opened = std::fs::File::open(path);
             // A regular file says its size: no need to read one that is too large.
-            if let Ok(meta) = opened.as_ref().map(std::fs::File::metadata)
-                && meta.is_ok_and(|m| m.is_file() && m.len() > largest.bytes)
-            {
+            let size = opened.as_ref().ok().and_then(|file| file.metadata().ok());
+            if size.is_some_and(|meta| meta.is_file() && meta.len() > largest.bytes) {
                 return Err(too_large());
             }
             opened.and_then(|file| file.take(largest.bytes + 1).read_to_end(&mut body))
