@@ -91,6 +91,11 @@
 //! | `native-tls` | HTTPS through the platform's TLS instead | no |
 //! | `progress` | `IndicatifProgress`, progress bars through `indicatif` | no |
 //! | `object-store` | `ObjectStoreStorage`: S3, GCS, Azure or local object stores, multipart uploads whose parts go up while the download goes on | no |
+//!
+//! Cronofy's URLs are `https`: turn the default features off only to choose `native-tls`
+//! (`default-features = false, features = ["native-tls"]`). With neither backend, and none
+//! turned on in reqwest by another crate of yours, every download fails with reqwest's
+//! "invalid URL, scheme is not http".
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
