@@ -18,6 +18,10 @@ use crate::extract::read_verified;
 /// extensions; a request that is not genuine gets its [`CallbackRejection`](crate::CallbackRejection)
 /// and never reaches the inner service. The inner service still receives the raw body.
 ///
+/// It refuses every request that is not a signed callback, so wrap only the callback's routes:
+/// a router of their own, merged into the app, or `MethodRouter::layer` on the one route, not
+/// the `Router` that also serves a health check or anything else others call.
+///
 /// ```no_run
 /// use axum::{Extension, Router, routing::post};
 /// use cronofy_notify_axum::{CronofyLayer, VerifiedNotification, Verifier};
@@ -27,9 +31,12 @@ use crate::extract::read_verified;
 /// }
 ///
 /// # fn app(verifier: Verifier) -> Router {
-/// Router::new()
+/// let callbacks = Router::new()
 ///     .route("/cronofy", post(callback))
-///     .layer(CronofyLayer::new(verifier))
+///     .layer(CronofyLayer::new(verifier));
+/// Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" })) // not verified
+///     .merge(callbacks)
 /// # }
 /// ```
 #[derive(Clone, Debug)]

@@ -306,6 +306,38 @@ async fn default_body_limit_is_honoured_below_the_verifier_limit() {
     assert_eq!(http_cases::send(addr, &case).await, 413);
 }
 
+/// The middleware, layered on a router of the callback's own and merged into the app as its
+/// docs show, verifies that route only: the app's other routes answer as if it were not there.
+#[tokio::test]
+async fn the_middleware_on_a_merged_router_leaves_the_other_routes_alone() {
+    async fn callback(Extension(_verified): Extension<VerifiedNotification>) -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let callbacks = Router::new()
+        .route("/cronofy", post(callback))
+        .layer(CronofyLayer::new(
+            Verifier::new([vectors::secret("A")]).unwrap(),
+        ));
+    let app = Router::new()
+        .route("/health", post(|| async { StatusCode::OK }))
+        .merge(callbacks);
+    let addr = serve(app).await;
+    let body = vectors::seed_body("complete");
+    let at = |mut case: http_cases::HttpCase, path| {
+        case.path = path;
+        case
+    };
+    let unsigned = |path| {
+        let mut case = at(http_cases::signed(body.clone(), 0), path);
+        case.headers.clear();
+        case
+    };
+    assert_eq!(http_cases::send(addr, &unsigned("/health")).await, 200);
+    assert_eq!(http_cases::send(addr, &unsigned("/cronofy")).await, 401);
+    let signed = at(http_cases::signed(body.clone(), 204), "/cronofy");
+    assert_eq!(http_cases::send(addr, &signed).await, 204);
+}
+
 #[tokio::test]
 async fn the_verifier_limit_can_be_raised() {
     async fn handler(CronofyCallback(_v): CronofyCallback) -> StatusCode {
