@@ -101,6 +101,7 @@ fn run(command: Command) -> Result<u8, String> {
         ),
         Command::Sign { secrets, file } => inspect::sign(&secrets.resolve()?, file.as_deref()),
         Command::Transcript { format, file } => inspect::transcript(format, file.as_deref()),
+        Command::Completions { shell } => cli::completions(shell),
         Command::Sample {
             sample,
             sub,

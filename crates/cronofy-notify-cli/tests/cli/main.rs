@@ -1,6 +1,7 @@
 //! The `cronofy-notify` command, end to end through the built binary, on loopback: the commands
 //! that need no server (`offline`), `serve` and `download`. Here, what they share.
 
+mod completions;
 mod download;
 mod offline;
 mod serve;

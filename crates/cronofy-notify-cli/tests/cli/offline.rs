@@ -683,7 +683,7 @@ fn the_command_list_is_one_short_line_each_and_the_details_are_in_each_help() {
         .skip(1)
         .take_while(|line| !line.is_empty())
         .collect();
-    assert_eq!(commands.len(), 8, "{help}");
+    assert_eq!(commands.len(), 9, "{help}");
     for line in commands {
         assert!(
             line.chars().count() <= 100,
