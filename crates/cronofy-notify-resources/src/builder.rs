@@ -31,6 +31,16 @@ pub enum BuildError {
     /// The default HTTP client could not be built (no TLS backend, usually).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// The folder given to [`DownloaderBuilder::root`], made absolute, has a path that is not
+    /// UTF-8: the manifest records where each file is as JSON text, which cannot name it.
+    #[error(
+        "cannot download into {}: its path is not UTF-8, and the manifest must name each file in it as text; choose a folder whose path is UTF-8",
+        root.display()
+    )]
+    RootNotUtf8 {
+        /// The folder, absolute.
+        root: PathBuf,
+    },
 }
 
 /// Configures a [`Downloader`]. Every knob has a default from spec §6.
@@ -91,6 +101,8 @@ impl DownloaderBuilder {
     }
 
     /// Stores files under `root` ([`FileStorage`], the default, with root `./resources`).
+    /// [`build`](Self::build) refuses a folder whose path is not UTF-8
+    /// ([`BuildError::RootNotUtf8`]).
     pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
         self.root = Some(root.into());
         self.storage = None;
@@ -240,11 +252,19 @@ impl DownloaderBuilder {
                 .build()
                 .map_err(BuildError::Client)?,
         };
-        let storage = self.storage.unwrap_or_else(|| {
-            Arc::new(FileStorage::new(
-                self.root.unwrap_or_else(|| PathBuf::from("resources")),
-            ))
-        });
+        let storage = match self.storage {
+            Some(storage) => storage,
+            None => {
+                let files =
+                    FileStorage::new(self.root.unwrap_or_else(|| PathBuf::from("resources")));
+                if files.root().to_str().is_none() {
+                    return Err(BuildError::RootNotUtf8 {
+                        root: files.root().to_owned(),
+                    });
+                }
+                Arc::new(files)
+            }
+        };
         Ok(Downloader {
             inner: Arc::new(Inner {
                 authorization,

@@ -325,6 +325,28 @@ async fn an_out_that_is_a_file_is_refused_before_anything_is_fetched() {
     assert_eq!(std::fs::read(&not_a_folder).unwrap(), b"a file");
 }
 
+/// An `--out` whose path is not UTF-8 cannot be named in the manifest: a usage error before
+/// anything is fetched. Every recording was fetched, then the manifest failed with "path
+/// contains invalid UTF-8 characters", and the next run fetched them all again.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_out_whose_path_is_not_utf8_is_refused_before_anything_is_fetched() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let fake = fake_with_audio(1_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved_audio_body(&fake, "agt_bytes", dir.path());
+    let out = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"recordings-\xff"));
+    let output = download_from_the_fake(&out, &file);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(stderr.contains("its path is not UTF-8"), "{stderr}");
+    assert!(fake.seen().is_empty(), "nothing fetched");
+    assert!(!out.exists());
+}
+
 /// `--categories` ignores case, refuses the dashboard and empty names as usage errors, and keeps
 /// a category Cronofy does not document (it may add one) with a warning, since a typo there
 /// would otherwise fetch nothing without a word.

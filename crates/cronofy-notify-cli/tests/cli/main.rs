@@ -103,6 +103,27 @@ fn fed(
     output
 }
 
+/// [`run`] for a command expected to stop by itself within `limit` (`serve` refusing to
+/// start, say), killed and failed if it does not, so that a regression fails the test rather
+/// than hanging it. Its output must fit in a pipe's buffer.
+pub(crate) fn run_within(limit: Duration, command: &mut Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command runs");
+    if !wait_until(limit, || child.try_wait().unwrap().is_some()) {
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        panic!(
+            "still running after {limit:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    child.wait_with_output().unwrap()
+}
+
 pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().expect("an exit code")
 }

@@ -36,7 +36,10 @@ impl FileStorage {
     /// A relative `root` is made absolute here, once, against the current directory: the
     /// locations in reports and manifests then name the files whatever directory they are read
     /// from, and a later run given the same folder by its absolute path finds what this one
-    /// stored instead of fetching it again.
+    /// stored instead of fetching it again. Its path must be UTF-8, for the manifest names each
+    /// file as JSON text: otherwise every resource fails with a storage error saying so, before
+    /// anything is fetched ([`DownloaderBuilder::root`](crate::DownloaderBuilder::root) refuses
+    /// such a folder when the downloader is built).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
         Self {
@@ -53,11 +56,28 @@ impl FileStorage {
     pub fn agent_dir(&self, sub: &str) -> PathBuf {
         self.root.join(safe_component(sub))
     }
+
+    /// Refuses a root whose path is not UTF-8, before anything is fetched for it: the manifest
+    /// names each file as JSON text, and its writing would fail once every byte had come.
+    fn text_root(&self) -> io::Result<()> {
+        match self.root.to_str() {
+            Some(_) => Ok(()),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: the folder's path is not UTF-8, and the manifest must name each file \
+                     in it as text; choose a folder whose path is UTF-8",
+                    self.root.display()
+                ),
+            )),
+        }
+    }
 }
 
 impl Storage for FileStorage {
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>> {
         Box::pin(async move {
+            self.text_root()?;
             let dir = self.agent_dir(&key.sub);
             create_dir_durably(&dir).await.map_err(at(&dir))?;
             let name = ResourceName::new(key);
@@ -96,6 +116,7 @@ impl Storage for FileStorage {
 
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
+            self.text_root()?;
             let dir = self.agent_dir(&manifest.sub);
             create_dir_durably(&dir).await.map_err(at(&dir))?;
             let json = serde_json::to_vec_pretty(manifest)?;

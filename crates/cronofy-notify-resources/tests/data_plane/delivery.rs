@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cronofy_notify_core::ResourceCategory;
 use cronofy_notify_resources::{
-    DownloadError, EntryStatus, Location, MemoryStorage, ProgressEvent,
+    BuildError, DownloadError, EntryStatus, FileStorage, Location, MemoryStorage, ProgressEvent,
 };
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 
@@ -386,4 +386,43 @@ async fn a_storage_failure_names_the_path_it_happened_at() {
         error.to_string().contains(&part.display().to_string()),
         "{error}"
     );
+}
+
+/// The manifest names each file as JSON text, which cannot hold a path that is not UTF-8: such
+/// a folder is refused before anything is fetched, by the builder and by a `FileStorage` given
+/// as it is. Every recording was fetched and stored, then the manifest failed, and with it the
+/// download; the next one fetched everything again.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_folder_whose_path_is_not_utf8_is_refused_before_anything_is_fetched() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let fake = fake_with(&[("transcript", 9_000, "application/json")]).await;
+    let body = fake.complete_body("agt_1", &[("transcript", "cronofy", "transcript")]);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"recordings-\xff"));
+
+    let error = builder(&root).build().unwrap_err();
+    assert!(
+        matches!(&error, BuildError::RootNotUtf8 { root: refused } if *refused == root),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("not UTF-8"), "{error}");
+
+    let outcome = builder(dir.path())
+        .storage(FileStorage::new(&root))
+        .build()
+        .unwrap()
+        .download(&callback(&body))
+        .await;
+    let error = match outcome {
+        Err(error) => error,
+        Ok(report) => report.resources[0].error.clone().expect("refused"),
+    };
+    assert!(matches!(error, DownloadError::Storage(_)), "{error:?}");
+    assert!(error.to_string().contains("not UTF-8"), "{error}");
+    assert!(fake.seen().is_empty(), "nothing fetched");
+    assert!(!root.exists(), "nothing made");
 }

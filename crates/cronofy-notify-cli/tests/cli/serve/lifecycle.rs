@@ -166,24 +166,14 @@ fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
         eprintln!("skipped: this user can write to any directory, and chattr is not available");
         return;
     };
-    let mut child = cli()
-        .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = (0..100).find_map(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        child.try_wait().unwrap()
-    });
-    let Some(status) = status else {
-        let _ = child.kill();
-        panic!("serve started on a folder it cannot write to");
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let output = crate::run_within(
+        Duration::from_secs(10),
+        cli()
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+            .arg(&out),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot keep callbacks in"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(&out).unwrap().count(),
@@ -197,7 +187,8 @@ fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
 fn serve_says_when_out_is_not_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let file = crate::write_temp(dir.path(), "recordings", b"not a directory");
-    let output = crate::run(
+    let output = crate::run_within(
+        Duration::from_secs(10),
         cli()
             .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
             .arg(&file),
@@ -209,6 +200,29 @@ fn serve_says_when_out_is_not_a_directory() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+}
+
+/// `--out` whose path is not UTF-8, which the manifests could not name: refused at start-up,
+/// nothing made, rather than every completed meeting's recordings fetched and then failed.
+#[cfg(unix)]
+#[test]
+fn serve_will_not_start_on_a_folder_whose_path_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"recordings-\xff"));
+    let output = crate::run_within(
+        Duration::from_secs(10),
+        cli()
+            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+            .arg(&out),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("its path is not UTF-8"), "{stderr}");
+    assert!(!out.exists(), "nothing made");
 }
 
 /// A directory made read-only (by its mode, or for root, who ignores modes, by `chattr +i`),
