@@ -89,9 +89,39 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// The most a secret file is read of: a client secret is some tens of characters, so a file
+/// larger than this is the wrong file (`--secret-file /dev/zero` read until memory ran out).
+const LARGEST_SECRET_FILE: u64 = 64 * 1024;
+
 /// A secret kept in a file, without the white space (a final line break, usually) around it.
+/// One secret per file: a line break inside is refused, since no secret holds one and the
+/// two lines of a rotation read as one secret would match no callback.
 pub(crate) fn read_secret_file(path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read the secret file {}: {error}", path.display()))?;
-    Ok(text.trim().to_owned())
+    let unreadable = |reason: &dyn fmt::Display| {
+        format!("cannot read the secret file {}: {reason}", path.display())
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(file, LARGEST_SECRET_FILE + 1),
+                &mut bytes,
+            )
+        })
+        .map_err(|error| unreadable(&error))?;
+    if bytes.len() as u64 > LARGEST_SECRET_FILE {
+        return Err(unreadable(&format_args!(
+            "it holds more than a secret can ({} KiB at most): is it the right file?",
+            LARGEST_SECRET_FILE >> 10
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| unreadable(&"it is not UTF-8 text"))?;
+    let secret = text.trim();
+    if secret.contains(['\n', '\r']) {
+        return Err(unreadable(
+            &"it holds more than one line: one secret per file (give --secret-file once for \
+              each secret during a rotation)",
+        ));
+    }
+    Ok(secret.to_owned())
 }

@@ -201,6 +201,48 @@ fn verify_says_when_a_final_line_break_is_all_that_differs() {
     );
 }
 
+/// A file that cannot hold one secret is a usage error that says why, before any work: the
+/// wrong file (large, or not text), or two secrets on two lines, which read as one secret
+/// with a line break in it would match no callback. A large file was read whole (`/dev/zero`
+/// until memory ran out) and its bytes taken for the secret.
+#[test]
+fn secret_files_that_cannot_hold_one_secret_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let large = dir.path().join("recording.mp4");
+    std::fs::File::create(&large)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let two_lines = write_temp(dir.path(), "rotation", b"old-secret\nnew-secret\n");
+    let binary = write_temp(dir.path(), "key.der", b"\x30\x82\xff\xfe");
+    for (file, says) in [
+        (&large, "holds more than a secret can (64 KiB at most)"),
+        (&two_lines, "holds more than one line"),
+        (&binary, "is not UTF-8 text"),
+    ] {
+        for command in [
+            cli().arg("sign").arg("--secret-file").arg(file).arg(&body),
+            cli()
+                .args(["download", "--out"])
+                .arg(dir.path())
+                .arg("--api-key-file")
+                .arg(file)
+                .arg(&body),
+        ] {
+            let output = run(command);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(code(&output), 2, "{file:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("cannot read the secret file {}", file.display()))
+                    && stderr.contains(says),
+                "{stderr}"
+            );
+            assert!(output.stdout.is_empty());
+        }
+    }
+}
+
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
 /// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
 /// a usage error that names the file.
