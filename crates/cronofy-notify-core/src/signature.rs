@@ -55,6 +55,17 @@ pub enum KeyError {
         /// Position of the secret in the list given, from 0.
         index: usize,
     },
+    /// A secret holds a line break or another control character, which no client secret does:
+    /// almost always two secrets given as one value (the old and the new of a rotation, one
+    /// per line). Taken as it is, it would make every genuine callback fail verification.
+    #[error(
+        "client secret {} of those given holds a line break or another control character (two secrets in one value?): give each secret on its own",
+        index + 1
+    )]
+    ControlInSecret {
+        /// Position of the secret in the list given, from 0.
+        index: usize,
+    },
 }
 
 /// Why a signature header was refused.
@@ -103,6 +114,9 @@ impl Keys {
                 }
                 if text.trim() != text {
                     return Err(KeyError::PaddedSecret { index });
+                }
+                if text.contains(char::is_control) {
+                    return Err(KeyError::ControlInSecret { index });
                 }
                 Ok(HmacSha256::new_from_slice(text.as_bytes())
                     .expect("HMAC accepts keys of any length"))
@@ -166,7 +180,8 @@ impl Verifier {
     ///
     /// # Errors
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
-    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed).
+    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
+    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -243,7 +258,8 @@ impl Signer {
     ///
     /// # Errors
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
-    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed).
+    /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
+    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -400,11 +416,38 @@ mod tests {
                 KeyError::PaddedSecret { index: 0 }
             );
         }
-        // White space inside a secret is the secret's own business.
+        // A space inside a secret is the secret's own business.
         assert!(Verifier::new(["two words"]).is_ok());
         let message = KeyError::PaddedSecret { index: 0 }.to_string();
         assert!(
             message.starts_with("client secret 1 of those given begins or ends with white space"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_secret_holding_a_line_break_or_another_control_character_is_refused() {
+        // Two secrets of a rotation in one variable, one per line, would match no callback.
+        for joined in [
+            "old-secret\nnew-secret",
+            "old\r\nnew",
+            "tab\tinside",
+            "nul\0",
+        ] {
+            assert_eq!(
+                Verifier::new(["ok", joined]).unwrap_err(),
+                KeyError::ControlInSecret { index: 1 },
+                "{joined:?}"
+            );
+            assert_eq!(
+                Signer::new([joined]).unwrap_err(),
+                KeyError::ControlInSecret { index: 0 }
+            );
+        }
+        let message = KeyError::ControlInSecret { index: 0 }.to_string();
+        assert!(
+            message.starts_with("client secret 1 of those given holds a line break")
+                && !message.contains("old-secret"),
             "{message}"
         );
     }
