@@ -28,6 +28,12 @@ pub enum BuildError {
     /// A concurrency limit was 0.
     #[error("concurrency limits must be at least 1")]
     ZeroConcurrency,
+    /// A timeout was zero, which every attempt would fail: `"connect"` or `"idle"`.
+    /// `Duration::MAX` is how to say "no limit".
+    #[error(
+        "the {0} timeout is zero, which every attempt would fail: give a positive duration (Duration::MAX for no limit)"
+    )]
+    ZeroTimeout(&'static str),
     /// The default HTTP client could not be built (no TLS backend, usually).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -121,15 +127,16 @@ impl DownloaderBuilder {
         self
     }
 
-    /// The connect timeout of the default client (default 10 s).
+    /// The connect timeout of the default client (default 10 s; [`build`](Self::build)
+    /// refuses zero).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a response may send nothing, headers or body, before the attempt fails and
-    /// resumes (default 30 s). There is no deadline on a whole body: a large video on a slow link
-    /// is legitimate.
+    /// resumes (default 30 s; `Duration::MAX` for none, and [`build`](Self::build) refuses
+    /// zero). There is no deadline on a whole body: a large video on a slow link is legitimate.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
         self
@@ -237,6 +244,12 @@ impl DownloaderBuilder {
         authorization.set_sensitive(true);
         if self.concurrency == 0 || self.per_host == 0 {
             return Err(BuildError::ZeroConcurrency);
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(BuildError::ZeroTimeout("connect"));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err(BuildError::ZeroTimeout("idle"));
         }
         let client = match self.client {
             Some(client) => client,

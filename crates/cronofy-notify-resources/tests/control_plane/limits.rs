@@ -63,7 +63,7 @@ async fn a_retry_after_past_the_deadline_gives_up_at_once() {
 }
 
 #[test]
-fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() {
+fn a_blank_or_unsendable_api_key_zero_concurrency_or_a_zero_timeout_is_refused_at_build_time() {
     assert!(matches!(
         Downloader::builder("  ").build(),
         Err(BuildError::EmptyApiKey)
@@ -71,6 +71,19 @@ fn a_blank_or_unsendable_api_key_or_zero_concurrency_is_refused_at_build_time() 
     assert!(matches!(
         Downloader::builder("k").concurrency(0).build(),
         Err(BuildError::ZeroConcurrency)
+    ));
+    // A zero timeout failed every attempt, eight times over, with "idle: 0ns".
+    assert!(matches!(
+        Downloader::builder("k")
+            .idle_timeout(Duration::ZERO)
+            .build(),
+        Err(BuildError::ZeroTimeout("idle"))
+    ));
+    assert!(matches!(
+        Downloader::builder("k")
+            .connect_timeout(Duration::ZERO)
+            .build(),
+        Err(BuildError::ZeroTimeout("connect"))
     ));
     // A key read whole from a file keeps its line break: refused before any request, by a
     // message that does not show it.
@@ -111,6 +124,8 @@ async fn unbounded_retry_settings_mean_no_limit_and_never_panic() {
                 .deadline(Duration::MAX),
         )
         .idle_timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX)
+        .progress_interval(Duration::MAX)
         .download_body(&body)
         .await;
     assert!(report.is_success(), "{report:?}");
