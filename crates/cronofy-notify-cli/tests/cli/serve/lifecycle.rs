@@ -166,14 +166,7 @@ fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
         eprintln!("skipped: this user can write to any directory, and chattr is not available");
         return;
     };
-    let output = crate::run_within(
-        Duration::from_secs(10),
-        cli()
-            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-            .arg(&out),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = serve_refusing_to_start(&out);
     assert!(stderr.contains("cannot keep callbacks in"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(&out).unwrap().count(),
@@ -187,14 +180,7 @@ fn serve_will_not_start_on_a_folder_it_cannot_keep_callbacks_in() {
 fn serve_says_when_out_is_not_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let file = crate::write_temp(dir.path(), "recordings", b"not a directory");
-    let output = crate::run_within(
-        Duration::from_secs(10),
-        cli()
-            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-            .arg(&file),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = serve_refusing_to_start(&file);
     assert!(
         stderr.contains("recordings: it is there, but not a directory"),
         "{stderr}"
@@ -213,16 +199,22 @@ fn serve_will_not_start_on_a_folder_whose_path_is_not_utf8() {
     let out = dir
         .path()
         .join(std::ffi::OsStr::from_bytes(b"recordings-\xff"));
+    let stderr = serve_refusing_to_start(&out);
+    assert!(stderr.contains("its path is not UTF-8"), "{stderr}");
+    assert!(!out.exists(), "nothing made");
+}
+
+/// What `serve --out OUT` says as it refuses to start (exit 2), within 10 s.
+fn serve_refusing_to_start(out: &Path) -> String {
     let output = crate::run_within(
         Duration::from_secs(10),
         cli()
             .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-            .arg(&out),
+            .arg(out),
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("its path is not UTF-8"), "{stderr}");
-    assert!(!out.exists(), "nothing made");
+    stderr
 }
 
 /// A directory made read-only (by its mode, or for root, who ignores modes, by `chattr +i`),
