@@ -49,10 +49,17 @@ pub(crate) fn read(file: Option<&Path>, largest: Largest) -> Result<Vec<u8>, Str
             }
             opened.and_then(|file| file.take(largest.bytes + 1).read_to_end(&mut body))
         }
-        _ => std::io::stdin()
-            .lock()
-            .take(largest.bytes + 1)
-            .read_to_end(&mut body),
+        _ => {
+            let stdin = std::io::stdin();
+            if std::io::IsTerminal::is_terminal(&stdin) {
+                // Else the command just waits, and looks hung to whoever forgot the FILE.
+                crate::note(format_args!(
+                    "reading {} from the terminal: paste it and end with Ctrl-D, or give a FILE",
+                    largest.of
+                ));
+            }
+            stdin.lock().take(largest.bytes + 1).read_to_end(&mut body)
+        }
     };
     match read {
         Ok(_) if body.len() as u64 > largest.bytes => Err(too_large()),

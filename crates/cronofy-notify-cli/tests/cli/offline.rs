@@ -112,6 +112,47 @@ fn with_json_logs_a_failure_and_a_warning_are_json_lines() {
     assert!(event["message"].as_str().unwrap().contains("no sentences"));
 }
 
+/// A command reading its body from a terminal says so, and how to end it: otherwise it just
+/// waits, and looks hung to whoever forgot the FILE. From a pipe, not a word. The terminal is
+/// script(1)'s, typed into: a body, a line break, then Ctrl-D.
+#[cfg(target_os = "linux")]
+#[test]
+fn reading_a_body_from_a_terminal_says_how_to_end_it() {
+    let signed = |output: &std::process::Output| {
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .any(|line| line.trim() == "9SDFnJOGe3IFrLE6xG2sc7Lhz7tBc99zibvWUh9hYvs=")
+    };
+    let piped = run_with_input(cli().args(["sign", "--secret", "s"]), b"{}\n");
+    assert!(signed(&piped), "{piped:?}");
+    assert!(piped.stderr.is_empty(), "{piped:?}");
+
+    let program = format!("{} sign --secret s", env!("CARGO_BIN_EXE_cronofy-notify"));
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: script(1), to give the command a terminal, is not installed");
+        return;
+    }
+    let typed = run_with_input(
+        std::process::Command::new("script")
+            .args(["-qec", &program, "/dev/null"])
+            .env("RUST_LOG", "warn")
+            .env_remove("CRONOFY_CLIENT_SECRET"),
+        b"{}\n\x04",
+    );
+    let screen = String::from_utf8_lossy(&typed.stdout);
+    assert!(
+        screen.contains(
+            "reading a callback from the terminal: paste it and end with Ctrl-D, or give a FILE"
+        ),
+        "{screen}"
+    );
+    assert!(signed(&typed), "the same body, signed: {screen}");
+}
+
 #[test]
 fn sign_output_is_accepted_by_verify_including_a_rotation() {
     let dir = tempfile::tempdir().unwrap();
