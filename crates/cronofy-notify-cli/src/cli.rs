@@ -393,3 +393,90 @@ pub(crate) enum Format {
     /// SubRip captions.
     Srt,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Cli;
+
+    /// The command lines the documentation shows, in code blocks and in `code` spans: what comes
+    /// after `cronofy-notify `, up to a pipe, a redirection or a comment, in shell words.
+    fn documented_command_lines(text: &str) -> Vec<Vec<String>> {
+        let mut lines = Vec::new();
+        let mut in_block = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            let spans: Vec<&str> = if in_block {
+                vec![line]
+            } else {
+                line.split('`').skip(1).step_by(2).collect()
+            };
+            for span in spans {
+                for (at, _) in span.match_indices("cronofy-notify ") {
+                    let command = &span[at + "cronofy-notify ".len()..];
+                    let command = command
+                        .split(['|', '>', '#', ';'])
+                        .next()
+                        .unwrap_or_default();
+                    if command.contains('<') || command.trim().is_empty() {
+                        continue; // `cronofy-notify <command> --help`: a pattern, not a line
+                    }
+                    lines.push(shell_words(command));
+                }
+            }
+        }
+        lines
+    }
+
+    /// Words split on spaces, double-quoted ones kept whole without their quotes.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        for (i, part) in line.split('"').enumerate() {
+            if i % 2 == 1 {
+                words.push(part.to_owned());
+            } else {
+                words.extend(part.split_whitespace().map(str::to_owned));
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn every_command_line_in_the_documentation_parses() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let mut checked = 0;
+        for file in [
+            "README.md",
+            "crates/cronofy-notify-cli/README.md",
+            "docs/serve.md",
+        ] {
+            let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+            for mut words in documented_command_lines(&text) {
+                // Placeholders, as prose writes them, for values of their kind.
+                for word in &mut words {
+                    if word == "URL" {
+                        *word = "https://app.example.com/cronofy".into();
+                    }
+                }
+                let parsed = Cli::try_parse_from(
+                    std::iter::once("cronofy-notify".into()).chain(words.clone()),
+                );
+                // A secret may come from the environment, as the documentation says it should.
+                if let Err(error) = parsed
+                    && error.kind() != clap::error::ErrorKind::MissingRequiredArgument
+                {
+                    panic!("{file}: cronofy-notify {}: {error}", words.join(" "));
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 15,
+            "the documentation shows {checked} command lines"
+        );
+    }
+}
