@@ -1,0 +1,195 @@
+//! `send` and `sample`: what a refusing or absent endpoint is said to have done, and samples
+//! that are refused before anything is sent.
+
+use crate::{cli, code, run, write_temp};
+
+#[test]
+fn send_says_what_went_wrong() {
+    let output = run(cli().args(["send", "--secret", "s", "--url", "not a url"]));
+    assert_eq!(code(&output), 2, "a bad --url is a usage error");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a URL"));
+    let output = run(cli().args(["send", "--secret", "s", "--url", "ftp://127.0.0.1/"]));
+    assert_eq!(code(&output), 2);
+
+    // A port nothing listens on: the refused connection is named, not just "error sending",
+    // and the URL without the credentials it may carry, in its password or its query.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let url = format!("http://hook:pa55word@{addr}/cronofy?token=t0ken");
+    let output = run(cli().args(["send", "--secret", "s", "--url", &url]));
+    assert_eq!(code(&output), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("could not send to http://hook@{addr}/cronofy:")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("pa55word") && !stderr.contains("t0ken"),
+        "{stderr}"
+    );
+}
+
+/// A loopback server that answers one request with `answer`, as written; its address.
+pub(super) fn answering_once(answer: &'static [u8]) -> std::net::SocketAddr {
+    answering_once_seen(answer).0
+}
+
+/// [`answering_once`], and the request it answered, head and body, once it has answered.
+pub(super) fn answering_once_seen(
+    answer: &'static [u8],
+) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen, request_seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        // The request's head and as much of its body as its Content-Length declares.
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 8192];
+        while !is_whole(&request) {
+            match std::io::Read::read(&mut stream, &mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buffer[..n]),
+            }
+        }
+        let _ = std::io::Write::write_all(&mut stream, answer);
+        let _ = seen.send(request);
+    });
+    (addr, request_seen)
+}
+
+/// `send` of the body on standard input, signed under "s3cret", to the server at `addr`.
+pub(super) fn send_from_stdin_to(addr: std::net::SocketAddr) -> std::process::Command {
+    let mut command = cli();
+    command
+        .args(["send", "--secret", "s3cret", "--url"])
+        .arg(format!("http://{addr}/cronofy"))
+        .arg("-");
+    command
+}
+
+/// Whether `request` holds a head and the body its Content-Length declares.
+fn is_whole(request: &[u8]) -> bool {
+    let Some(head_end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    request.len() >= head_end + 4 + length
+}
+
+/// A refusal is shown with what the endpoint said, on one line that a terminal cannot be made
+/// to act on; a redirect, with where it points (Cronofy does not follow it).
+#[test]
+fn send_shows_what_a_refusing_endpoint_said() {
+    let addr = answering_once(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 38\r\nConnection: close\r\n\r\n\
+          \x1b[31mno such hook\r\nsecond line\x1b[0m\n\n\n\n",
+    );
+    let refused = run(cli()
+        .args(["send", "--secret", "s", "--url"])
+        .arg(format!("http://{addr}/hook")));
+    assert_eq!(code(&refused), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stdout),
+        "400 Bad Request\n"
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the endpoint answered:  [31mno such hook  second line [0m\n"),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+
+    let addr = answering_once(
+        b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://hooks.example.com/cronofy\r\n\
+          Content-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    let redirected = run(cli()
+        .args(["send", "--secret", "s", "--url"])
+        .arg(format!("http://{addr}/cronofy")));
+    assert_eq!(code(&redirected), 1);
+    let stderr = String::from_utf8_lossy(&redirected.stderr);
+    assert!(
+        stderr.contains("redirects to https://hooks.example.com/cronofy; give that URL instead"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("answered"),
+        "an empty body is not shown: {stderr}"
+    );
+}
+
+#[test]
+fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
+    // Each is a usage error (exit 2) found while the command line is read: nothing is sent, so
+    // the unreachable --url is never tried.
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "body.json", b"{}");
+    let body = body.to_str().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["--sample", "failed:"], "needs a subtype"),
+        (
+            &["--sample", "completed"],
+            "expected activated, complete, failed",
+        ),
+        (&["--sub", " "], "cannot be blank"),
+        (&["--resource-base", "ftp://127.0.0.1/"], "http or https"),
+        (&["--resource-base", "fake-cronofy"], "not a URL"),
+        // A file is sent as it is: the sample's options would silently do nothing.
+        (&["--sub", "agt_1", body], "cannot be used with"),
+    ];
+    for (args, says) in cases {
+        let output = run(cli()
+            .args(["send", "--secret", "s", "--url", "http://127.0.0.1:9/"])
+            .args(args));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("could not send"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn sample_prints_a_body_that_sign_and_verify_take() {
+    let output = run(cli().args(["sample", "failed:join_timeout", "--sub", "agt_mine"]));
+    assert_eq!(code(&output), 0);
+    let body = output.stdout;
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["meeting_agent"]["sub"], "agt_mine");
+    assert_eq!(
+        json["notification"]["interactions"][0]["subtype"],
+        "join_timeout"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_temp(dir.path(), "failed.json", &body);
+    let signed = run(cli().args(["sign", "--secret", "s"]).arg(&file));
+    let header = String::from_utf8(signed.stdout).unwrap();
+    let verified = run(cli()
+        .args(["verify", "--secret", "s", "--signature", header.trim()])
+        .arg(&file));
+    assert_eq!(code(&verified), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout).trim(),
+        "genuine: meeting_agent_failed for agt_mine, failed: join_timeout"
+    );
+
+    // The resource URLs can point at a server of one's own; a name that is no sample is usage.
+    let output = run(cli().args(["sample", "--resource-base", "http://127.0.0.1:9"]));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(
+            "\"http://127.0.0.1:9/v1/meeting_agents/agt_692702a100ccd07000000000/video\""
+        )
+    );
+    assert_eq!(code(&run(cli().args(["sample", "completed"]))), 2);
+}
