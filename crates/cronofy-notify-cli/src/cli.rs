@@ -189,6 +189,8 @@ pub(crate) enum Command {
         /// The transcript JSON; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
+    // No full stop: verbatim, this first line is --help's summary as written, and the others
+    // have none.
     /// Print a completion script for a shell
     ///
     /// Save it where the shell looks for completions, for example:
