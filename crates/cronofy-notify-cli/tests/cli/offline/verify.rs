@@ -214,6 +214,19 @@ fn secret_files_that_cannot_hold_one_secret_are_refused() {
             assert!(output.stdout.is_empty());
         }
     }
+    // The limit is on the file, and a file of exactly 64 KiB is within it.
+    let largest = write_temp(dir.path(), "largest", &[b'k'; 64 * 1024]);
+    let output = run(cli()
+        .arg("sign")
+        .arg("--secret-file")
+        .arg(&largest)
+        .arg(&body));
+    assert_eq!(
+        code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
