@@ -192,7 +192,8 @@ fn output_that_cannot_be_written_is_said_and_exits_2() {
 }
 
 /// Input larger than any callback (64 MiB) or transcript (256 MiB) is refused, not read into
-/// memory whole: a recording given to `transcript` by mistake, say.
+/// memory whole: a recording given to `transcript` by mistake, say. Input of exactly the limit
+/// is taken.
 #[test]
 fn inputs_larger_than_a_callback_or_a_transcript_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,6 +241,42 @@ fn inputs_larger_than_a_callback_or_a_transcript_are_refused() {
             "{command:?}: {stderr}"
         );
     }
+
+    // A path to something that says no size (a device, a pipe) is read up to the limit too.
+    #[cfg(unix)]
+    {
+        let output = run(cli().args(["sign", "--secret", "s", "/dev/zero"]));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{stderr}");
+        assert!(
+            stderr.contains("/dev/zero holds more than a callback can"),
+            "{stderr}"
+        );
+    }
+
+    // At the limit exactly, a body is taken, from a file and from standard input alike.
+    let largest = sized("largest.json", 64 << 20);
+    let from_file = run(cli().args(["sign", "--secret", "s"]).arg(&largest));
+    assert_eq!(
+        code(&from_file),
+        0,
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    let from_stdin = run_with_input(
+        cli().args(["sign", "--secret", "s", "-"]),
+        &vec![0; 64 << 20],
+    );
+    assert_eq!(
+        code(&from_stdin),
+        0,
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert_eq!(
+        from_file.stdout, from_stdin.stdout,
+        "the same 64 MiB signed"
+    );
 }
 
 /// A `RUST_LOG` that does not parse is said, and logging goes on at info, rather than the typo
