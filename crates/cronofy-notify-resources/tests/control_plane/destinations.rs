@@ -27,6 +27,50 @@ async fn a_redirect_without_location_goes_where_its_body_names() {
     .await;
 }
 
+/// A redirect's body is read only while it is small, up to 16 KiB (Cronofy's is a line of
+/// JSON): one of exactly that size naming the URL is followed, and one a byte larger is not
+/// read, which leaves the redirect nowhere to go.
+#[tokio::test]
+async fn a_redirect_body_naming_the_url_is_read_up_to_16_kib() {
+    const MOST: usize = 16 * 1024;
+    assert_lands_through(|server| redirect_body_of(server, MOST)).await;
+
+    let server = MockServer::start().await;
+    Mock::given(path("/api"))
+        .respond_with(redirect_body_of(&server.uri(), MOST + 1))
+        .mount(&server)
+        .await;
+    Mock::given(path("/bucket/object"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("recording", "audio/mpeg"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[("audio", "voice", format!("{}/api", server.uri()))]);
+    let report = common::download(root.path(), &body).await;
+    assert!(
+        matches!(
+            report.resources[0].error,
+            Some(DownloadError::Redirect { .. })
+        ),
+        "{report:?}"
+    );
+}
+
+/// A 302 without `Location` whose JSON body, `size` bytes long, names the storage URL.
+fn redirect_body_of(server: &str, size: usize) -> ResponseTemplate {
+    let json = |padding: &str| {
+        serde_json::json!({
+            "resource": {"download_url": format!("{server}/bucket/object?X-Amz-Signature=abc")},
+            "padding": padding,
+        })
+        .to_string()
+    };
+    let body = json(&"x".repeat(size - json("").len()));
+    assert_eq!(body.len(), size);
+    ResponseTemplate::new(302).set_body_raw(body, "application/json")
+}
+
 /// An API at `/api` that answers the keyed request with `redirect` (given the server's base
 /// URL), and storage at `/bucket/object` on the same host that refuses a request with a key,
 /// as pre-signed storage does: the recording must land all the same, one request to each.
