@@ -291,6 +291,24 @@ async fn every_multipart_upload_is_completed_or_aborted() {
         "{report:?}"
     );
     assert_eq!(counts(&store), (3, 1, 2), "(started, completed, aborted)");
+
+    // Smaller than a part: one plain PUT, atomic too, and no multipart upload at all.
+    fake.add(
+        "transcript",
+        ResourceSpec::generated(200_000, "application/json"),
+    );
+    let body = fake.complete_body("agt_3", &[("transcript", "cronofy", "transcript")]);
+    let report = downloader.download(&callback(&body)).await.unwrap();
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(
+        counts(&store),
+        (3, 1, 2),
+        "no upload started for a small object"
+    );
+    assert_eq!(
+        stored(&*store, &report.resources[0].location).await,
+        fake.content("transcript")
+    );
 }
 
 /// Downloads a 25 MiB video (three full parts and a tail) into a store that holds each part
