@@ -44,11 +44,14 @@ fn apart_from_the_environment(mut command: Command) -> Command {
     command
 }
 
+/// How long a command that the tests expect to stop by itself may run: a guard against a hang,
+/// far above what any of them takes, not a measure of speed.
+const STOPS_WITHIN: Duration = Duration::from_secs(180);
+
+/// Runs `command` with nothing on its standard input and waits for its output, for at most
+/// [`STOPS_WITHIN`].
 pub(crate) fn run(command: &mut Command) -> Output {
-    command
-        .stdin(Stdio::null())
-        .output()
-        .expect("the command runs")
+    run_within(STOPS_WITHIN, command)
 }
 
 /// Runs `command` with `input` on its standard input, written from a thread of its own so that
@@ -98,30 +101,41 @@ fn fed(
     let input = input.to_vec();
     // A command that stops reading early closes the pipe: not the test's concern here.
     let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
-    let output = child.wait_with_output().expect("the command runs");
+    let output = output_within(STOPS_WITHIN, child);
     let _ = writer.join();
     output
 }
 
 /// [`run`] for a command expected to stop by itself within `limit` (`serve` refusing to
 /// start, say), killed and failed if it does not, so that a regression fails the test rather
-/// than hanging it. Its output must fit in a pipe's buffer.
+/// than hanging it.
 pub(crate) fn run_within(limit: Duration, command: &mut Command) -> Output {
-    let mut child = command
+    let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the command runs");
-    if !wait_until(limit, || child.try_wait().unwrap().is_some()) {
-        let _ = child.kill();
-        let output = child.wait_with_output().unwrap();
-        panic!(
-            "still running after {limit:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        .expect("the command starts");
+    output_within(limit, child)
+}
+
+/// `child`'s status and output once it has exited, if within `limit`; if not, it is killed and
+/// the test fails. Its output is read as it comes, so a command saying much cannot stall.
+fn output_within(limit: Duration, child: std::process::Child) -> Output {
+    let pid = child.id().to_string();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    if let Ok(output) = receiver.recv_timeout(limit) {
+        return output.expect("the command runs");
     }
-    child.wait_with_output().unwrap()
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    let stderr = receiver
+        .recv()
+        .ok()
+        .and_then(Result::ok)
+        .map(|output| String::from_utf8_lossy(&output.stderr).into_owned())
+        .unwrap_or_default();
+    panic!("still running after {limit:?}, so killed: {stderr}");
 }
 
 pub(crate) fn code(output: &Output) -> i32 {

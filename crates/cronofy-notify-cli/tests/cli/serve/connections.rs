@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use cronofy_notify_test_support::vectors;
 
-use super::{post_raw, send, serve_on, serve_with};
-use crate::{cli, code, run, write_temp};
+use super::{post_raw, send, serve_on, serve_refusing, serve_with};
+use crate::{code, write_temp};
 
 /// A client that trickles its body is cut off with 408 after --read-timeout, instead of holding
 /// its connection (and a file descriptor) for as long as it likes.
@@ -92,12 +92,13 @@ fn serve_closes_connections_that_do_not_send_a_request_in_time() {
 
     // No bound at all (0), or one past the clock (which panicked hyper), is a usage error.
     for seconds in ["0", "18446744073709551615"] {
-        let output = run(cli()
-            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s"])
-            .args(["--read-timeout", seconds, "--out"])
-            .arg(out.path()));
-        assert_eq!(code(&output), 2, "--read-timeout {seconds}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains("--read-timeout"));
+        let stderr = serve_refusing(|command| {
+            command
+                .args(["--listen", "127.0.0.1:0", "--secret", "s"])
+                .args(["--read-timeout", seconds, "--out"])
+                .arg(out.path());
+        });
+        assert!(stderr.contains("--read-timeout"), "{seconds}: {stderr}");
     }
 }
 
@@ -172,12 +173,12 @@ fn serve_refuses_a_body_limit_out_of_range_or_without_a_known_unit() {
         ("99999999999999999999KiB", "not a size"),
     ] {
         let out = tempfile::tempdir().unwrap();
-        let output = run(cli()
-            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-            .arg(out.path())
-            .args(["--body-limit", limit]));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(code(&output), 2, "{limit}: {stderr}");
+        let stderr = serve_refusing(|command| {
+            command
+                .args(["--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+                .arg(out.path())
+                .args(["--body-limit", limit]);
+        });
         assert!(stderr.contains(says), "{limit}: {stderr}");
     }
 }
@@ -194,11 +195,11 @@ fn serve_listens_on_localhost_as_loopback_and_refuses_other_addresses_clearly() 
         "",
     ] {
         let out = tempfile::tempdir().unwrap();
-        let output = run(cli()
-            .args(["serve", "--secret", "s", "--listen", listen, "--out"])
-            .arg(out.path()));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(code(&output), 2, "{listen}: {stderr}");
+        let stderr = serve_refusing(|command| {
+            command
+                .args(["--secret", "s", "--listen", listen, "--out"])
+                .arg(out.path());
+        });
         assert!(
             stderr.contains("expected an IP address and a port, such as 127.0.0.1:3000"),
             "{listen}: {stderr}"

@@ -8,10 +8,10 @@ use cronofy_notify_test_support::fake::{FakeCronofy, ResourceSpec};
 use cronofy_notify_test_support::{samples, vectors};
 
 use super::{
-    manifest_complete, send, send_complete, serve, serve_with, video_that_stalls_halfway,
-    wait_until,
+    manifest_complete, send, send_complete, serve, serve_refusing, serve_with,
+    video_that_stalls_halfway, wait_until,
 };
-use crate::{cli, code, sha256_file, write_temp};
+use crate::{code, sha256_file, write_temp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_killed_mid_download_resumes_on_restart_without_starting_over() {
@@ -204,17 +204,13 @@ fn serve_will_not_start_on_a_folder_whose_path_is_not_utf8() {
     assert!(!out.exists(), "nothing made");
 }
 
-/// What `serve --out OUT` says as it refuses to start (exit 2), within 10 s.
+/// What `serve --out OUT` says as it refuses to start.
 fn serve_refusing_to_start(out: &Path) -> String {
-    let output = crate::run_within(
-        Duration::from_secs(10),
-        cli()
-            .args(["serve", "--listen", "127.0.0.1:0", "--secret", "s", "--out"])
-            .arg(out),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    stderr
+    serve_refusing(|command| {
+        command
+            .args(["--listen", "127.0.0.1:0", "--secret", "s", "--out"])
+            .arg(out);
+    })
 }
 
 /// A directory made read-only (by its mode, or for root, who ignores modes, by `chattr +i`),

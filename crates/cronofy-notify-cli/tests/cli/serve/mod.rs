@@ -103,6 +103,18 @@ fn serve_listening(
     panic!("serve did not listen");
 }
 
+/// What `serve`, with what `configure` adds, says as it refuses to start (exit 2), within 10 s:
+/// a `serve` that starts instead would run until killed, so it is, and the test fails.
+fn serve_refusing(configure: impl FnOnce(&mut Command)) -> String {
+    let mut command = cli();
+    command.arg("serve");
+    configure(&mut command);
+    let output = crate::run_within(Duration::from_secs(10), &mut command);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+    stderr
+}
+
 fn send(serve: &Serve, secret: &str, args: &[&str]) -> Output {
     run(cli()
         .args([
