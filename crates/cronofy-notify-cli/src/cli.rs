@@ -448,6 +448,26 @@ mod tests {
     }
 
     #[test]
+    fn a_size_is_bytes_or_a_number_with_a_binary_unit_in_any_case() {
+        for (given, bytes) in [
+            ("0", 0),
+            ("7", 7),
+            ("7b", 7),
+            ("2KiB", 2 << 10),
+            ("3 mib", 3 << 20),
+            ("5GIB", 5 << 30),
+            (" 1TiB ", 1 << 40),
+            ("16777215TiB", ((1 << 24) - 1) << 40),
+        ] {
+            assert_eq!(super::size(given), Ok(bytes), "{given:?}");
+        }
+        for refused in ["", "KiB", "2MB", "1.5GiB", "-1", "1PiB", "16777216TiB"] {
+            let error = super::size(refused).unwrap_err();
+            assert!(error.contains("is not a size"), "{refused:?}: {error}");
+        }
+    }
+
+    #[test]
     fn every_command_line_in_the_documentation_parses() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let mut checked = 0;

@@ -129,6 +129,29 @@ fn send_shows_what_a_refusing_endpoint_said() {
     );
 }
 
+/// A long answer is shown up to 300 characters, however many bytes each takes, and marked
+/// where it was cut: an answer of exactly 300 is shown whole, one a character longer is cut.
+#[test]
+fn send_shows_300_characters_of_a_long_answer_and_marks_the_cut() {
+    let wide = "\u{1F600}".repeat(300); // four bytes each
+    for (body, shown) in [
+        (wide.clone(), format!("answered: {wide}\n")),
+        (format!("{wide}x"), format!("answered: {wide}\u{2026}\n")),
+    ] {
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let addr = answering_once(Vec::leak(answer.into_bytes()));
+        let refused = run(cli()
+            .args(["send", "--secret", "s", "--url"])
+            .arg(format!("http://{addr}/hook")));
+        assert_eq!(code(&refused), 1);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(&shown), "{} bytes: {stderr}", body.len());
+    }
+}
+
 #[test]
 fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
     // Each is a usage error (exit 2) found while the command line is read: nothing is sent, so

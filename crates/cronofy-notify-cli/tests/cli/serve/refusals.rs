@@ -80,6 +80,8 @@ fn serve_reports_refusals_by_reason_at_most_once_per_interval() {
     // One line for the burst (two, should a report fall in the middle of it), not one each.
     let lines = reports(&logged);
     assert!((1..=2).contains(&lines.len()), "{logged}");
+    // An interval with nothing refused says nothing.
+    assert!(lines.iter().all(|l| counted(l, " request") > 0), "{logged}");
     assert!(lines.iter().all(|l| l.contains("WARN")), "{logged}");
     assert!(logged.contains("--secret is not this Cronofy application's client secret"));
     for secret in [
