@@ -510,6 +510,7 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
             .spawn()
             .unwrap(),
         addr,
+        stderr: None,
     };
     assert!(wait_until(Duration::from_secs(10), || {
         std::net::TcpStream::connect(addr).is_ok()

@@ -28,6 +28,9 @@ use crate::{cli, run, sha256_file, video_that_stalls_halfway, wait_until};
 struct Serve {
     child: Child,
     addr: SocketAddr,
+    /// Where its standard error goes, unless the test chose a place of its own: shown if the
+    /// test fails, kept out of the test run's output otherwise.
+    stderr: Option<tempfile::NamedTempFile>,
 }
 
 impl Serve {
@@ -53,6 +56,14 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking()
+            && let Some(said) = self.stderr.as_ref().map(|file| {
+                std::fs::read_to_string(file.path()).unwrap_or_else(|error| error.to_string())
+            })
+            && !said.is_empty()
+        {
+            eprintln!("serve's standard error:\n{said}");
+        }
     }
 }
 
@@ -87,11 +98,16 @@ fn serve_listening(
         .local_addr()
         .unwrap();
     command.args(["serve", "--listen", &spell(addr), "--allow-http", "--out"]);
-    command.arg(out).stdout(Stdio::null());
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    command
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(stderr.reopen().unwrap());
     configure(&mut command);
     let mut serve = Serve {
         child: command.spawn().unwrap(),
         addr,
+        stderr: Some(stderr),
     };
     for _ in 0..500 {
         if std::net::TcpStream::connect(addr).is_ok() {
