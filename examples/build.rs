@@ -10,7 +10,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    // Read when the script runs, not where it was compiled: checkouts that share a target
+    // folder (as `.ci/run`'s cache makes them) can find another checkout's script fresh.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it");
+    let readme = Path::new(&manifest_dir).join("../README.md");
     println!("cargo::rerun-if-changed={}", readme.display());
     let text = std::fs::read_to_string(&readme).expect("the workspace's README.md is readable");
 
