@@ -219,11 +219,32 @@ fn both_receivers_say_which_setting_stops_them() {
             if let Some(secret) = secret {
                 command.env("CRONOFY_CLIENT_SECRET", secret);
             }
-            let output = command.stdin(Stdio::null()).output().unwrap();
+            let output = refusing_to_start(&mut command);
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(1), "{binary} {says}: {stderr}");
             assert!(stderr.contains(says), "{binary}: {stderr}");
             assert!(!stderr.contains("{ "), "no Debug form: {stderr}");
         }
     }
+}
+
+/// The output of a receiver that should refuse to start, once it has exited, within 10 s: one
+/// that starts instead would serve until killed, so it is, and the test fails. What it says
+/// must fit in a pipe's buffer (a sentence does).
+fn refusing_to_start(command: &mut Command) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example runs");
+    for _ in 0..500 {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{command:?} still running after 10 s: it should have refused to start");
 }
