@@ -27,17 +27,22 @@ fn free_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-async fn start(binary: &str, dir: &Path) -> (Receiver, SocketAddr) {
+/// Starts the receiver `binary`, storing into `dir`, logging at INFO into `log` if given.
+async fn start(binary: &str, dir: &Path, log: Option<&Path>) -> (Receiver, SocketAddr) {
     let addr = free_port();
-    let child = Command::new(binary)
+    let mut command = Command::new(binary);
+    command
         .env("CRONOFY_CLIENT_SECRET", vectors::secret("A"))
         .env("LISTEN_ADDR", addr.to_string())
         .env("RESOURCES_DIR", dir)
-        .env("ALLOW_HTTP", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the example starts");
+        .env("ALLOW_HTTP", "1");
+    match log {
+        Some(log) => command
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(log).unwrap()),
+        None => command.env("RUST_LOG", "warn").stdout(Stdio::null()),
+    };
+    let child = command.spawn().expect("the example starts");
     let receiver = Receiver(child);
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -77,7 +82,8 @@ fn signed(body: Vec<u8>, path: &'static str) -> HttpCase {
 
 async fn check(binary: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (_receiver, addr) = start(binary, dir.path()).await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (_receiver, addr) = start(binary, dir.path(), Some(log.path())).await;
 
     for which in ["activated", "failed", "complete"] {
         let status = http_cases::send(addr, &signed(vectors::seed_body(which), "/any/path")).await;
@@ -128,6 +134,25 @@ async fn check(binary: &str) {
         std::fs::read(&transcript).expect("the transcript was stored")
             == fake.content("transcript")
     );
+
+    // Each callback is logged, as a log file holds it (its standard output is not a terminal):
+    // without colour codes, and never with the secret.
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    let expected = [
+        "meeting_agent_activated",
+        "meeting_agent_failed",
+        "meeting_agent_complete for agt_example",
+        "(left out: event.start)",
+        "stored",
+    ];
+    // A download's lines come once its task has the report, just after the files.
+    eventually(10, || expected.iter().all(|said| read().contains(said))).await;
+    let logged = read();
+    for said in expected {
+        assert!(logged.contains(said), "{said}: {logged}");
+    }
+    assert!(!logged.contains('\x1b'), "{logged}");
+    assert!(!logged.contains(&vectors::secret("A")), "{logged}");
 }
 
 #[tokio::test]
@@ -144,7 +169,7 @@ async fn the_actix_receiver_answers_and_stores_the_recordings() {
 /// finish (Cronofy will not send that callback again) and exits 0.
 async fn check_shutdown(binary: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut receiver, addr) = start(binary, dir.path()).await;
+    let (mut receiver, addr) = start(binary, dir.path(), None).await;
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
     fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
     fake.faults(
