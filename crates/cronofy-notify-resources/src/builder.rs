@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::downloader::Inner;
 use crate::progress::ProgressFn;
+use crate::urls::PlainHttp;
 use crate::{Downloader, FileStorage, ProgressEvent, RetryPolicy, Storage};
 
 /// Why a [`Downloader`] could not be built.
@@ -63,6 +64,7 @@ pub struct DownloaderBuilder {
     max_size: Option<u64>,
     categories: Vec<ResourceCategory>,
     allow_http: bool,
+    allow_http_on_loopback: bool,
     api_hosts: Option<Vec<String>>,
     max_redirects: usize,
     concurrency: usize,
@@ -85,6 +87,7 @@ impl DownloaderBuilder {
             max_size: None,
             categories: ResourceCategory::DOWNLOADABLE.to_vec(),
             allow_http: false,
+            allow_http_on_loopback: false,
             api_hosts: None,
             max_redirects: 5,
             concurrency: 4,
@@ -157,9 +160,30 @@ impl DownloaderBuilder {
     }
 
     /// Allows plain-http resource URLs (default: https only, since the API key travels with the
-    /// request). For local tests.
+    /// request). For local tests; [`allow_http_on_loopback`](Self::allow_http_on_loopback) is
+    /// the safer switch for a test server on the same machine.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
+        self
+    }
+
+    /// Allows plain-http URLs on this machine only (default: no): those whose host is a
+    /// loopback address (`127.0.0.1`, `::1`...) or `localhost`, as a fake Cronofy in a test or a
+    /// demo serves them. Any other plain-http URL is still refused with
+    /// [`DownloadError::InsecureUrl`](crate::DownloadError::InsecureUrl), redirect targets
+    /// included, so the key never crosses the network in clear even if this setting reaches
+    /// production (where Cronofy's URLs are https). [`allow_http`](Self::allow_http) allows
+    /// them all.
+    ///
+    /// ```
+    /// use cronofy_notify_resources::Downloader;
+    ///
+    /// // Downloads from `http://127.0.0.1:8080/...`, but never from `http://example.com/...`.
+    /// let downloader = Downloader::builder("CRN_key").allow_http_on_loopback(true).build()?;
+    /// # Ok::<(), cronofy_notify_resources::BuildError>(())
+    /// ```
+    pub fn allow_http_on_loopback(mut self, allow: bool) -> Self {
+        self.allow_http_on_loopback = allow;
         self
     }
 
@@ -287,7 +311,7 @@ impl DownloaderBuilder {
                 idle_timeout: self.idle_timeout,
                 max_size: self.max_size,
                 categories: self.categories,
-                allow_http: self.allow_http,
+                plain_http: PlainHttp::new(self.allow_http, self.allow_http_on_loopback),
                 api_hosts: self.api_hosts,
                 max_redirects: self.max_redirects,
                 progress: self.progress,

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::fetch::{Fetch, fetch_resource};
 use crate::progress::ProgressFn;
+use crate::urls::PlainHttp;
 use crate::{
     DownloadError, DownloaderBuilder, Manifest, MeetingReport, ProgressEvent, ResourceKey,
     ResourceReport, RetryPolicy, Storage,
@@ -63,7 +64,7 @@ pub(crate) struct Inner {
     pub(crate) idle_timeout: Duration,
     pub(crate) max_size: Option<u64>,
     pub(crate) categories: Vec<ResourceCategory>,
-    pub(crate) allow_http: bool,
+    pub(crate) plain_http: PlainHttp,
     /// The hosts (and their subdomains) the API key may go to; `None`: any.
     pub(crate) api_hosts: Option<Vec<String>>,
     pub(crate) max_redirects: usize,
@@ -88,7 +89,7 @@ impl fmt::Debug for Downloader {
             .field("idle_timeout", &inner.idle_timeout)
             .field("max_size", &inner.max_size)
             .field("categories", &inner.categories)
-            .field("allow_http", &inner.allow_http)
+            .field("plain_http", &inner.plain_http)
             .finish_non_exhaustive()
     }
 }

@@ -10,9 +10,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum DownloadError {
-    /// The resource URL is not `https` and plain http was not allowed.
+    /// The resource URL is not `https` and plain http was not allowed
+    /// ([`DownloaderBuilder::allow_http`](crate::DownloaderBuilder::allow_http),
+    /// [`allow_http_on_loopback`](crate::DownloaderBuilder::allow_http_on_loopback)).
     #[error(
-        "refusing to send the API key to {url}: only https is allowed (allow_http(true) is for local tests)"
+        "refusing to send the API key to {url}: only https is allowed (plain http only when allowed, for local tests)"
     )]
     InsecureUrl {
         /// The URL, without its query.

@@ -28,9 +28,52 @@ pub(crate) fn check_api_host(url: &Url, allowed: Option<&[String]>) -> Result<()
     }
 }
 
-/// `url` parsed, when it may be fetched: https, or http when `allow_http`, on a host name that
-/// can resolve.
-pub(crate) fn checked_url(url: &str, allow_http: bool) -> Result<Url, DownloadError> {
+/// Which plain-http URLs may be fetched (https always may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlainHttp {
+    /// None: the API key would cross the network in clear.
+    Refused,
+    /// Those on this machine only: a loopback address or `localhost` (a fake Cronofy in a test).
+    Loopback,
+    /// Any.
+    Allowed,
+}
+
+impl PlainHttp {
+    /// The policy a builder's two switches make: `allow_http` wins.
+    pub(crate) fn new(allow_http: bool, on_loopback: bool) -> Self {
+        match (allow_http, on_loopback) {
+            (true, _) => Self::Allowed,
+            (false, true) => Self::Loopback,
+            (false, false) => Self::Refused,
+        }
+    }
+
+    fn admits(self, url: &Url) -> bool {
+        match self {
+            Self::Refused => false,
+            Self::Loopback => on_loopback(url),
+            Self::Allowed => true,
+        }
+    }
+}
+
+/// Whether `url`'s host is this machine: a loopback address (IPv4's 127.0.0.0/8, IPv6's `::1`,
+/// or 127.0.0.0/8 mapped into IPv6) or `localhost`. Other names are not trusted to resolve there.
+fn on_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    match ip_address(host) {
+        Some(std::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Some(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
+        }
+        None => host.strip_suffix('.').unwrap_or(host) == "localhost",
+    }
+}
+
+/// `url` parsed, when it may be fetched: https, or http as `plain_http` admits, on a host name
+/// that can resolve.
+pub(crate) fn checked_url(url: &str, plain_http: PlainHttp) -> Result<Url, DownloadError> {
     let parsed = Url::parse(url).map_err(|e| DownloadError::InvalidUrl {
         url: url.split('?').next().unwrap_or_default().to_owned(),
         reason: e.to_string(),
@@ -48,7 +91,7 @@ pub(crate) fn checked_url(url: &str, allow_http: bool) -> Result<Url, DownloadEr
     }
     match parsed.scheme() {
         "https" => Ok(parsed),
-        "http" if allow_http => Ok(parsed),
+        "http" if plain_http.admits(&parsed) => Ok(parsed),
         "http" => Err(DownloadError::InsecureUrl {
             url: redact(&parsed),
         }),
@@ -125,5 +168,47 @@ mod tests {
             "a name is not its address"
         );
         assert!(admits("https://api.cronofy.com/v1", "cronofy.com"));
+    }
+
+    #[test]
+    fn on_loopback_means_a_loopback_address_or_localhost() {
+        let admits = |url: &str| PlainHttp::Loopback.admits(&Url::parse(url).unwrap());
+        for here in [
+            "http://127.0.0.1:8080/a",
+            "http://127.1.2.3/a",
+            "http://[::1]:8080/a",
+            "http://[::ffff:127.0.0.1]/a",
+            "http://localhost:3000/a",
+            "http://LOCALHOST./a",
+        ] {
+            assert!(admits(here), "{here}");
+        }
+        for elsewhere in [
+            "http://10.0.0.1/a",
+            "http://[::2]/a",
+            "http://[::ffff:10.0.0.1]/a",
+            "http://0.0.0.0/a",
+            "http://localhost.example.com/a",
+            "http://app.localhost/a",
+            "http://api.cronofy.com/a",
+        ] {
+            assert!(!admits(elsewhere), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn allow_http_wins_over_loopback_and_https_is_always_admitted() {
+        assert_eq!(PlainHttp::new(true, false), PlainHttp::Allowed);
+        assert_eq!(PlainHttp::new(true, true), PlainHttp::Allowed);
+        assert_eq!(PlainHttp::new(false, true), PlainHttp::Loopback);
+        assert_eq!(PlainHttp::new(false, false), PlainHttp::Refused);
+        let remote = "http://api.cronofy.com/v1/a";
+        assert!(checked_url(remote, PlainHttp::Allowed).is_ok());
+        assert!(matches!(
+            checked_url(remote, PlainHttp::Loopback),
+            Err(DownloadError::InsecureUrl { .. })
+        ));
+        assert!(checked_url("http://127.0.0.1/a", PlainHttp::Refused).is_err());
+        assert!(checked_url("https://api.cronofy.com/a", PlainHttp::Refused).is_ok());
     }
 }

@@ -100,7 +100,7 @@ impl Fetch<'_> {
     }
 
     async fn run(&self, report: &mut ResourceReport) -> Result<(), DownloadError> {
-        let url = checked_url(self.url, self.inner.allow_http)?;
+        let url = checked_url(self.url, self.inner.plain_http)?;
         check_api_host(&url, self.inner.api_hosts.as_deref())?;
         let policy = &self.inner.retry;
         // None: a deadline too far away to be a time, which is to say none.

@@ -48,7 +48,7 @@ impl Fetch<'_> {
                 let followed = response.url() != &current;
                 if followed {
                     warn_client_follows_redirects();
-                    current = checked_url(response.url().as_str(), self.inner.allow_http)?;
+                    current = checked_url(response.url().as_str(), self.inner.plain_http)?;
                 }
                 return Ok((response, current, hop > 0 || followed));
             }
@@ -69,7 +69,7 @@ impl Fetch<'_> {
                         reason: "no usable Location header, nor a resource.download_url in its body",
                     })?,
             };
-            current = checked_url(next.as_str(), self.inner.allow_http)?;
+            current = checked_url(next.as_str(), self.inner.plain_http)?;
         }
         Err(DownloadError::Redirect {
             url: redact(url),

@@ -1,6 +1,6 @@
 //! Where a download may go: redirects followed without the key, and the URLs and hosts refused.
 
-use cronofy_notify_resources::DownloadError;
+use cronofy_notify_resources::{DownloadError, Location};
 use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -164,6 +164,66 @@ async fn plain_http_is_refused_unless_allowed_and_nothing_is_sent() {
         ),
         "{report:?}"
     );
+}
+
+/// `allow_http_on_loopback` admits plain http on this machine, by address or as `localhost`,
+/// the redirect's target included, and nowhere else: a resource or a redirect elsewhere is
+/// refused before anything is sent there.
+#[tokio::test]
+async fn plain_http_on_loopback_only_when_allowed_there() {
+    let server = MockServer::start().await;
+    let port = server.address().port();
+    Mock::given(path("/api"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("http://localhost:{port}/bucket/object")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/away"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "http://storage.invalid/object"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/bucket/object"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("recording", "audio/mpeg"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let body = body_for(&[
+        ("audio", "voice", format!("http://127.0.0.1:{port}/api")),
+        (
+            "video",
+            "conference",
+            format!("http://127.0.0.1:{port}/away"),
+        ),
+        (
+            "transcript",
+            "cronofy",
+            "http://cronofy.invalid/t".to_owned(),
+        ),
+    ]);
+    let report = builder(root.path())
+        .allow_http(false)
+        .allow_http_on_loopback(true)
+        .download_body(&body)
+        .await;
+    let [audio, video, transcript] = &report.resources[..] else {
+        panic!("{report:?}");
+    };
+    assert!(audio.error.is_none(), "{audio:?}");
+    let Some(Location::File(stored)) = &audio.location else {
+        panic!("{audio:?}");
+    };
+    assert_eq!(std::fs::read(stored).unwrap(), b"recording");
+    for refused in [video, transcript] {
+        assert!(
+            matches!(refused.error, Some(DownloadError::InsecureUrl { .. })),
+            "{refused:?}"
+        );
+    }
 }
 
 /// With `api_hosts` set, a body that names another host (a file from elsewhere, say) does
