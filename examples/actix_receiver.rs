@@ -7,7 +7,9 @@
 //! - `CRONOFY_CLIENT_SECRET`: verifies callbacks, and is the API key for downloads;
 //! - `LISTEN_ADDR` (default `127.0.0.1:3000`): callbacks are accepted by POST on any path;
 //! - `RESOURCES_DIR` (default `./resources`): where the recordings go;
-//! - `ALLOW_HTTP=1`: accept plain-http resource URLs (local tests only).
+//! - `ALLOW_HTTP=1`: accept plain-http resource URLs on any host (local tests only). Without
+//!   it, plain http is accepted on this machine only (`127.0.0.1`, `::1`, `localhost`), where a
+//!   fake Cronofy serves it: Cronofy's own URLs are https.
 //!
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
@@ -47,13 +49,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "set CRONOFY_CLIENT_SECRET to the application's client secret")?;
     let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let resources = std::env::var("RESOURCES_DIR").unwrap_or_else(|_| "./resources".into());
+    let allow_http = match std::env::var("ALLOW_HTTP").as_deref() {
+        Err(_) | Ok("" | "0") => false,
+        Ok("1") => true,
+        Ok(other) => return Err(format!("ALLOW_HTTP is 1 or 0, not {other:?}").into()),
+    };
 
     let verifier =
         Verifier::new([&secret]).map_err(|error| format!("CRONOFY_CLIENT_SECRET: {error}"))?;
     let verifier = web::Data::new(verifier);
     let downloader = Downloader::builder(secret)
         .root(resources)
-        .allow_http(std::env::var("ALLOW_HTTP").is_ok_and(|v| v == "1"))
+        .allow_http(allow_http)
+        // The API key never crosses the network in clear, but a test's fake Cronofy works.
+        .allow_http_on_loopback(true)
         .build()?;
     let background = Background::new(move |verified| handle(verified, downloader.clone()));
 

@@ -35,7 +35,8 @@ async fn start(binary: &str, dir: &Path, log: Option<&Path>) -> (Receiver, Socke
         .env("CRONOFY_CLIENT_SECRET", vectors::secret("A"))
         .env("LISTEN_ADDR", addr.to_string())
         .env("RESOURCES_DIR", dir)
-        .env("ALLOW_HTTP", "1");
+        // Plain http on loopback, as the fake Cronofy serves it, needs no setting.
+        .env_remove("ALLOW_HTTP");
     match log {
         Some(log) => command
             .env("RUST_LOG", "info")
@@ -224,25 +225,37 @@ fn both_receivers_say_which_setting_stops_them() {
         env!("CARGO_BIN_EXE_axum-receiver"),
         env!("CARGO_BIN_EXE_actix-receiver"),
     ] {
-        for (secret, listen, says) in [
-            (None, "127.0.0.1:0", "set CRONOFY_CLIENT_SECRET"),
+        for (secret, listen, allow_http, says) in [
+            (None, "127.0.0.1:0", None, "set CRONOFY_CLIENT_SECRET"),
             (
                 Some("  "),
                 "127.0.0.1:0",
+                None,
                 "CRONOFY_CLIENT_SECRET: client secret 1",
             ),
             (
                 Some("s"),
                 "not-an-address",
+                None,
                 "cannot listen on LISTEN_ADDR \"not-an-address\"",
+            ),
+            (
+                Some("s"),
+                "127.0.0.1:0",
+                Some("true"),
+                "ALLOW_HTTP is 1 or 0, not \"true\"",
             ),
         ] {
             let mut command = Command::new(binary);
             command
                 .env_remove("CRONOFY_CLIENT_SECRET")
+                .env_remove("ALLOW_HTTP")
                 .env("LISTEN_ADDR", listen);
             if let Some(secret) = secret {
                 command.env("CRONOFY_CLIENT_SECRET", secret);
+            }
+            if let Some(allow_http) = allow_http {
+                command.env("ALLOW_HTTP", allow_http);
             }
             let output = refusing_to_start(&mut command);
             let stderr = String::from_utf8_lossy(&output.stderr);

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cronofy_notify_core::Notification;
-use cronofy_notify_resources::{Downloader, IndicatifProgress, MeetingReport, ProgressEvent};
+use cronofy_notify_resources::{
+    DownloadError, Downloader, IndicatifProgress, MeetingReport, ProgressEvent,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::FetchOptions;
@@ -91,7 +93,16 @@ pub(crate) fn print_report(report: &MeetingReport) -> Result<(), String> {
                     resource.sha256.as_deref().unwrap_or(""),
                 )
             }
-            (Some(error), _) => writeln!(lines, "{name:<24} FAILED: {error}"),
+            (Some(error), _) => {
+                // The library's words name no flag; this command's user needs the flag.
+                let hint = match error {
+                    DownloadError::InsecureUrl { .. } => {
+                        " (--allow-http allows it, for local tests)"
+                    }
+                    _ => "",
+                };
+                writeln!(lines, "{name:<24} FAILED: {error}{hint}")
+            }
             (None, None) => writeln!(lines, "{name:<24} (nowhere)"),
         };
     }

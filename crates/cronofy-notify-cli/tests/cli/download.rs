@@ -237,7 +237,9 @@ async fn download_fetches_a_saved_body_and_fails_loudly() {
         .arg(other.path())
         .arg(&file));
     assert_eq!(code(&refused), 1);
-    assert!(String::from_utf8_lossy(&refused.stdout).contains("only https is allowed"));
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(said.contains("only https is allowed"), "{said}");
+    assert!(said.contains("--allow-http allows it"), "{said}");
     // A wrong API key is a clear failure too.
     let wrong = run(cli()
         .args(["download", "--allow-http", "--api-key", "wrong", "--out"])
