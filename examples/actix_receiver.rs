@@ -13,7 +13,7 @@
 //!
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
-//! lets the downloads in flight finish before it exits.
+//! lets the downloads in flight finish before it exits; a second one exits at once (status 1).
 
 use std::process::ExitCode;
 
@@ -84,19 +84,36 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let server = server.run();
     let handle = server.handle();
-    actix_web::rt::spawn(async move {
+    let stopping = actix_web::rt::spawn(async move {
         shutdown_signal().await;
         handle.pause().await;
-        // Cronofy will not send these callbacks again: let their downloads finish.
+        // Cronofy will not send these callbacks again: let their downloads finish, unless told
+        // twice (a video can take a while).
         tracing::info!(
             handlers = background.in_flight(),
-            "stopped accepting; waiting for the handlers in flight"
+            "stopped accepting; waiting for the handlers in flight (stop again to abandon them)"
         );
-        background.drain().await;
-        handle.stop(true).await;
+        let abandoned = tokio::select! {
+            () = background.drain() => None,
+            () = shutdown_signal() => Some(background.in_flight()),
+        };
+        handle.stop(abandoned.is_none()).await;
+        abandoned
     });
+    // The server stops only through `stopping` (its own signal handling is off), or fails.
     server.await?;
-    Ok(())
+    match stopping.await {
+        Ok(Some(handlers)) => Err(abandoned(handlers).into()),
+        _ => Ok(()),
+    }
+}
+
+/// Why the receiver exits with handlers unfinished.
+fn abandoned(handlers: usize) -> String {
+    format!(
+        "stopped again: {handlers} handler(s) in flight abandoned, their downloads unfinished \
+         (Cronofy will not send those callbacks again)"
+    )
 }
 
 /// Ctrl-C, or the SIGTERM that service managers and container platforms send.

@@ -13,7 +13,7 @@
 //!
 //! Every genuine callback is logged; on `meeting_agent_complete` the transcript, audio and video
 //! are downloaded after Cronofy has had its `202`. On Ctrl-C or SIGTERM it stops accepting and
-//! lets the downloads in flight finish before it exits.
+//! lets the downloads in flight finish before it exits; a second one exits at once (status 1).
 //!
 //! `axum::serve` bounds no wait for a client: in production put a proxy in front (as for TLS),
 //! or serve with hyper's `header_read_timeout` as `cronofy-notify serve` does
@@ -83,13 +83,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    // Cronofy will not send these callbacks again: let their downloads finish.
+    // Cronofy will not send these callbacks again: let their downloads finish, unless told
+    // twice (a video can take a while).
     tracing::info!(
         handlers = background.in_flight(),
-        "stopped accepting; waiting for the handlers in flight"
+        "stopped accepting; waiting for the handlers in flight (stop again to abandon them)"
     );
-    background.drain().await;
-    Ok(())
+    tokio::select! {
+        () = background.drain() => Ok(()),
+        () = shutdown_signal() => Err(abandoned(background.in_flight()).into()),
+    }
+}
+
+/// Why the receiver exits with handlers unfinished.
+fn abandoned(handlers: usize) -> String {
+    format!(
+        "stopped again: {handlers} handler(s) in flight abandoned, their downloads unfinished \
+         (Cronofy will not send those callbacks again)"
+    )
 }
 
 /// Ctrl-C, or the SIGTERM that service managers and container platforms send.

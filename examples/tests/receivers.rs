@@ -27,7 +27,8 @@ fn free_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-/// Starts the receiver `binary`, storing into `dir`, logging at INFO into `log` if given.
+/// Starts the receiver `binary`, storing into `dir`, logging at INFO into `log` if given (its
+/// standard output and error both).
 async fn start(binary: &str, dir: &Path, log: Option<&Path>) -> (Receiver, SocketAddr) {
     let addr = free_port();
     let mut command = Command::new(binary);
@@ -38,9 +39,13 @@ async fn start(binary: &str, dir: &Path, log: Option<&Path>) -> (Receiver, Socke
         // Plain http on loopback, as the fake Cronofy serves it, needs no setting.
         .env_remove("ALLOW_HTTP");
     match log {
-        Some(log) => command
-            .env("RUST_LOG", "info")
-            .stdout(std::fs::File::create(log).unwrap()),
+        Some(log) => {
+            let file = std::fs::File::create(log).unwrap();
+            command
+                .env("RUST_LOG", "info")
+                .stderr(file.try_clone().unwrap())
+                .stdout(file)
+        }
         None => command.env("RUST_LOG", "warn").stdout(Stdio::null()),
     };
     let child = command.spawn().expect("the example starts");
@@ -187,11 +192,7 @@ async fn check_shutdown(binary: &str) {
         "the download started"
     );
 
-    let interrupted = Command::new("kill")
-        .args(["-INT", &receiver.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    interrupt(&receiver);
     let mut exit = None;
     eventually(20, || {
         exit = receiver.0.try_wait().unwrap();
@@ -205,6 +206,76 @@ async fn check_shutdown(binary: &str) {
         std::fs::read(&video).expect("the video was finished before the exit")
             == fake.content("video")
     );
+}
+
+/// Sends SIGINT to the receiver.
+fn interrupt(receiver: &Receiver) {
+    let sent = Command::new("kill")
+        .args(["-INT", &receiver.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// A second Ctrl-C while a download is waited for (one that would take a minute): the receiver
+/// exits at once, with status 1 and a sentence saying what it abandoned.
+async fn check_second_signal(binary: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (mut receiver, addr) = start(binary, dir.path(), Some(log.path())).await;
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
+    fake.faults(
+        "video",
+        [Fault {
+            stall_at: Some((1 << 20, Duration::from_secs(60))),
+            ..Fault::default()
+        }],
+    );
+    let body = fake.complete_body("agt_impatient", &[("video", "conference", "video")]);
+    assert_eq!(http_cases::send(addr, &signed(body, "/")).await, 202);
+    assert!(
+        eventually(5, || fake.seen().iter().any(|seen| seen.side == "storage")).await,
+        "the download started"
+    );
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+
+    interrupt(&receiver);
+    assert!(
+        eventually(5, || read().contains("stop again to abandon them")).await,
+        "waiting for the download: {}",
+        read()
+    );
+    assert!(receiver.0.try_wait().unwrap().is_none(), "{}", read());
+    interrupt(&receiver);
+    let mut exit = None;
+    eventually(10, || {
+        exit = receiver.0.try_wait().unwrap();
+        exit.is_some()
+    })
+    .await;
+    let exit = exit.expect("the receiver exits on a second signal");
+    assert_eq!(exit.code(), Some(1), "{}", read());
+    assert!(
+        read().contains("1 handler(s) in flight abandoned"),
+        "{}",
+        read()
+    );
+    assert!(
+        !dir.path()
+            .join("agt_impatient/video-conference.mp4")
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn the_axum_receiver_stops_at_once_on_a_second_ctrl_c() {
+    check_second_signal(env!("CARGO_BIN_EXE_axum-receiver")).await;
+}
+
+#[tokio::test]
+async fn the_actix_receiver_stops_at_once_on_a_second_ctrl_c() {
+    check_second_signal(env!("CARGO_BIN_EXE_actix-receiver")).await;
 }
 
 #[tokio::test]
