@@ -171,41 +171,25 @@ async fn the_actix_receiver_answers_and_stores_the_recordings() {
     check(env!("CARGO_BIN_EXE_actix-receiver")).await;
 }
 
-/// Ctrl-C while a recording is downloading: the receiver stops accepting, lets the download
-/// finish (Cronofy will not send that callback again) and exits 0.
-async fn check_shutdown(binary: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut receiver, addr) = start(binary, dir.path(), None).await;
+/// A fake Cronofy whose video stalls for `stall` once 1 MiB of it is sent, and the receiver at
+/// `addr` downloading it for agent `sub`: sent its complete callback, and past its first byte.
+async fn downloading(addr: SocketAddr, sub: &str, stall: Duration) -> FakeCronofy {
     let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
     fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
     fake.faults(
         "video",
         [Fault {
-            stall_at: Some((1 << 20, Duration::from_millis(1500))),
+            stall_at: Some((1 << 20, stall)),
             ..Fault::default()
         }],
     );
-    let body = fake.complete_body("agt_shutdown", &[("video", "conference", "video")]);
+    let body = fake.complete_body(sub, &[("video", "conference", "video")]);
     assert_eq!(http_cases::send(addr, &signed(body, "/")).await, 202);
     assert!(
         eventually(5, || fake.seen().iter().any(|seen| seen.side == "storage")).await,
         "the download started"
     );
-
-    interrupt(&receiver);
-    let mut exit = None;
-    eventually(20, || {
-        exit = receiver.0.try_wait().unwrap();
-        exit.is_some()
-    })
-    .await;
-    let exit = exit.expect("the receiver exits after the download");
-    assert!(exit.success(), "{exit}");
-    let video = dir.path().join("agt_shutdown/video-conference.mp4");
-    assert!(
-        std::fs::read(&video).expect("the video was finished before the exit")
-            == fake.content("video")
-    );
+    fake
 }
 
 /// Sends SIGINT to the receiver.
@@ -217,27 +201,43 @@ fn interrupt(receiver: &Receiver) {
     assert!(sent.success());
 }
 
+/// How the receiver exited, if it did within `seconds`.
+async fn exit_within(receiver: &mut Receiver, seconds: u64) -> Option<std::process::ExitStatus> {
+    let mut exit = None;
+    eventually(seconds, || {
+        exit = receiver.0.try_wait().unwrap();
+        exit.is_some()
+    })
+    .await;
+    exit
+}
+
+/// Ctrl-C while a recording is downloading: the receiver stops accepting, lets the download
+/// finish (Cronofy will not send that callback again) and exits 0.
+async fn check_shutdown(binary: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut receiver, addr) = start(binary, dir.path(), None).await;
+    let fake = downloading(addr, "agt_shutdown", Duration::from_millis(1500)).await;
+
+    interrupt(&receiver);
+    let exit = exit_within(&mut receiver, 20)
+        .await
+        .expect("the receiver exits after the download");
+    assert!(exit.success(), "{exit}");
+    let video = dir.path().join("agt_shutdown/video-conference.mp4");
+    assert!(
+        std::fs::read(&video).expect("the video was finished before the exit")
+            == fake.content("video")
+    );
+}
+
 /// A second Ctrl-C while a download is waited for (one that would take a minute): the receiver
 /// exits at once, with status 1 and a sentence saying what it abandoned.
 async fn check_second_signal(binary: &str) {
     let dir = tempfile::tempdir().unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
     let (mut receiver, addr) = start(binary, dir.path(), Some(log.path())).await;
-    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
-    fake.add("video", ResourceSpec::generated(3 << 20, "video/mp4"));
-    fake.faults(
-        "video",
-        [Fault {
-            stall_at: Some((1 << 20, Duration::from_secs(60))),
-            ..Fault::default()
-        }],
-    );
-    let body = fake.complete_body("agt_impatient", &[("video", "conference", "video")]);
-    assert_eq!(http_cases::send(addr, &signed(body, "/")).await, 202);
-    assert!(
-        eventually(5, || fake.seen().iter().any(|seen| seen.side == "storage")).await,
-        "the download started"
-    );
+    let _fake = downloading(addr, "agt_impatient", Duration::from_secs(60)).await;
     let read = || std::fs::read_to_string(log.path()).unwrap();
 
     interrupt(&receiver);
@@ -248,13 +248,9 @@ async fn check_second_signal(binary: &str) {
     );
     assert!(receiver.0.try_wait().unwrap().is_none(), "{}", read());
     interrupt(&receiver);
-    let mut exit = None;
-    eventually(10, || {
-        exit = receiver.0.try_wait().unwrap();
-        exit.is_some()
-    })
-    .await;
-    let exit = exit.expect("the receiver exits on a second signal");
+    let exit = exit_within(&mut receiver, 10)
+        .await
+        .expect("the receiver exits on a second signal");
     assert_eq!(exit.code(), Some(1), "{}", read());
     assert!(
         read().contains("1 handler(s) in flight abandoned"),
@@ -269,16 +265,6 @@ async fn check_second_signal(binary: &str) {
 }
 
 #[tokio::test]
-async fn the_axum_receiver_stops_at_once_on_a_second_ctrl_c() {
-    check_second_signal(env!("CARGO_BIN_EXE_axum-receiver")).await;
-}
-
-#[tokio::test]
-async fn the_actix_receiver_stops_at_once_on_a_second_ctrl_c() {
-    check_second_signal(env!("CARGO_BIN_EXE_actix-receiver")).await;
-}
-
-#[tokio::test]
 async fn the_axum_receiver_finishes_its_downloads_on_ctrl_c() {
     check_shutdown(env!("CARGO_BIN_EXE_axum-receiver")).await;
 }
@@ -286,6 +272,16 @@ async fn the_axum_receiver_finishes_its_downloads_on_ctrl_c() {
 #[tokio::test]
 async fn the_actix_receiver_finishes_its_downloads_on_ctrl_c() {
     check_shutdown(env!("CARGO_BIN_EXE_actix-receiver")).await;
+}
+
+#[tokio::test]
+async fn the_axum_receiver_stops_at_once_on_a_second_ctrl_c() {
+    check_second_signal(env!("CARGO_BIN_EXE_axum-receiver")).await;
+}
+
+#[tokio::test]
+async fn the_actix_receiver_stops_at_once_on_a_second_ctrl_c() {
+    check_second_signal(env!("CARGO_BIN_EXE_actix-receiver")).await;
 }
 
 /// A receiver that cannot start says why in a sentence that names the variable to fix, and
