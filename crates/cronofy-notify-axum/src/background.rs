@@ -106,7 +106,9 @@ impl<H> Background<H> {
     ///
     /// A callback still waiting for a shared guard's answer counts as in flight (it may yet
     /// run): if the store can hang, bound the wait, `tokio::time::timeout(limit,
-    /// background.drain())`.
+    /// background.drain())`. A handler downloading a video can take minutes: let a second
+    /// Ctrl-C end the wait, `tokio::select!` on `drain()` and the signal, as the example
+    /// receivers in `examples/` do.
     pub async fn drain(&self) {
         self.tasks.close();
         self.tasks.wait().await;
