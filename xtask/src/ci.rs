@@ -2,6 +2,9 @@
 
 use crate::{cargo, exec};
 
+/// The crates published to crates.io, by the name after `cronofy-notify-`.
+const PUBLISHED: [&str; 5] = ["core", "resources", "axum", "actix", "cli"];
+
 pub(crate) fn run() -> Result<(), String> {
     crate::prune::run(&[])?;
     let mut fmt = cargo();
@@ -48,6 +51,15 @@ pub(crate) fn run() -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings");
         exec(doc)?;
     }
+
+    // Each published crate as crates.io would get it: packaged (no file outside the crate
+    // needed, every dependency with a version) and built from the package alone.
+    let mut package = cargo();
+    package.args(["package", "--locked", "--allow-dirty"]);
+    for name in PUBLISHED {
+        package.args(["-p", &format!("cronofy-notify-{name}")]);
+    }
+    exec(package)?;
 
     crate::demo::run(&["--video-mib".to_owned(), "32".to_owned()])?;
     crate::fuzz::run(&["--seconds".to_owned(), "12".to_owned()])?;
