@@ -15,8 +15,8 @@ use crate::fetch::{Fetch, fetch_resource};
 use crate::progress::ProgressFn;
 use crate::urls::PlainHttp;
 use crate::{
-    DownloadError, DownloaderBuilder, Manifest, MeetingReport, ProgressEvent, ResourceKey,
-    ResourceReport, RetryPolicy, Storage,
+    DownloadError, DownloaderBuilder, MeetingReport, ProgressEvent, ResourceKey, ResourceReport,
+    RetryPolicy, Storage,
 };
 
 /// Downloads the transcript, audio and video of completed meetings into a [`Storage`].
@@ -110,9 +110,10 @@ impl Downloader {
     /// the first one's work in the manifest. A download that another process (or an unrelated
     /// `Downloader`) is writing into the same folder is left alone:
     /// [`FileStorage`](crate::FileStorage) locks its `.part` file, and this call reports that
-    /// resource [busy](DownloadError::is_busy). The manifest is read again before each resource
-    /// is looked up or recorded, so two processes finishing parts of one meeting keep each
-    /// other's entries.
+    /// resource [busy](DownloadError::is_busy). Each resource is looked up in the manifest as
+    /// stored when it starts, and recorded through
+    /// [`Storage::record_in_manifest`](crate::Storage::record_in_manifest) when it ends, so two
+    /// processes finishing parts of one meeting keep each other's entries.
     ///
     /// # Errors
     /// Only for the meeting as a whole: [`DownloadError::NoAgentSub`] without a
@@ -149,40 +150,30 @@ impl Downloader {
                 meeting.lock_owned().await
             }
         };
-        let manifest = inner
-            .storage
-            .load_manifest(&sub)
-            .await
-            .map_err(DownloadError::storage)?
-            .unwrap_or_else(|| Manifest::new(&sub));
-        let manifest = tokio::sync::Mutex::new(manifest);
+        // One resource at a time records its outcome: the storage's default
+        // `record_in_manifest` is a read and then a write.
+        let manifest_turn = tokio::sync::Mutex::new(());
 
         let wanted = self.wanted(&sub, callback);
         let jobs = wanted.into_iter().map(|(key, url)| {
-            let manifest = &manifest;
+            let (manifest_turn, sub) = (&manifest_turn, &sub);
             let cancel = cancel.clone();
             let span =
                 tracing::info_span!("cronofy_resource", sub = %key.sub, resource = %key.stem());
             async move {
-                {
-                    let mut manifest = manifest.lock().await;
-                    self.reload(&mut manifest).await?;
-                    if let Some(done) = self.already_complete(&manifest, &key).await {
-                        tracing::debug!("already complete; not fetched again");
-                        return Ok(done);
-                    }
+                if let Some(done) = self.already_complete(&key).await? {
+                    tracing::debug!("already complete; not fetched again");
+                    return Ok(done);
                 }
                 let report = self.fetch(key, url, cancel).await;
                 if report.error.as_ref().is_some_and(DownloadError::is_busy) {
                     // The other download's outcome is the one to record, not this one's.
                     return Ok(report);
                 }
-                let mut manifest = manifest.lock().await;
-                self.reload(&mut manifest).await?;
-                manifest.record(report.to_entry());
+                let _turn = manifest_turn.lock().await;
                 inner
                     .storage
-                    .save_manifest(&manifest)
+                    .record_in_manifest(sub, report.to_entry())
                     .await
                     .map_err(DownloadError::storage)?;
                 Ok(report)
@@ -254,38 +245,31 @@ impl Downloader {
         lock
     }
 
-    /// Replaces `manifest` with the one stored now, if there is one. Another process may have
-    /// recorded resources of the same meeting since this call read it (a second receiver on
-    /// the same folder, each fetching what the other found busy): reading it again just before
-    /// each use keeps their entries, where writing back the copy read at the start would drop
-    /// them and have a later call fetch those resources again.
-    async fn reload(&self, manifest: &mut Manifest) -> Result<(), DownloadError> {
-        if let Some(stored) = self
-            .inner
-            .storage
-            .load_manifest(&manifest.sub)
-            .await
-            .map_err(DownloadError::storage)?
-        {
-            *manifest = stored;
-        }
-        Ok(())
-    }
-
+    /// The report of a resource the manifest stored now records as complete, and that is still
+    /// where it went; `None` when it is to be fetched.
     async fn already_complete(
         &self,
-        manifest: &Manifest,
         key: &ResourceKey,
-    ) -> Option<ResourceReport> {
-        let entry = manifest
-            .entry_for(key)
-            .filter(|e| e.status == crate::EntryStatus::Complete)?;
-        let location = entry.location.as_ref()?;
-        self.inner
-            .storage
+    ) -> Result<Option<ResourceReport>, DownloadError> {
+        let storage = &self.inner.storage;
+        let manifest = storage
+            .load_manifest(&key.sub)
+            .await
+            .map_err(DownloadError::storage)?;
+        let Some(entry) = manifest
+            .as_ref()
+            .and_then(|manifest| manifest.entry_for(key))
+            .filter(|entry| entry.status == crate::EntryStatus::Complete)
+        else {
+            return Ok(None);
+        };
+        let Some(location) = entry.location.as_ref() else {
+            return Ok(None);
+        };
+        Ok(storage
             .contains(location, entry.bytes)
             .await
-            .then(|| ResourceReport::from_complete_entry(entry))
+            .then(|| ResourceReport::from_complete_entry(entry)))
     }
 
     async fn fetch(

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::upload_store::{Counting, PartsInFlight, UploadStore};
+use common::upload_store::{Counting, Interloper, PartsInFlight, UploadStore};
 use common::{API_KEY, DownloadBody as _, builder, callback};
 use cronofy_notify_resources::{DownloadError, Location, ObjectStoreStorage};
 use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
@@ -162,6 +162,59 @@ async fn downloads_land_in_a_local_filesystem_object_store() {
             .join("recordings/agt_1/video-conference.mp4")
             .is_file()
     );
+}
+
+/// Another process records its resource of the same meeting between this one's read of the
+/// manifest and its write: the write, made on the condition that the manifest is still what
+/// was read, fails, and the entry is recorded again into theirs, so both are kept.
+#[tokio::test]
+async fn an_entry_another_writer_recorded_meanwhile_is_kept() {
+    let fake = FakeCronofy::start(API_KEY).await.unwrap();
+    fake.add("audio", ResourceSpec::generated(5_000, "audio/mpeg"));
+    fake.add(
+        "transcript",
+        ResourceSpec::generated(3_000, "application/json"),
+    );
+    let manifest = Path::from("recordings/agt_1/manifest.json");
+    let download = |store: Arc<dyn ObjectStore>, category: &str, kind: &str| {
+        let body = fake.complete_body("agt_1", &[(category, kind, category)]);
+        async move {
+            builder(std::path::Path::new("unused"))
+                .storage(ObjectStoreStorage::new(store, "recordings"))
+                .download_body(&body)
+                .await
+        }
+    };
+    // The other writer's manifest, with the audio in it.
+    let elsewhere = Arc::new(object_store::memory::InMemory::new());
+    assert!(
+        download(elsewhere.clone(), "audio", "voice")
+            .await
+            .is_success()
+    );
+    let theirs = elsewhere
+        .get(&manifest)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+
+    let store = Arc::new(UploadStore::new(Interloper::new(manifest.clone(), theirs)));
+    let report = download(store.clone(), "transcript", "cronofy").await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(store.interloped.load(Ordering::SeqCst));
+
+    let ours = store.get(&manifest).await.unwrap().bytes().await.unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&ours).unwrap();
+    let mut categories: Vec<_> = ours["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["category"].as_str().unwrap())
+        .collect();
+    categories.sort_unstable();
+    assert_eq!(categories, ["audio", "transcript"], "{ours:#}");
 }
 
 #[tokio::test]

@@ -9,7 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator};
 use crate::names::{ResourceName, SNIFF_LEN};
-use crate::{Manifest, safe_component};
+use crate::{Manifest, ManifestEntry, safe_component};
+
+/// The name of a meeting's manifest in its folder.
+const MANIFEST: &str = "manifest.json";
 
 /// Writes are gathered into blocks of this size before they reach the file.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -55,6 +58,24 @@ impl FileStorage {
     /// The folder of a meeting agent's files.
     pub fn agent_dir(&self, sub: &str) -> PathBuf {
         self.root.join(safe_component(sub))
+    }
+
+    /// Runs `work` on a blocking thread with the meeting's folder created and locked: the
+    /// manifest's writers, in this process or another, take turns.
+    async fn in_locked_folder<T: Send + 'static>(
+        &self,
+        sub: &str,
+        work: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        self.text_root()?;
+        let dir = self.agent_dir(sub);
+        create_dir_durably(&dir).await.map_err(at(&dir))?;
+        tokio::task::spawn_blocking(move || {
+            let _lock = lock_folder(&dir)?;
+            work(&dir)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 
     /// Refuses a root whose path is not UTF-8, before anything is fetched for it: the manifest
@@ -105,7 +126,7 @@ impl Storage for FileStorage {
 
     fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>> {
         Box::pin(async move {
-            let path = self.agent_dir(sub).join("manifest.json");
+            let path = self.agent_dir(sub).join(MANIFEST);
             match fs::read(&path).await {
                 Ok(bytes) => Manifest::read_stored(&bytes, &path.display()).map(Some),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -116,14 +137,34 @@ impl Storage for FileStorage {
 
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
-            self.text_root()?;
-            let dir = self.agent_dir(&manifest.sub);
-            create_dir_durably(&dir).await.map_err(at(&dir))?;
             let json = serde_json::to_vec_pretty(manifest)?;
-            write_atomically(&dir, "manifest.json", json)
-                .await
-                .map_err(at(&dir.join("manifest.json")))
+            self.in_locked_folder(&manifest.sub, move |dir| {
+                replace_file(dir, MANIFEST, &json).map_err(at(&dir.join(MANIFEST)))
+            })
+            .await
         })
+    }
+
+    /// Reads, changes and replaces `manifest.json` with the meeting's folder locked, so that
+    /// another process recording in the same folder waits its turn rather than write a
+    /// manifest read before this entry was in it.
+    fn record_in_manifest<'a>(
+        &'a self,
+        sub: &'a str,
+        entry: ManifestEntry,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        let owned_sub = sub.to_owned();
+        Box::pin(self.in_locked_folder(sub, move |dir| {
+            let path = dir.join(MANIFEST);
+            let mut manifest = match std::fs::read(&path) {
+                Ok(bytes) => Manifest::read_stored(&bytes, &path.display())?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Manifest::new(owned_sub),
+                Err(e) => return Err(at(&path)(e)),
+            };
+            manifest.record(entry);
+            let json = serde_json::to_vec_pretty(&manifest)?;
+            replace_file(dir, MANIFEST, &json).map_err(at(&path))
+        }))
     }
 
     fn contains<'a>(&'a self, location: &'a Location, bytes: u64) -> BoxFuture<'a, bool> {
@@ -173,34 +214,43 @@ async fn open_locked(part: &Path) -> io::Result<fs::File> {
     Ok(fs::File::from_std(file))
 }
 
+/// Takes an exclusive lock on a folder, held until the handle returned is dropped; waits for a
+/// lock held elsewhere. Without one where the folder cannot be opened as a file (Windows) or
+/// the file system has no locks.
+fn lock_folder(dir: &Path) -> io::Result<Option<std::fs::File>> {
+    let Ok(folder) = std::fs::File::open(dir) else {
+        return Ok(None);
+    };
+    match folder.lock() {
+        Ok(()) => Ok(Some(folder)),
+        Err(error) if error.kind() == io::ErrorKind::Unsupported => Ok(None),
+        Err(error) => Err(at(dir)(error)),
+    }
+}
+
 /// Writes `bytes` to `dir/name` through a temporary file: written, fsynced, renamed, folder
 /// fsynced. Readers see the old file or the new one, never a mix.
 ///
-/// With std's calls, on one blocking thread: a tokio `File` hands a failed write (a full disk)
+/// With std's calls (on a blocking thread): a tokio `File` hands a failed write (a full disk)
 /// to its next write or flush, which `sync_all` is not, so a short file would be renamed into
 /// place as if whole.
-async fn write_atomically(dir: &Path, name: &str, bytes: Vec<u8>) -> io::Result<()> {
+fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     // Unique per write, so that two writers of the same name never share a temporary file.
     static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-    let (dir, target) = (dir.to_path_buf(), dir.join(name));
-    tokio::task::spawn_blocking(move || {
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut file| {
-                io::Write::write_all(&mut file, &bytes)?;
-                file.sync_all()
-            })
-            .and_then(|()| std::fs::rename(&tmp, &target));
-        if let Err(error) = written {
-            // A full disk, say: leave no partial temporary file to make it fuller.
-            let _ = std::fs::remove_file(&tmp);
-            return Err(error);
-        }
-        std::fs::File::open(&dir)?.sync_all()
-    })
-    .await
-    .map_err(io::Error::other)?
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut file| {
+            io::Write::write_all(&mut file, bytes)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    if let Err(error) = written {
+        // A full disk, say: leave no partial temporary file to make it fuller.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(error);
+    }
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Creates `dir` and its missing parents, fsyncing the folder that holds each one it creates: a
@@ -387,6 +437,8 @@ impl Sink for FileSink {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]
@@ -450,6 +502,92 @@ mod tests {
         // which would fetch and overwrite everything.
         std::fs::create_dir_all(root.path().join("agt_1").join("manifest.json")).unwrap();
         assert!(storage.load_manifest("agt_1").await.is_err());
+    }
+
+    /// A complete entry for the first resource of `category`.
+    fn entry(category: &str) -> ManifestEntry {
+        ManifestEntry {
+            category: category.into(),
+            kind: None,
+            occurrence: 1,
+            source_url: format!("https://api.cronofy.com/{category}"),
+            status: crate::EntryStatus::Complete,
+            location: None,
+            bytes: 1,
+            sha256: None,
+            content_type: None,
+            content_encoding: None,
+            attempts: 1,
+            resumed_from: 0,
+            duration_ms: 1,
+            error: None,
+        }
+    }
+
+    async fn recorded(storage: &FileStorage, sub: &str) -> Vec<String> {
+        let manifest = storage.load_manifest(sub).await.unwrap().unwrap();
+        let mut categories: Vec<_> = manifest
+            .resources
+            .iter()
+            .map(|entry| entry.category.to_string())
+            .collect();
+        categories.sort();
+        categories
+    }
+
+    /// Another process recording in the same folder holds its lock from its read to its write:
+    /// an entry recorded meanwhile waits, then goes into the manifest that process wrote.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_waits_for_the_folder_and_joins_what_its_holder_recorded() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = FileStorage::new(root.path());
+        storage
+            .record_in_manifest("agt_1", entry("transcript"))
+            .await
+            .unwrap();
+        let dir = storage.agent_dir("agt_1");
+        let other_process = std::fs::File::open(&dir).unwrap();
+        other_process.lock().unwrap();
+        let theirs = storage.load_manifest("agt_1").await.unwrap().unwrap();
+
+        let recording = tokio::spawn({
+            let storage = storage.clone();
+            async move { storage.record_in_manifest("agt_1", entry("video")).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !recording.is_finished(),
+            "recorded while another process held the folder"
+        );
+        let mut theirs = theirs;
+        theirs.record(entry("audio"));
+        replace_file(&dir, MANIFEST, &serde_json::to_vec(&theirs).unwrap()).unwrap();
+        drop(other_process);
+
+        recording.await.unwrap().unwrap();
+        assert_eq!(
+            recorded(&storage, "agt_1").await,
+            ["audio", "transcript", "video"]
+        );
+    }
+
+    /// Many writers of one manifest at once (each its own `FileStorage`, as processes would
+    /// be): every entry is kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_of_one_manifest_at_once_keep_every_entry() {
+        let root = tempfile::tempdir().unwrap();
+        let categories: Vec<String> = (0..24).map(|n| format!("c{n:02}")).collect();
+        let writers = categories.iter().map(|category| {
+            let (storage, entry) = (FileStorage::new(root.path()), entry(category));
+            tokio::spawn(async move { storage.record_in_manifest("agt_1", entry).await })
+        });
+        for writer in futures::future::join_all(writers).await {
+            writer.unwrap().unwrap();
+        }
+        assert_eq!(
+            recorded(&FileStorage::new(root.path()), "agt_1").await,
+            categories
+        );
     }
 
     /// Leaves what an earlier process would have: `part` bytes and, if given, a sidecar.

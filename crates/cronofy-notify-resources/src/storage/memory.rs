@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 
 use super::{Location, ResourceKey, Sink, Storage};
-use crate::Manifest;
+use crate::{Manifest, ManifestEntry};
 
 /// Keeps each resource in memory, up to a cap per resource: the transcript, usually, which an
 /// application parses at once. Cheap to clone; clones share the contents.
@@ -122,6 +122,20 @@ impl Storage for MemoryStorage {
         self.lock()
             .manifests
             .insert(manifest.sub.clone(), manifest.clone());
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Under the store's lock: clones that download the same meeting keep each other's entries.
+    fn record_in_manifest<'a>(
+        &'a self,
+        sub: &'a str,
+        entry: ManifestEntry,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        self.lock()
+            .manifests
+            .entry(sub.to_owned())
+            .or_insert_with(|| Manifest::new(sub))
+            .record(entry);
         Box::pin(async { Ok(()) })
     }
 

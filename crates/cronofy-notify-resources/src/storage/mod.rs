@@ -23,7 +23,7 @@ pub use memory::MemoryStorage;
 #[cfg(feature = "object-store")]
 pub use object::ObjectStoreStorage;
 
-use crate::Manifest;
+use crate::{Manifest, ManifestEntry};
 
 /// Which resource of which meeting agent: the names a storage files it under.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -387,12 +387,39 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn open<'a>(&'a self, key: &'a ResourceKey) -> BoxFuture<'a, io::Result<Box<dyn Sink>>>;
 
     /// Reads the manifest of a meeting agent, `None` when there is none yet. Called before each
-    /// resource is looked up and again before its entry is written, so that what another
-    /// process recorded meanwhile is kept: read what is stored now, not a copy kept from before.
+    /// resource is looked up: read what is stored now, not a copy kept from before, as another
+    /// process may have recorded the resource meanwhile.
     fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>>;
 
     /// Writes the manifest of a meeting agent, atomically.
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>>;
+
+    /// Records `entry` in the manifest of meeting agent `sub`, in place of the entry of the same
+    /// resource, as one step: the manifest stored now is read, changed and written back, so an
+    /// entry that another writer recorded meanwhile is kept. The downloader records each
+    /// resource through it as the resource ends.
+    ///
+    /// The default does it with [`load_manifest`](Self::load_manifest) and
+    /// [`save_manifest`](Self::save_manifest): one step for one downloader, whose calls for a
+    /// meeting record one at a time, but not for two processes that share the storage, which
+    /// could each read the manifest before the other wrote it and drop the other's entry (a
+    /// resource stored but fetched again by the next call). A storage that processes share
+    /// overrides it with a lock or a conditional write: [`FileStorage`] locks the meeting's
+    /// folder while it records.
+    fn record_in_manifest<'a>(
+        &'a self,
+        sub: &'a str,
+        entry: ManifestEntry,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let mut manifest = self
+                .load_manifest(sub)
+                .await?
+                .unwrap_or_else(|| Manifest::new(sub));
+            manifest.record(entry);
+            self.save_manifest(&manifest).await
+        })
+    }
 
     /// Whether a finished resource is still at `location` with `bytes` bytes, so that a duplicate
     /// callback need not fetch it again.

@@ -7,15 +7,23 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart};
+use object_store::{
+    ObjectStore, ObjectStoreExt as _, PutMode, PutPayload, UpdateVersion, WriteMultipart,
+};
 
 use super::{Location, ResourceKey, Sink, Storage, Validator};
 use crate::names::{ResourceName, SNIFF_LEN};
-use crate::{Manifest, safe_component};
+use crate::{Manifest, ManifestEntry, safe_component};
 
 /// The size of each uploaded part: over the 5 MiB most stores require of all parts but the last,
 /// and the same for all of them, as R2 requires.
 const PART_SIZE: usize = 8 << 20;
+
+/// The name of a meeting's manifest under its prefix.
+const MANIFEST: &str = "manifest.json";
+
+/// How many times an entry is recorded anew when another writer replaced the manifest first.
+const RECORD_ATTEMPTS: usize = 16;
 
 /// How many parts upload at once by default: one goes up while the next is downloaded.
 const DEFAULT_PARTS_IN_FLIGHT: usize = 2;
@@ -113,7 +121,7 @@ impl Storage for ObjectStoreStorage {
 
     fn load_manifest<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, io::Result<Option<Manifest>>> {
         Box::pin(async move {
-            let path = self.agent_path(sub).join("manifest.json");
+            let path = self.agent_path(sub).join(MANIFEST);
             match self.store.get(&path).await {
                 Ok(found) => {
                     let bytes = found.bytes().await.map_err(to_io)?;
@@ -127,7 +135,7 @@ impl Storage for ObjectStoreStorage {
 
     fn save_manifest<'a>(&'a self, manifest: &'a Manifest) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
-            let path = self.agent_path(&manifest.sub).join("manifest.json");
+            let path = self.agent_path(&manifest.sub).join(MANIFEST);
             let json = serde_json::to_vec_pretty(manifest)?;
             // A single PUT is atomic in every object store.
             self.store
@@ -135,6 +143,72 @@ impl Storage for ObjectStoreStorage {
                 .await
                 .map(drop)
                 .map_err(to_io)
+        })
+    }
+
+    /// With a conditional write: the manifest is replaced only if it is still the version
+    /// read (created only if there was none), else read again and the entry recorded anew.
+    /// On a store that has no conditional writes (the local file system; S3 with them
+    /// disabled) or refuses them, written as [`save_manifest`](Storage::save_manifest) writes it.
+    fn record_in_manifest<'a>(
+        &'a self,
+        sub: &'a str,
+        entry: ManifestEntry,
+    ) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let path = self.agent_path(sub).join(MANIFEST);
+            for _ in 0..RECORD_ATTEMPTS {
+                let (mut manifest, mode) = match self.store.get(&path).await {
+                    Ok(found) => {
+                        let mode = match (&found.meta.e_tag, &found.meta.version) {
+                            // Nothing to name the version read by.
+                            (None, None) => PutMode::Overwrite,
+                            (e_tag, version) => PutMode::Update(UpdateVersion {
+                                e_tag: e_tag.clone(),
+                                version: version.clone(),
+                            }),
+                        };
+                        let bytes = found.bytes().await.map_err(to_io)?;
+                        (Manifest::read_stored(&bytes, &path)?, mode)
+                    }
+                    Err(object_store::Error::NotFound { .. }) => {
+                        (Manifest::new(sub), PutMode::Create)
+                    }
+                    Err(e) => return Err(to_io(e)),
+                };
+                manifest.record(entry.clone());
+                let json = Bytes::from(serde_json::to_vec_pretty(&manifest)?);
+                let conditional = !matches!(mode, PutMode::Overwrite);
+                let written = self
+                    .store
+                    .put_opts(&path, PutPayload::from(json.clone()), mode.into())
+                    .await;
+                match written {
+                    Ok(_) => return Ok(()),
+                    // Another writer replaced it since it was read: read theirs.
+                    Err(
+                        object_store::Error::Precondition { .. }
+                        | object_store::Error::AlreadyExists { .. },
+                    ) => {}
+                    // A store without conditional writes (the local file system, S3 with them
+                    // disabled, an S3-compatible one that refuses their headers in its own
+                    // way): written as `save_manifest` writes it. A fault of the store itself
+                    // fails that write too, and is reported from it.
+                    Err(_) if conditional => {
+                        return self
+                            .store
+                            .put(&path, PutPayload::from(json))
+                            .await
+                            .map(drop)
+                            .map_err(to_io);
+                    }
+                    Err(e) => return Err(to_io(e)),
+                }
+            }
+            Err(io::Error::other(format!(
+                "{path}: the manifest changed each of the {RECORD_ATTEMPTS} times this resource's \
+                 entry was about to be written; is something rewriting it in a loop?"
+            )))
         })
     }
 

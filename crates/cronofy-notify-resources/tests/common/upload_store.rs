@@ -12,7 +12,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
+    ObjectStoreExt as _, PutMultipartOptions, PutOptions, PutPayload, PutResult, UploadPart,
 };
 
 /// What wraps each multipart upload.
@@ -22,6 +22,11 @@ pub trait WrapUpload: std::fmt::Debug + Send + Sync + 'static {
 
     /// The upload the downloader gets, around the in-memory store's `upload`.
     fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload>;
+
+    /// A write of another writer's to make just before the caller's write to `location`.
+    fn write_first(&self, _location: &Path) -> Option<(Path, PutPayload)> {
+        None
+    }
 }
 
 /// The in-memory store, its multipart uploads wrapped by `W` (whose fields it derefs to).
@@ -62,6 +67,9 @@ impl<W: WrapUpload> ObjectStore for UploadStore<W> {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
+        if let Some((theirs, payload)) = self.wrapper.write_first(location) {
+            self.inner.put(&theirs, payload).await?;
+        }
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -209,5 +217,38 @@ impl MultipartUpload for CountedUpload {
     async fn abort(&mut self) -> object_store::Result<()> {
         self.aborted.fetch_add(1, Ordering::SeqCst);
         self.upload.abort().await
+    }
+}
+
+/// Another writer of the manifest at `manifest`, which writes its own version there just
+/// before the first write of anyone else's: between their read and their write, where two
+/// processes that record parts of one meeting can meet.
+#[derive(Debug)]
+pub struct Interloper {
+    manifest: Path,
+    theirs: PutPayload,
+    pub interloped: std::sync::atomic::AtomicBool,
+}
+
+impl Interloper {
+    pub fn new(manifest: Path, theirs: bytes::Bytes) -> Self {
+        Self {
+            manifest,
+            theirs: PutPayload::from(theirs),
+            interloped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl WrapUpload for Interloper {
+    const NAME: &'static str = "Interloper";
+
+    fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload> {
+        upload
+    }
+
+    fn write_first(&self, location: &Path) -> Option<(Path, PutPayload)> {
+        (location == &self.manifest && !self.interloped.swap(true, Ordering::SeqCst))
+            .then(|| (self.manifest.clone(), self.theirs.clone()))
     }
 }
