@@ -590,6 +590,24 @@ mod tests {
         );
     }
 
+    /// A manifest that cannot be read is not taken for an absent one, which recording would
+    /// replace with a manifest of one entry, losing the record of every other resource.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_entry_is_not_recorded_over_a_manifest_that_cannot_be_read() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = FileStorage::new(root.path());
+        let manifest = storage.agent_dir("agt_1").join(MANIFEST);
+        std::fs::create_dir_all(manifest.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&manifest, &manifest).unwrap(); // a loop: unreadable
+        let error = storage
+            .record_in_manifest("agt_1", entry("video"))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("manifest.json"), "{error}");
+        assert!(manifest.symlink_metadata().unwrap().is_symlink());
+    }
+
     /// Leaves what an earlier process would have: `part` bytes and, if given, a sidecar.
     fn leftovers(root: &Path, part: &[u8], sidecar: Option<&str>) -> (ResourceKey, PathBuf) {
         let key = ResourceKey::new(

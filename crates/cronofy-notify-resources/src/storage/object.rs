@@ -178,7 +178,6 @@ impl Storage for ObjectStoreStorage {
                 };
                 manifest.record(entry.clone());
                 let json = Bytes::from(serde_json::to_vec_pretty(&manifest)?);
-                let conditional = !matches!(mode, PutMode::Overwrite);
                 let written = self
                     .store
                     .put_opts(&path, PutPayload::from(json.clone()), mode.into())
@@ -194,7 +193,7 @@ impl Storage for ObjectStoreStorage {
                     // disabled, an S3-compatible one that refuses their headers in its own
                     // way): written as `save_manifest` writes it. A fault of the store itself
                     // fails that write too, and is reported from it.
-                    Err(_) if conditional => {
+                    Err(_) => {
                         return self
                             .store
                             .put(&path, PutPayload::from(json))
@@ -202,7 +201,6 @@ impl Storage for ObjectStoreStorage {
                             .map(drop)
                             .map_err(to_io);
                     }
-                    Err(e) => return Err(to_io(e)),
                 }
             }
             Err(io::Error::other(format!(
