@@ -25,7 +25,8 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Bytes go to `<category>-<type>.part`, locked while it is written (a second writer, in this
 /// process or another, gets an error rather than a share of the file), with a `.part.json`
 /// sidecar holding the ETag and length for a later resume; a finished file is fsynced, renamed
-/// into place, and its folder fsynced.
+/// into place, and its folder fsynced. The manifest is replaced whole the same way, with the
+/// meeting's folder locked so that processes sharing the root record in turn.
 /// Nothing half-written is ever at the final path. Every name taken from the payload or a server
 /// goes through [`safe_component`](crate::safe_component), so no `sub` can leave the root.
 #[derive(Clone, Debug)]
