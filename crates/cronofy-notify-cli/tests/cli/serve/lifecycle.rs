@@ -330,3 +330,57 @@ async fn a_restart_checks_stored_meetings_quietly_and_fetches_nothing() {
     );
     assert_eq!(fake.seen().len(), fetched, "nothing was fetched again");
 }
+
+/// Two `serve` processes started together on one `--out` both take up the completed meetings
+/// of earlier runs, each storing the recordings the other is not already writing: every
+/// recording ends whole at its name and in its meeting's manifest, whichever process stored
+/// it, with no retry to make up for an entry one process's manifest dropped of the other's.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_serves_on_one_folder_share_the_meetings_of_earlier_runs() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    fake.add(
+        "transcript",
+        ResourceSpec::fixed(samples::transcript("agt_shared"), "application/json"),
+    );
+    fake.add("audio", ResourceSpec::generated(256 << 10, "audio/mpeg"));
+    fake.add("video", ResourceSpec::generated(1 << 20, "video/mp4"));
+    let out = tempfile::tempdir().unwrap();
+    let subs: Vec<String> = (0..8).map(|n| format!("agt_shared_{n}")).collect();
+    let recordings = [
+        ("transcript", "cronofy", "transcript"),
+        ("audio", "voice", "audio"),
+        ("video", "conference", "video"),
+    ];
+    for sub in &subs {
+        let kept = out.path().join(sub).join("callbacks");
+        std::fs::create_dir_all(&kept).unwrap();
+        let body = fake.complete_body(sub, &recordings);
+        std::fs::write(kept.join("meeting_agent_complete.json"), body).unwrap();
+    }
+
+    let start = || {
+        serve_with(out.path(), |command| {
+            command.args(["--secret", &vectors::secret("A"), "--retry-every", "0"]);
+        })
+    };
+    let _both = [start(), start()];
+    assert!(
+        wait_until(Duration::from_secs(60), || subs.iter().all(|sub| {
+            manifest_complete(&out.path().join(sub).join("manifest.json"), 3)
+        })),
+        "{:?}",
+        subs.iter()
+            .map(|sub| std::fs::read_to_string(out.path().join(sub).join("manifest.json")))
+            .collect::<Vec<_>>()
+    );
+    for sub in &subs {
+        for (file, name) in [
+            ("transcript-cronofy.json", "transcript"),
+            ("audio-voice.mp3", "audio"),
+            ("video-conference.mp4", "video"),
+        ] {
+            let path = out.path().join(sub).join(file);
+            assert_eq!(sha256_file(&path), fake.sha256(name), "{}", path.display());
+        }
+    }
+}
