@@ -241,6 +241,8 @@ pub trait Sink: Send + fmt::Debug {
 /// at a resource's final name before [`Sink::finish`]: write elsewhere, then move it into place.
 /// Resuming across processes ([`Sink::take_partial`], [`Sink::checkpoint`], [`Sink::suspend`])
 /// is optional; without it, a download cut short by a restart starts again from its first byte.
+/// So is [`Storage::record_in_manifest`], whose default reads and then writes the manifest: give
+/// your own when several processes download into the same storage.
 ///
 /// Here, a store of named blobs that can append to a blob and rename one, as many stores can
 /// (a table of chunks, an append blob, an upload session), stands in for yours:
