@@ -1,7 +1,8 @@
 //! An object store that passes everything to object_store's in-memory store, but for each
 //! multipart upload, which it hands to a wrapper of the caller's first: to count parts, hold
-//! them, slow them down or refuse them ([`Counting`] does all but the slowing). Shared by the
-//! object store tests, the fault campaign and the benchmark.
+//! them, slow them down or refuse them ([`Counting`] does all but the slowing); the wrapper can
+//! also write first where the caller writes, as another process would ([`Interloper`]). Shared
+//! by the object store tests, the fault campaign and the benchmark.
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
@@ -23,8 +24,8 @@ pub trait WrapUpload: std::fmt::Debug + Send + Sync + 'static {
     /// The upload the downloader gets, around the in-memory store's `upload`.
     fn wrap(&self, upload: Box<dyn MultipartUpload>) -> Box<dyn MultipartUpload>;
 
-    /// A write of another writer's to make just before the caller's write to `location`.
-    fn write_first(&self, _location: &Path) -> Option<(Path, PutPayload)> {
+    /// What another writer writes to `location` just before the caller's write there.
+    fn write_first(&self, _location: &Path) -> Option<PutPayload> {
         None
     }
 }
@@ -67,8 +68,8 @@ impl<W: WrapUpload> ObjectStore for UploadStore<W> {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        if let Some((theirs, payload)) = self.wrapper.write_first(location) {
-            self.inner.put(&theirs, payload).await?;
+        if let Some(theirs) = self.wrapper.write_first(location) {
+            self.inner.put(location, theirs).await?;
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -247,8 +248,8 @@ impl WrapUpload for Interloper {
         upload
     }
 
-    fn write_first(&self, location: &Path) -> Option<(Path, PutPayload)> {
+    fn write_first(&self, location: &Path) -> Option<PutPayload> {
         (location == &self.manifest && !self.interloped.swap(true, Ordering::SeqCst))
-            .then(|| (self.manifest.clone(), self.theirs.clone()))
+            .then(|| self.theirs.clone())
     }
 }
