@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cronofy_notify_core::{InteractionType, Notification};
+use cronofy_notify_resources::DownloadError;
 
 use super::App;
 use crate::callbacks;
@@ -34,6 +35,15 @@ pub(super) fn spawn_download(app: &Arc<App>, notification: Notification, failure
             return;
         };
         let retry_in = retry_wait(app_for_task.retry_every, failures);
+        // What the log says of the next try: `--retry-every 0`, or a wait past the clock's end,
+        // leaves it to the next start.
+        let next_try = if app_for_task.retry_every.is_zero()
+            || tokio::time::Instant::now().checked_add(retry_in).is_none()
+        {
+            "at the next start".to_owned()
+        } else {
+            format!("{retry_in:?}")
+        };
         let stored = match app_for_task
             .downloader
             .download_with_cancel(callback, app_for_task.stop.clone())
@@ -59,14 +69,25 @@ pub(super) fn spawn_download(app: &Arc<App>, notification: Notification, failure
                 tracing::info!(sub = %report.sub, "download checkpointed; it resumes on the next start");
                 return;
             }
+            // Another process on this folder (a second `serve`) is storing the rest: no failure,
+            // but looked at again, to find them recorded (or to take over from one that died).
+            Ok(report)
+                if report
+                    .failures()
+                    .all(|r| r.error.as_ref().is_some_and(DownloadError::is_busy)) =>
+            {
+                let busy = report.failures().count();
+                tracing::info!(sub = %report.sub, busy, retry_in = %next_try, "recordings left to another process storing them; checked again later");
+                false
+            }
             Ok(report) => {
                 // The downloader has logged each failure, with its resource and reason.
                 let failed = report.failures().count();
-                tracing::warn!(sub = %report.sub, failed, ?retry_in, "some recordings were not stored");
+                tracing::warn!(sub = %report.sub, failed, retry_in = %next_try, "some recordings were not stored");
                 false
             }
             Err(error) => {
-                tracing::warn!(%error, ?retry_in, "download failed");
+                tracing::warn!(%error, retry_in = %next_try, "download failed");
                 false
             }
         };

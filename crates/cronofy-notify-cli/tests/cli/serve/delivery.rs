@@ -604,6 +604,7 @@ async fn a_retry_wait_past_the_clocks_end_is_no_panic() {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(!read().contains("panicked"), "{}", read());
+    assert!(read().contains("retry_in=at the next start"), "{}", read());
     let activated = send(&serve, &vectors::secret("A"), &["--sample", "activated"]);
     assert_eq!(code(&activated), 0, "still serving");
 }
