@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use tokio::fs;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 
-use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator};
+use super::{Location, Partial, PrefixHash, ResourceKey, Sink, Storage, Validator, manifest_lock};
 use crate::names::{ResourceName, SNIFF_LEN};
 use crate::{Manifest, ManifestEntry, safe_component};
 
@@ -26,7 +26,8 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// process or another, gets an error rather than a share of the file), with a `.part.json`
 /// sidecar holding the ETag and length for a later resume; a finished file is fsynced, renamed
 /// into place, and its folder fsynced. The manifest is replaced whole the same way, with the
-/// meeting's folder locked so that processes sharing the root record in turn.
+/// meeting's folder locked so that processes sharing the root record in turn (where a folder
+/// cannot be locked, as on NFS, a `.manifest.json.lock` file in it is locked instead).
 /// Nothing half-written is ever at the final path. Every name taken from the payload or a server
 /// goes through [`safe_component`](crate::safe_component), so no `sub` can leave the root.
 #[derive(Clone, Debug)]
@@ -72,7 +73,7 @@ impl FileStorage {
         let dir = self.agent_dir(sub);
         create_dir_durably(&dir).await.map_err(at(&dir))?;
         tokio::task::spawn_blocking(move || {
-            let _lock = lock_folder(&dir)?;
+            let _lock = manifest_lock::lock(&dir);
             work(&dir)
         })
         .await
@@ -213,20 +214,6 @@ async fn open_locked(part: &Path) -> io::Result<fs::File> {
     .await
     .map_err(io::Error::other)??;
     Ok(fs::File::from_std(file))
-}
-
-/// Takes an exclusive lock on a folder, held until the handle returned is dropped; waits for a
-/// lock held elsewhere. Without one where the folder cannot be opened as a file (Windows) or
-/// the file system has no locks.
-fn lock_folder(dir: &Path) -> io::Result<Option<std::fs::File>> {
-    let Ok(folder) = std::fs::File::open(dir) else {
-        return Ok(None);
-    };
-    match folder.lock() {
-        Ok(()) => Ok(Some(folder)),
-        Err(error) if error.kind() == io::ErrorKind::Unsupported => Ok(None),
-        Err(error) => Err(at(dir)(error)),
-    }
 }
 
 /// Writes `bytes` to `dir/name` through a temporary file: written, fsynced, renamed, folder

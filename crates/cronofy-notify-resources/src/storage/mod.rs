@@ -5,6 +5,7 @@
 //! the `object-store` feature, `ObjectStoreStorage` (S3, GCS, Azure, local) with multipart uploads.
 
 mod file;
+mod manifest_lock;
 mod memory;
 #[cfg(feature = "object-store")]
 mod object;
@@ -407,7 +408,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// could each read the manifest before the other wrote it and drop the other's entry (a
     /// resource stored but fetched again by the next call). A storage that processes share
     /// overrides it with a lock or a conditional write: [`FileStorage`] locks the meeting's
-    /// folder while it records.
+    /// folder (on NFS, a lock file in it) while it records.
     fn record_in_manifest<'a>(
         &'a self,
         sub: &'a str,
