@@ -92,10 +92,23 @@ mod tests {
     }
 
     /// A folder nothing can lock (here, one that is not there) is no error: the manifest is
-    /// written without a lock, and the write itself reports what is wrong with the folder.
+    /// written without a lock, and the write itself reports what is wrong with the folder. That
+    /// is said once at WARN, naming the folder, however many manifests are written so.
     #[test]
     fn no_lock_where_nothing_can_be_locked() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(lock(&dir.path().join("absent")).is_none());
+        let absent = dir.path().join("absent");
+        let logs = cronofy_notify_test_support::logs::Captured::default();
+        tracing::subscriber::with_default(logs.subscriber(), || {
+            assert!(lock(&absent).is_none());
+            assert!(lock(&absent).is_none());
+        });
+        let text = logs.text();
+        assert_eq!(text.matches("WARN").count(), 1, "said once: {text}");
+        assert!(
+            text.contains("manifests are written without a lock"),
+            "{text}"
+        );
+        assert!(text.contains(&absent.display().to_string()), "{text}");
     }
 }
