@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 
 /// The file locked where the meeting's folder itself cannot be.
-pub(super) const LOCK_FILE: &str = ".manifest.json.lock";
+const LOCK_FILE: &str = ".manifest.json.lock";
 
 /// Takes the exclusive lock of the meeting's folder `dir`, waiting while another process (or
 /// another storage in this one) holds it; held until the handle returned is dropped.
