@@ -33,6 +33,8 @@ pub(crate) fn run() -> Result<(), String> {
         "--all-features",
         "--no-deps",
         "--locked",
+        // Private items too, so that the links in the maintainers' docs are checked as well.
+        "--document-private-items",
     ])
     .env("RUSTDOCFLAGS", "-D warnings");
     exec(doc)?;

@@ -112,7 +112,7 @@ impl Downloader {
     /// [`FileStorage`](crate::FileStorage) locks its `.part` file, and this call reports that
     /// resource [busy](DownloadError::is_busy). Each resource is looked up in the manifest as
     /// stored when it starts, and recorded through
-    /// [`Storage::record_in_manifest`](crate::Storage::record_in_manifest) when it ends, so two
+    /// [`Storage::record_in_manifest`] when it ends, so two
     /// processes finishing parts of one meeting keep each other's entries.
     ///
     /// # Errors

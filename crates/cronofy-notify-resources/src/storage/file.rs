@@ -29,7 +29,7 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// meeting's folder locked so that processes sharing the root record in turn (where a folder
 /// cannot be locked, as on NFS, a `.manifest.json.lock` file in it is locked instead).
 /// Nothing half-written is ever at the final path. Every name taken from the payload or a server
-/// goes through [`safe_component`](crate::safe_component), so no `sub` can leave the root.
+/// goes through [`safe_component`], so no `sub` can leave the root.
 #[derive(Clone, Debug)]
 pub struct FileStorage {
     root: PathBuf,
