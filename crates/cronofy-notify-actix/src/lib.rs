@@ -139,6 +139,45 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Changing secrets
+//!
+//! The extractor uses the verifier the app was built with, and a rotation needs nothing more:
+//! while two client secrets are active, Cronofy signs each callback with both (one header value
+//! per secret), so a server holding either one verifies it. Add the new secret at Cronofy,
+//! restart your servers with it (one at a time is fine), then revoke the old one. A server that
+//! may start before the new secret is active at Cronofy should hold both,
+//! `Verifier::new([old, new])`, until the old one is revoked.
+//!
+//! ```
+//! use actix_web::http::StatusCode;
+//! use actix_web::{App, HttpResponse, test, web};
+//! use cronofy_notify_actix::cronofy_notify_core::{SIGNATURE_HEADER, Signer};
+//! use cronofy_notify_actix::{CronofyCallback, Verifier};
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let body = r#"{"notification":{"type":"event_subscription"}}"#;
+//! // During the rotation, as Cronofy signs: one value per active secret.
+//! let during = Signer::new(["old-secret", "new-secret"])?.sign(body.as_bytes());
+//! for secret in ["old-secret", "new-secret"] {
+//!     let server = test::init_service(
+//!         App::new()
+//!             .app_data(web::Data::new(Verifier::new([secret])?))
+//!             .route("/cronofy", web::post().to(|_: CronofyCallback| async {
+//!                 HttpResponse::NoContent().finish()
+//!             })),
+//!     )
+//!     .await;
+//!     let request = test::TestRequest::post()
+//!         .uri("/cronofy")
+//!         .insert_header((SIGNATURE_HEADER, during.as_str()))
+//!         .set_payload(body)
+//!         .to_request();
+//!     assert_eq!(test::call_service(&server, request).await.status(), StatusCode::NO_CONTENT);
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # One dependency
 //!
 //! The types of [`cronofy_notify_core`] that this crate's API takes and gives ([`Verifier`],
