@@ -111,9 +111,8 @@ impl Downloader {
     /// `Downloader`) is writing into the same folder is left alone:
     /// [`FileStorage`](crate::FileStorage) locks its `.part` file, and this call reports that
     /// resource [busy](DownloadError::is_busy). Each resource is looked up in the manifest as
-    /// stored when it starts, and recorded through
-    /// [`Storage::record_in_manifest`] when it ends, so two
-    /// processes finishing parts of one meeting keep each other's entries.
+    /// stored when it starts, and recorded through [`Storage::record_in_manifest`] when it ends,
+    /// so two processes finishing parts of one meeting keep each other's entries.
     ///
     /// # Errors
     /// Only for the meeting as a whole: [`DownloadError::NoAgentSub`] without a
