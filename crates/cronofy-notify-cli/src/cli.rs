@@ -57,9 +57,11 @@ pub(crate) enum Command {
         /// The body; standard input when absent or `-`.
         file: Option<PathBuf>,
     },
-    /// Print the Cronofy-HMAC-SHA256 header for a body.
+    /// Print the Cronofy-HMAC-SHA256 header's value for a body.
     ///
-    /// One value per secret, comma-separated, as Cronofy signs during a rotation.
+    /// One value per secret, comma-separated, as Cronofy signs during a rotation. The header's
+    /// name is not printed, so the value goes where one is wanted: `curl -H
+    /// "Cronofy-HMAC-SHA256: $(cronofy-notify sign body.json)" --data-binary @body.json URL`.
     Sign {
         #[command(flatten)]
         secrets: Secrets,
