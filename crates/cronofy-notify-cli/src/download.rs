@@ -96,9 +96,7 @@ pub(crate) fn print_report(report: &MeetingReport) -> Result<(), String> {
             (Some(error), _) => {
                 // The library's words name no flag; this command's user needs the flag.
                 let hint = match error {
-                    DownloadError::InsecureUrl { .. } => {
-                        " (--allow-http allows it, for local tests)"
-                    }
+                    DownloadError::InsecureUrl { .. } => " (--allow-http allows it)",
                     _ => "",
                 };
                 writeln!(lines, "{name:<24} FAILED: {error}{hint}")

@@ -81,9 +81,18 @@ pub(super) fn spawn_download(app: &Arc<App>, notification: Notification, failure
                 false
             }
             Ok(report) => {
-                // The downloader has logged each failure, with its resource and reason.
+                // The downloader has logged each failure, with its resource and reason; its
+                // words name no flag, and this command's user needs the flag.
                 let failed = report.failures().count();
-                tracing::warn!(sub = %report.sub, failed, retry_in = %next_try, "some recordings were not stored");
+                let hint = if report
+                    .failures()
+                    .any(|r| matches!(r.error, Some(DownloadError::InsecureUrl { .. })))
+                {
+                    " (--allow-http allows plain-http resource URLs, for local tests)"
+                } else {
+                    ""
+                };
+                tracing::warn!(sub = %report.sub, failed, retry_in = %next_try, "some recordings were not stored{hint}");
                 false
             }
             Err(error) => {

@@ -8,8 +8,8 @@ use cronofy_notify_test_support::fake::{FakeCronofy, Fault, ResourceSpec};
 use cronofy_notify_test_support::{samples, vectors};
 
 use super::{
-    Serve, assert_audio_filed, manifest_complete, send, send_complete, serve, serve_with,
-    wait_until,
+    Serve, assert_audio_filed, manifest_complete, send, send_complete, serve, serve_listening,
+    serve_with, wait_until,
 };
 use crate::{cli, code, run, sha256_file, write_temp};
 
@@ -583,6 +583,48 @@ async fn a_meeting_that_keeps_failing_is_tried_again_less_and_less_often() {
     for wait in ["retry_in=1s", "retry_in=2s"] {
         assert!(logged.contains(wait), "{wait} in {logged}");
     }
+    // A 404 is no matter of plain http: no flag is suggested.
+    assert!(!logged.contains("--allow-http"), "{logged}");
+}
+
+/// Without --allow-http, recordings at plain-http URLs are refused before the API key goes
+/// anywhere, and the log names the flag that would take them (as `download` does).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refusing_plain_http_recordings_names_the_flag() {
+    let fake = FakeCronofy::start(&vectors::secret("A")).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let serve = serve_listening(
+        cli(),
+        out.path(),
+        |addr| addr.to_string(),
+        |command| {
+            command
+                .args(["--secret", &vectors::secret("A"), "--categories", "audio"])
+                .env("RUST_LOG", "info")
+                .stderr(log.reopen().unwrap());
+        },
+    );
+    let complete = send_complete(&serve, &vectors::secret("A"), "agt_plain", &fake);
+    assert_eq!(code(&complete), 0);
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read()
+            .contains("some recordings were not stored")),
+        "{}",
+        read()
+    );
+    let logged = read();
+    assert!(logged.contains("only https is allowed"), "{logged}");
+    assert!(
+        logged.contains("not stored (--allow-http allows plain-http resource URLs"),
+        "{logged}"
+    );
+    assert!(
+        fake.seen().is_empty(),
+        "the key went out: {:?}",
+        fake.seen()
+    );
 }
 
 /// --retry-every takes any number of seconds: one past the clock's end means "only on the next

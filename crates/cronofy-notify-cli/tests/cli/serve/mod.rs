@@ -73,15 +73,25 @@ fn serve(out: &Path) -> Serve {
     })
 }
 
-/// `serve` on a free loopback port, with the secrets (and anything else) `configure` adds.
+/// `serve` on a free loopback port, taking the fake Cronofy's plain-http URLs
+/// (`--allow-http`), with the secrets (and anything else) `configure` adds.
 fn serve_with(out: &Path, configure: impl FnOnce(&mut Command)) -> Serve {
-    serve_listening(cli(), out, |addr| addr.to_string(), configure)
+    serve_listening(
+        cli(),
+        out,
+        |addr| addr.to_string(),
+        |command| {
+            command.arg("--allow-http");
+            configure(command);
+        },
+    )
 }
 
-/// `serve` with secret A on a free loopback port, given to `--listen` as `spell` writes it.
+/// `serve` with secret A on a free loopback port, given to `--listen` as `spell` writes it,
+/// taking plain-http URLs.
 fn serve_on(out: &Path, spell: impl FnOnce(SocketAddr) -> String) -> Serve {
     serve_listening(cli(), out, spell, |command| {
-        command.args(["--secret", &vectors::secret("A")]);
+        command.args(["--allow-http", "--secret", &vectors::secret("A")]);
     })
 }
 
@@ -97,7 +107,7 @@ fn serve_listening(
         .unwrap()
         .local_addr()
         .unwrap();
-    command.args(["serve", "--listen", &spell(addr), "--allow-http", "--out"]);
+    command.args(["serve", "--listen", &spell(addr), "--out"]);
     let stderr = tempfile::NamedTempFile::new().unwrap();
     command
         .arg(out)
