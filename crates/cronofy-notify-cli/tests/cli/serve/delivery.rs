@@ -554,6 +554,18 @@ async fn serve_logs_at_trace_level_never_show_the_secret_or_the_api_key() {
     assert!(!manifest.contains(api_key) && !manifest.contains(secret));
 }
 
+/// What `log` holds once it holds `needle`, which it must within 20 s (or the test fails,
+/// showing the log).
+fn logged_within_20s(log: &tempfile::NamedTempFile, needle: &str) -> String {
+    let read = || std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || read().contains(needle)),
+        "no {needle:?} in {}",
+        read()
+    );
+    read()
+}
+
 /// `serve` fetching audio only, retrying after `retry_every` seconds, logging into `log`.
 fn serve_audio_logged(out: &Path, retry_every: &str, log: &tempfile::NamedTempFile) -> Serve {
     serve_with(out, |command| {
@@ -607,14 +619,7 @@ async fn serve_refusing_plain_http_recordings_names_the_flag() {
     );
     let complete = send_complete(&serve, &vectors::secret("A"), "agt_plain", &fake);
     assert_eq!(code(&complete), 0);
-    let read = || std::fs::read_to_string(log.path()).unwrap();
-    assert!(
-        wait_until(Duration::from_secs(20), || read()
-            .contains("some recordings were not stored")),
-        "{}",
-        read()
-    );
-    let logged = read();
+    let logged = logged_within_20s(&log, "some recordings were not stored");
     assert!(logged.contains("only https is allowed"), "{logged}");
     assert!(
         logged.contains("not stored (--allow-http allows plain-http resource URLs"),
@@ -637,13 +642,8 @@ async fn a_retry_wait_past_the_clocks_end_is_no_panic() {
     let serve = serve_audio_logged(out.path(), &u64::MAX.to_string(), &log);
     let complete = send_complete(&serve, &vectors::secret("A"), "agt_never", &fake);
     assert_eq!(code(&complete), 0);
+    logged_within_20s(&log, "some recordings were not stored");
     let read = || std::fs::read_to_string(log.path()).unwrap();
-    assert!(
-        wait_until(Duration::from_secs(20), || read()
-            .contains("some recordings were not stored")),
-        "{}",
-        read()
-    );
     std::thread::sleep(Duration::from_millis(300));
     assert!(!read().contains("panicked"), "{}", read());
     assert!(read().contains("retry_in=at the next start"), "{}", read());
