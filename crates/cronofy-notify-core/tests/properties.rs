@@ -1,6 +1,7 @@
 //! Properties over any body and secret: signing then verifying holds, any single flipped bit is
-//! refused, no input makes parsing panic, "not JSON" means what serde_json means by it, and a
-//! transcript's salvage reads whatever its typed parse would not.
+//! refused, no input makes parsing panic, "not JSON" means what serde_json means by it, a
+//! transcript's salvage reads whatever its typed parse would not, and its captions are timed
+//! as players need.
 
 use cronofy_notify_core::{
     Notification, ParseError, SignatureError, Signer, Transcript, TranscriptError, Verifier,
@@ -152,6 +153,40 @@ proptest! {
             Err(error) => prop_assert!(false, "{}: {}", error, text),
         }
     }
+
+    /// Whatever the transcript holds, its WebVTT cues are in the order of their starts and each
+    /// ends after it starts (so that a player shows it), and SRT has the same cues.
+    #[test]
+    fn captions_are_in_time_order_and_every_cue_is_shown(json in transcript_ish()) {
+        let text = json.to_string();
+        let transcript = Transcript::salvage(text.as_bytes()).unwrap().transcript;
+        let timings = |captions: &str, separator: char| -> Vec<(u64, u64)> {
+            captions
+                .lines()
+                .filter_map(|line| line.split_once(" --> "))
+                .filter_map(|(start, end)| Some((millis(start, separator)?, millis(end, separator)?)))
+                .collect()
+        };
+        let cues = timings(&transcript.to_webvtt(), '.');
+        for (index, &(start, end)) in cues.iter().enumerate() {
+            prop_assert!(end > start, "cue {}: {:?} in {}", index, cues, text);
+            if let Some(&(next, _)) = cues.get(index + 1) {
+                prop_assert!(next >= start, "cue {}: {:?} in {}", index, cues, text);
+            }
+        }
+        prop_assert_eq!(timings(&transcript.to_srt(), ','), cues);
+    }
+}
+
+/// `hh:mm:ss<separator>mmm` in milliseconds; `None` for anything else (an SRT cue's text may
+/// hold ` --> `: SRT has no escapes).
+fn millis(clock: &str, separator: char) -> Option<u64> {
+    let (time, millis) = clock.split_once(separator)?;
+    let mut seconds = 0;
+    for part in time.split(':') {
+        seconds = seconds * 60 + part.parse::<u64>().ok()?;
+    }
+    Some(seconds * 1000 + millis.parse::<u64>().ok()?)
 }
 
 /// A transcript's shape, each place the model reads holding what it expects or any JSON at all.

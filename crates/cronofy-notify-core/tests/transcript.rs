@@ -92,7 +92,7 @@ fn srt_has_numbered_cues_with_comma_milliseconds() {
 
 /// A cue is shown from its start until just before its end, so one that ends where it starts
 /// is never seen: a sentence without an end (nor its paragraph one), or with an end not after
-/// its start, runs to the next sentence's start, or two seconds when none starts later.
+/// its start, runs to the first later sentence's start, or two seconds when none starts later.
 #[test]
 fn a_sentence_without_a_usable_end_is_still_shown() {
     let transcript = Transcript::from_slice(
@@ -120,6 +120,49 @@ fn a_sentence_without_a_usable_end_is_still_shown() {
             .starts_with("1\n00:00:01,000 --> 00:00:03,500\nAda: No end.\n"),
         "{}",
         transcript.to_srt()
+    );
+}
+
+/// Captions are timed, so their cues go in the order of their starts whatever the
+/// transcript's order (WebVTT requires it; SRT numbers them so), sentences starting together
+/// in the transcript's order, and one without an end runs to the first later start; plain
+/// text is read, and keeps the transcript's order.
+#[test]
+fn captions_are_in_time_order_and_text_in_the_transcript_order() {
+    let transcript = Transcript::from_slice(
+        br#"{"transcript": {"paragraphs": [
+          {"speaker": {"name": "Ada"}, "sentences": [
+            {"text": "Third.", "start": 9.0, "end": 10.0},
+            {"text": "Fourth, with no end.", "start": 12.0}]},
+          {"speaker": {"name": "Bo"}, "start": 1.0, "sentences": [
+            {"text": "First.", "end": 2.0},
+            {"text": "Second, with no end.", "start": 5.0},
+            {"text": "Also at twelve.", "start": 12.0, "end": 13.0},
+            {"text": "Last.", "start": 13.5, "end": 15.0}]}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        transcript.to_webvtt(),
+        "WEBVTT\n\
+         \n00:00:01.000 --> 00:00:02.000\n<v Bo>First.\n\
+         \n00:00:05.000 --> 00:00:09.000\n<v Bo>Second, with no end.\n\
+         \n00:00:09.000 --> 00:00:10.000\n<v Ada>Third.\n\
+         \n00:00:12.000 --> 00:00:13.500\n<v Ada>Fourth, with no end.\n\
+         \n00:00:12.000 --> 00:00:13.000\n<v Bo>Also at twelve.\n\
+         \n00:00:13.500 --> 00:00:15.000\n<v Bo>Last.\n"
+    );
+    assert!(
+        transcript.to_srt().starts_with(
+            "1\n00:00:01,000 --> 00:00:02,000\nBo: First.\n\
+             \n2\n00:00:05,000 --> 00:00:09,000\nBo: Second, with no end.\n"
+        ),
+        "{}",
+        transcript.to_srt()
+    );
+    assert_eq!(
+        transcript.to_text(),
+        "Ada [00:00:09]: Third. Fourth, with no end.\n\
+         Bo [00:00:01]: First. Second, with no end. Also at twelve. Last.\n"
     );
 }
 

@@ -7,17 +7,20 @@ use super::Transcript;
 
 /// One caption: a sentence with its times and speaker.
 pub(super) struct Cue<'a> {
-    start: f64,
-    end: f64,
+    /// Milliseconds from the start of the meeting, as [`millis`] reads them.
+    start: u64,
+    end: u64,
     speaker: Option<String>,
     text: &'a str,
 }
 
 impl Transcript {
-    /// One cue per sentence with text. A cue needs an end after its start to be shown at all
+    /// One cue per sentence with text, in the order of their starts (captions must be: WebVTT
+    /// requires it, and SRT players number cues in time order), sentences that start together
+    /// in the transcript's order. A cue needs an end after its start to be shown at all
     /// (players show a cue from its start until just before its end): one whose end is
-    /// missing, or not after its start, ends where the next cue starts, or [`FALLBACK_CUE`]
-    /// after its start when the next does not start later.
+    /// missing, or not after its start, ends where the first later cue starts, or
+    /// [`FALLBACK_CUE_MS`] after its start when none starts later.
     pub(super) fn cues(&self) -> Vec<Cue<'_>> {
         let mut cues: Vec<Cue<'_>> = self
             .paragraphs()
@@ -30,21 +33,25 @@ impl Transcript {
                         return None;
                     }
                     Some(Cue {
-                        start: seconds(sentence.start.or(paragraph.start)),
-                        end: seconds(sentence.end.or(paragraph.end)),
+                        start: millis(sentence.start.or(paragraph.start)),
+                        end: millis(sentence.end.or(paragraph.end)),
                         speaker: label.clone(),
                         text,
                     })
                 })
             })
             .collect();
-        for index in 0..cues.len() {
+        // Stable: a transcript in time order stays as it is.
+        cues.sort_by_key(|cue| cue.start);
+        // From the last cue back, so that the first later start is known at each one.
+        let mut later = None;
+        for index in (0..cues.len()).rev() {
             let start = cues[index].start;
+            if let Some(next) = cues.get(index + 1).filter(|next| next.start > start) {
+                later = Some(next.start);
+            }
             if cues[index].end <= start {
-                let next = cues.get(index + 1).map(|cue| cue.start);
-                cues[index].end = next
-                    .filter(|&next| next > start)
-                    .unwrap_or(start + FALLBACK_CUE);
+                cues[index].end = later.unwrap_or(start + FALLBACK_CUE_MS);
             }
         }
         cues
@@ -64,7 +71,7 @@ impl Transcript {
             if text.is_empty() {
                 continue;
             }
-            let start = seconds(
+            let start = millis(
                 paragraph
                     .start
                     .or_else(|| paragraph.sentences.first().and_then(|s| s.start)),
@@ -77,8 +84,9 @@ impl Transcript {
         out
     }
 
-    /// WebVTT captions: one cue per sentence, with a `<v Speaker>` voice span. A sentence
-    /// without an end after its start (nor its paragraph's) ends where the next one starts, or
+    /// WebVTT captions: one cue per sentence, in time order, with a `<v Speaker>` voice span
+    /// (plain text, by contrast, keeps the transcript's order: it is read, not timed). A sentence
+    /// without an end after its start (nor its paragraph's) ends where a later one starts, or
     /// two seconds on, so that every cue is shown.
     pub fn to_webvtt(&self) -> String {
         let mut out = String::from("WEBVTT\n");
@@ -101,8 +109,8 @@ impl Transcript {
         out
     }
 
-    /// SubRip (SRT) captions: numbered cues, one per sentence, prefixed with the speaker; cue
-    /// times as in [`to_webvtt`](Self::to_webvtt).
+    /// SubRip (SRT) captions: numbered cues, one per sentence in time order, prefixed with the
+    /// speaker; cue times as in [`to_webvtt`](Self::to_webvtt).
     pub fn to_srt(&self) -> String {
         let mut out = String::new();
         for (index, cue) in self.cues().into_iter().enumerate() {
@@ -126,18 +134,27 @@ impl Transcript {
     }
 }
 
-/// How long a cue without an end of its own is shown when no later cue bounds it: long enough
-/// to read a short sentence.
-const FALLBACK_CUE: f64 = 2.0;
+/// How long a cue without an end of its own is shown when no later cue bounds it, in
+/// milliseconds: long enough to read a short sentence.
+const FALLBACK_CUE_MS: u64 = 2_000;
 
-/// Seconds, with missing, negative or non-finite values as 0.
-fn seconds(value: Option<f64>) -> f64 {
-    value.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(0.0)
+/// The latest time a caption shows, in milliseconds: a million hours (a meeting lasts hours).
+/// Later times are taken as this one, so that a cue's end can still be after its start (in
+/// floating point, 2 s after 10^16 s is 10^16 s).
+const LATEST_MS: u64 = 1_000_000 * 3_600_000;
+
+/// A time in seconds as whole milliseconds, with missing, negative or non-finite values as 0
+/// and later ones than [`LATEST_MS`] as that. Cues are compared in these, as they are shown: a
+/// sentence ending a tenth of a millisecond after its start would otherwise be a cue that ends
+/// where it starts.
+fn millis(seconds: Option<f64>) -> u64 {
+    seconds
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(0, |s| (s * 1000.0).round().min(LATEST_MS as f64) as u64)
 }
 
 /// `hh:mm:ss`, or `hh:mm:ss<sep>mmm` with milliseconds.
-fn clock(seconds: f64, millis_separator: Option<char>) -> String {
-    let total_ms = (seconds * 1000.0).round().min(u64::MAX as f64) as u64;
+fn clock(total_ms: u64, millis_separator: Option<char>) -> String {
     let (h, m, s, ms) = (
         total_ms / 3_600_000,
         total_ms / 60_000 % 60,
@@ -219,10 +236,12 @@ mod tests {
 
     #[test]
     fn clocks_round_to_milliseconds_and_clamp_nonsense() {
-        assert_eq!(clock(3725.0005, Some('.')), "01:02:05.001");
-        assert_eq!(clock(seconds(Some(-4.0)), Some(',')), "00:00:00,000");
-        assert_eq!(clock(seconds(Some(f64::NAN)), None), "00:00:00");
-        assert_eq!(clock(seconds(Some(f64::INFINITY)), None), "00:00:00");
+        assert_eq!(clock(millis(Some(3725.0005)), Some('.')), "01:02:05.001");
+        assert_eq!(clock(millis(Some(-4.0)), Some(',')), "00:00:00,000");
+        assert_eq!(clock(millis(Some(f64::NAN)), None), "00:00:00");
+        assert_eq!(clock(millis(Some(f64::INFINITY)), None), "00:00:00");
+        assert_eq!(clock(millis(None), None), "00:00:00");
+        assert_eq!(clock(millis(Some(1e300)), Some('.')), "1000000:00:00.000");
     }
 
     #[test]
