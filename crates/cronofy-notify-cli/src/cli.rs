@@ -70,7 +70,9 @@ pub(crate) enum Command {
     },
     /// POST a signed callback to an endpoint: a sample, or a body of yours.
     ///
-    /// Signed exactly as Cronofy signs. Exit 0 on a 2xx answer.
+    /// Signed exactly as Cronofy signs. Exit 0 on a 2xx answer. An answer that takes more than
+    /// 3 s is pointed out, 2xx or not: Cronofy waits only a few seconds (its exact limit is not
+    /// documented), so an endpoint should answer first and do slow work after.
     Send {
         /// Where to send it.
         #[arg(long, value_parser = http_url)]
@@ -92,6 +94,14 @@ pub(crate) enum Command {
             value_parser = agent_sub
         )]
         sub: String,
+        /// How long to wait for the answer before giving up, from 1 to 3600 seconds.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            default_value_t = 30,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        timeout: u64,
         /// The body to send instead of a sample (`-`: standard input).
         file: Option<PathBuf>,
     },

@@ -117,6 +117,7 @@ fn run(command: Command) -> Result<u8, String> {
             sample,
             resource_base,
             sub,
+            timeout,
             file,
         } => block_on(send::run(send::Options {
             url,
@@ -124,6 +125,7 @@ fn run(command: Command) -> Result<u8, String> {
             sample,
             resource_base,
             sub,
+            timeout: Duration::from_secs(timeout),
             file,
         })),
         Command::Serve {

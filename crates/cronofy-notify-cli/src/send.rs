@@ -1,7 +1,7 @@
 //! `send`: POST a body signed as Cronofy signs it.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cronofy_notify_core::samples::Sample;
 use cronofy_notify_core::{SIGNATURE_HEADER, Signer};
@@ -14,8 +14,16 @@ pub(crate) struct Options {
     pub(crate) sample: Option<Sample>,
     pub(crate) resource_base: Option<reqwest::Url>,
     pub(crate) sub: String,
+    /// How long to wait for the answer.
+    pub(crate) timeout: Duration,
     pub(crate) file: Option<PathBuf>,
 }
+
+/// An answer slower than this is pointed out: Cronofy waits "a few seconds" for one.
+const SLOW_ANSWER: Duration = Duration::from_secs(3);
+/// What to do about an endpoint that is slow to answer.
+const ANSWER_FIRST: &str = "Cronofy waits only a few seconds for an answer: answer first, \
+                            and do slow work after";
 
 pub(crate) async fn run(options: Options) -> u8 {
     let body = match &options.file {
@@ -35,12 +43,13 @@ pub(crate) async fn run(options: Options) -> u8 {
     };
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
+        .timeout(options.timeout)
         .build()
     {
         Ok(client) => client,
         Err(error) => return fail(exit::FAILED, error),
     };
+    let sent = Instant::now();
     let response = client
         .post(options.url.clone())
         .header(SIGNATURE_HEADER, signer.sign(&body))
@@ -53,6 +62,13 @@ pub(crate) async fn run(options: Options) -> u8 {
         .await;
     match response {
         Ok(response) => {
+            let took = sent.elapsed();
+            if took > SLOW_ANSWER {
+                note(format_args!(
+                    "the endpoint took {:.1} s to answer; {ANSWER_FIRST}",
+                    took.as_secs_f64()
+                ));
+            }
             let status = response.status();
             let printed = output::line(format_args!(
                 "{} {}",
@@ -79,6 +95,14 @@ pub(crate) async fn run(options: Options) -> u8 {
             }
             output::exit_code(printed, exit::FAILED)
         }
+        Err(error) if error.is_timeout() => fail(
+            exit::FAILED,
+            format!(
+                "could not send to {}: no answer within {} s; {ANSWER_FIRST}",
+                shown(&options.url),
+                options.timeout.as_secs()
+            ),
+        ),
         Err(error) => fail(
             exit::FAILED,
             format!(
@@ -135,13 +159,9 @@ fn printable(bytes: &[u8], chars: usize) -> String {
 }
 
 /// An error and what caused it, outermost first: reqwest's own message ("error sending
-/// request") says little without the refused connection or the timeout beneath it.
+/// request") says little without the refused connection or the reset beneath it.
 fn causes(error: &reqwest::Error) -> String {
-    let mut words = if error.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        error.to_string()
-    };
+    let mut words = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let cause_words = cause.to_string();

@@ -1,7 +1,9 @@
 //! `send` and `sample`: what a refusing or absent endpoint is said to have done, and samples
 //! that are refused before anything is sent.
 
-use crate::{cli, code, run, write_temp};
+use std::time::Duration;
+
+use crate::{cli, code, run, run_within, write_temp};
 
 #[test]
 fn send_says_what_went_wrong() {
@@ -40,6 +42,14 @@ pub(super) fn answering_once(answer: &'static [u8]) -> std::net::SocketAddr {
 pub(super) fn answering_once_seen(
     answer: &'static [u8],
 ) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
+    answering_once_after(Duration::ZERO, answer)
+}
+
+/// [`answering_once_seen`], waiting `delay` after the whole request has arrived to answer.
+fn answering_once_after(
+    delay: Duration,
+    answer: &'static [u8],
+) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<Vec<u8>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (seen, request_seen) = std::sync::mpsc::channel();
@@ -57,6 +67,7 @@ pub(super) fn answering_once_seen(
                 Ok(n) => request.extend_from_slice(&buffer[..n]),
             }
         }
+        std::thread::sleep(delay);
         let _ = std::io::Write::write_all(&mut stream, answer);
         let _ = seen.send(request);
     });
@@ -150,6 +161,62 @@ fn send_shows_300_characters_of_a_long_answer_and_marks_the_cut() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(stderr.contains(&shown), "{} bytes: {stderr}", body.len());
     }
+}
+
+/// An answer slower than Cronofy would wait for is pointed out, 2xx or not (the exit code is
+/// still the status's); a quick one is not.
+#[test]
+fn send_points_out_an_endpoint_slow_to_answer() {
+    const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    for (delay, slow) in [(Duration::ZERO, false), (Duration::from_millis(3500), true)] {
+        let (addr, _) = answering_once_after(delay, NO_CONTENT);
+        let output = run_within(
+            Duration::from_secs(20),
+            cli()
+                .args(["send", "--secret", "s", "--url"])
+                .arg(format!("http://{addr}/cronofy")),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 0, "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "204 No Content\n");
+        assert_eq!(
+            stderr.contains("the endpoint took 3.") && stderr.contains("answer first"),
+            slow,
+            "{delay:?}: {stderr}"
+        );
+    }
+}
+
+/// `--timeout` bounds the wait for an answer; giving up says how long it waited and why that
+/// matters. A timeout of 0 would give up on everything: a usage error.
+#[test]
+fn send_gives_up_on_an_endpoint_that_does_not_answer_within_its_timeout() {
+    let (addr, _) = answering_once_after(
+        Duration::from_secs(10),
+        b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+    );
+    let output = run_within(
+        Duration::from_secs(8),
+        cli()
+            .args(["send", "--secret", "s", "--timeout", "1", "--url"])
+            .arg(format!("http://{addr}/cronofy")),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(code(&output), 1, "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.contains(&format!(
+            "could not send to http://{addr}/cronofy: no answer within 1 s; Cronofy waits \
+             only a few seconds"
+        )),
+        "{stderr}"
+    );
+
+    let output = run(cli()
+        .args(["send", "--secret", "s", "--timeout", "0", "--url"])
+        .arg(format!("http://{addr}/cronofy")));
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--timeout"));
 }
 
 #[test]
