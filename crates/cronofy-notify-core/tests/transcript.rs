@@ -92,7 +92,8 @@ fn srt_has_numbered_cues_with_comma_milliseconds() {
 
 /// A cue is shown from its start until just before its end, so one that ends where it starts
 /// is never seen: a sentence without an end (nor its paragraph one), or with an end not after
-/// its start, runs to the first later sentence's start, or two seconds when none starts later.
+/// its start, runs to the first later sentence's start (seven seconds at most: a pause keeps
+/// no words on screen), or two seconds when none starts later.
 #[test]
 fn a_sentence_without_a_usable_end_is_still_shown() {
     let transcript = Transcript::from_slice(
@@ -120,6 +121,19 @@ fn a_sentence_without_a_usable_end_is_still_shown() {
             .starts_with("1\n00:00:01,000 --> 00:00:03,500\nAda: No end.\n"),
         "{}",
         transcript.to_srt()
+    );
+
+    let paused = Transcript::from_slice(
+        br#"{"transcript": {"paragraphs": [{"sentences": [
+            {"text": "Before a pause.", "start": 20.0},
+            {"text": "After it.", "start": 80.0, "end": 81.0}]}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        paused.to_webvtt(),
+        "WEBVTT\n\
+         \n00:00:20.000 --> 00:00:27.000\nBefore a pause.\n\
+         \n00:01:20.000 --> 00:01:21.000\nAfter it.\n"
     );
 }
 

@@ -19,8 +19,9 @@ impl Transcript {
     /// requires it, and SRT players number cues in time order), sentences that start together
     /// in the transcript's order. A cue needs an end after its start to be shown at all
     /// (players show a cue from its start until just before its end): one whose end is
-    /// missing, or not after its start, ends where the first later cue starts, or
-    /// [`FALLBACK_CUE_MS`] after its start when none starts later.
+    /// missing, or not after its start, ends where the first later cue starts (at most
+    /// [`LONGEST_FILLED_CUE_MS`] after its own start), or [`FALLBACK_CUE_MS`] after its start
+    /// when none starts later.
     pub(super) fn cues(&self) -> Vec<Cue<'_>> {
         let mut cues: Vec<Cue<'_>> = self
             .paragraphs()
@@ -51,7 +52,9 @@ impl Transcript {
                 later = Some(next.start);
             }
             if cues[index].end <= start {
-                cues[index].end = later.unwrap_or(start + FALLBACK_CUE_MS);
+                cues[index].end = later.map_or(start + FALLBACK_CUE_MS, |later| {
+                    later.min(start + LONGEST_FILLED_CUE_MS)
+                });
             }
         }
         cues
@@ -86,8 +89,8 @@ impl Transcript {
 
     /// WebVTT captions: one cue per sentence, in time order, with a `<v Speaker>` voice span
     /// (plain text, by contrast, keeps the transcript's order: it is read, not timed). A sentence
-    /// without an end after its start (nor its paragraph's) ends where a later one starts, or
-    /// two seconds on, so that every cue is shown.
+    /// without an end after its start (nor its paragraph's) ends where a later one starts (7 s
+    /// on at most), or two seconds on, so that every cue is shown.
     pub fn to_webvtt(&self) -> String {
         let mut out = String::from("WEBVTT\n");
         for cue in self.cues() {
@@ -137,6 +140,11 @@ impl Transcript {
 /// How long a cue without an end of its own is shown when no later cue bounds it, in
 /// milliseconds: long enough to read a short sentence.
 const FALLBACK_CUE_MS: u64 = 2_000;
+
+/// The longest a cue without an end of its own is shown until a later cue starts, in
+/// milliseconds: as long as subtitle guidelines show one cue (about 7 s), so that a pause in
+/// the meeting does not keep the last words on screen.
+const LONGEST_FILLED_CUE_MS: u64 = 7_000;
 
 /// The latest time a caption shows, in milliseconds: a million hours (a meeting lasts hours).
 /// Later times are taken as this one, so that a cue's end can still be after its start (in
