@@ -84,7 +84,7 @@ pub(crate) enum Command {
         sample: Option<Sample>,
         /// Puts the resource URLs under this base instead of `https://api.cronofy.com`, as
         /// `URL/v1/meeting_agents/SUB/CATEGORY` (for local tests).
-        #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = http_url)]
+        #[arg(long, value_name = "URL", conflicts_with = "file", value_parser = resource_base)]
         resource_base: Option<reqwest::Url>,
         /// The sample's meeting agent id.
         #[arg(
@@ -186,7 +186,7 @@ pub(crate) enum Command {
         sub: String,
         /// Puts the resource URLs under this base instead of `https://api.cronofy.com`, as
         /// `URL/v1/meeting_agents/SUB/CATEGORY` (for local tests).
-        #[arg(long, value_name = "URL", value_parser = http_url)]
+        #[arg(long, value_name = "URL", value_parser = resource_base)]
         resource_base: Option<reqwest::Url>,
     },
     /// Render a downloaded transcript as text, WebVTT or SRT.
@@ -331,6 +331,21 @@ fn http_url(value: &str) -> Result<reqwest::Url, String> {
         )),
         Err(error) => Err(format!("{value:?} is not a URL: {error}")),
     }
+}
+
+/// `--resource-base`: an http or https URL that paths can follow. The resource URLs are the
+/// base with `/v1/meeting_agents/...` after it, so a query or a fragment would swallow that path
+/// (`http://host/?token=t/v1/...` fetches `/` on every download): refused, saying so.
+fn resource_base(value: &str) -> Result<reqwest::Url, String> {
+    let url = http_url(value)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(
+            "the resource URLs' paths would go inside its query (?...) or fragment \
+                    (#...): give a base without them, such as http://127.0.0.1:8080/prefix"
+                .into(),
+        );
+    }
+    Ok(url)
 }
 
 /// The range `--body-limit` takes: a limit under a kilobyte would refuse Cronofy's own

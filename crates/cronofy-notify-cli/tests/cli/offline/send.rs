@@ -226,7 +226,7 @@ fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
     let dir = tempfile::tempdir().unwrap();
     let body = write_temp(dir.path(), "body.json", b"{}");
     let body = body.to_str().unwrap();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--sample", "failed:"], "needs a subtype"),
         (
             &["--sample", "completed"],
@@ -235,6 +235,15 @@ fn send_refuses_a_sample_it_would_get_wrong_before_sending_anything() {
         (&["--sub", " "], "cannot be blank"),
         (&["--resource-base", "ftp://127.0.0.1/"], "http or https"),
         (&["--resource-base", "fake-cronofy"], "not a URL"),
+        // The resource URLs' paths would go into the query or the fragment.
+        (
+            &["--resource-base", "http://127.0.0.1:9/?token=t"],
+            "query (?...)",
+        ),
+        (
+            &["--resource-base", "http://127.0.0.1:9/#top"],
+            "fragment (#...)",
+        ),
         // A file is sent as it is: the sample's options would silently do nothing.
         (&["--sub", "agt_1", body], "cannot be used with"),
     ];
@@ -281,5 +290,14 @@ fn sample_prints_a_body_that_sign_and_verify_take() {
             "\"http://127.0.0.1:9/v1/meeting_agents/agt_692702a100ccd07000000000/video\""
         )
     );
+    // A base with a path keeps it; one with a query is refused, as by `send`.
+    let output = run(cli().args(["sample", "--resource-base", "http://127.0.0.1:9/fake/"]));
+    assert!(String::from_utf8_lossy(&output.stdout).contains(
+        "\"http://127.0.0.1:9/fake/v1/meeting_agents/agt_692702a100ccd07000000000/audio\""
+    ));
+    let output = run(cli().args(["sample", "--resource-base", "http://127.0.0.1:9?x"]));
+    assert_eq!(code(&output), 2);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("inside its query"));
+    assert!(output.stdout.is_empty());
     assert_eq!(code(&run(cli().args(["sample", "completed"]))), 2);
 }
