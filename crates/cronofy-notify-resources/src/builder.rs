@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::downloader::Inner;
 use crate::progress::ProgressFn;
-use crate::urls::PlainHttp;
+use crate::urls::{PlainHttp, api_host};
 use crate::{Downloader, FileStorage, ProgressEvent, RetryPolicy, Storage};
 
 /// Why a [`Downloader`] could not be built.
@@ -47,6 +47,15 @@ pub enum BuildError {
     RootNotUtf8 {
         /// The folder, absolute.
         root: PathBuf,
+    },
+    /// An entry of [`DownloaderBuilder::api_hosts`] is not a host: a URL, a port, a path or a
+    /// wildcard, which no resource's host would ever match.
+    #[error(
+        "{host:?} cannot be an API host: give a host name alone, such as cronofy.com (its subdomains are included), or an IP address; not a URL, a port, a path or a wildcard"
+    )]
+    InvalidApiHost {
+        /// The entry, as given.
+        host: String,
     },
 }
 
@@ -193,6 +202,10 @@ impl DownloaderBuilder {
     /// is elsewhere fails at once with
     /// [`DownloadError::UntrustedHost`](crate::DownloadError::UntrustedHost), before any request.
     ///
+    /// Each entry is a host alone, in any case, in Unicode or not; blank ones are skipped. One
+    /// that no host could match (`https://api.example.com`, `api.example.com:443`,
+    /// `*.example.com`) fails [`build`](Self::build) with [`BuildError::InvalidApiHost`].
+    ///
     /// Unset, the key goes to whatever host a callback names: a verified callback's URLs are
     /// Cronofy's. Set it when a body may come from elsewhere (a file someone sent you), since
     /// whoever wrote the body chooses where the key goes.
@@ -211,8 +224,8 @@ impl DownloaderBuilder {
         self.api_hosts = Some(
             hosts
                 .into_iter()
-                .map(|host| host.into().trim().trim_matches('.').to_ascii_lowercase())
-                .filter(|host| !host.is_empty())
+                .map(Into::into)
+                .filter(|host: &String| !host.trim().is_empty())
                 .collect(),
         );
         self
@@ -275,6 +288,15 @@ impl DownloaderBuilder {
         if self.idle_timeout.is_zero() {
             return Err(BuildError::ZeroTimeout("idle"));
         }
+        let api_hosts = self
+            .api_hosts
+            .map(|hosts| {
+                hosts
+                    .into_iter()
+                    .map(|host| api_host(&host).ok_or(BuildError::InvalidApiHost { host }))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
         let client = match self.client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -312,7 +334,7 @@ impl DownloaderBuilder {
                 max_size: self.max_size,
                 categories: self.categories,
                 plain_http: PlainHttp::new(self.allow_http, self.allow_http_on_loopback),
-                api_hosts: self.api_hosts,
+                api_hosts,
                 max_redirects: self.max_redirects,
                 progress: self.progress,
                 progress_interval: self.progress_interval,

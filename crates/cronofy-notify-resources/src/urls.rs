@@ -28,6 +28,28 @@ pub(crate) fn check_api_host(url: &Url, allowed: Option<&[String]>) -> Result<()
     }
 }
 
+/// An `api_hosts` entry in the form [`check_api_host`] compares: an IP address as given, or a
+/// host name as the URL parser writes a URL's (lower case, internationalised names in ASCII),
+/// without dots at either end (`.cronofy.com`, as cookies say "and subdomains", is
+/// `cronofy.com`). `None` for what no URL's host could match: a URL, a port, a path, a wildcard.
+pub(crate) fn api_host(entry: &str) -> Option<String> {
+    let entry = entry.trim().trim_matches('.');
+    if ip_address(entry).is_some() {
+        return Some(entry.to_owned());
+    }
+    // The URL parser would take `:443` or `/v1` for what follows a host, and `*` inside one,
+    // without a word: only what a host name is made of goes on to it.
+    if !entry
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return None;
+    }
+    let url = Url::parse(&format!("https://{entry}/")).ok()?;
+    let domain = url.domain()?;
+    is_dns_name(domain).then(|| domain.to_owned())
+}
+
 /// Which plain-http URLs may be fetched (https always may).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlainHttp {
@@ -149,6 +171,36 @@ mod tests {
         assert!(!within("cronofy.com.evil.example", "cronofy.com"));
         assert!(!within("com", "cronofy.com"));
         assert!(!within("", "cronofy.com"));
+    }
+
+    #[test]
+    fn an_api_host_is_a_host_alone_written_as_urls_write_it() {
+        for (given, kept) in [
+            ("cronofy.com", "cronofy.com"),
+            ("API.Cronofy.COM", "api.cronofy.com"),
+            (" .cronofy.com. ", "cronofy.com"),
+            ("api_internal.example", "api_internal.example"),
+            ("bücher.example", "xn--bcher-kva.example"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("[::1]", "[::1]"),
+            ("::1", "::1"),
+        ] {
+            assert_eq!(api_host(given).as_deref(), Some(kept), "{given:?}");
+        }
+        for refused in [
+            "https://api.example.com",
+            "api.example.com:443",
+            "api.example.com/v1",
+            "*.example.com",
+            "user@api.example.com",
+            "api example.com",
+            "-api.example.com",
+            "1.2.3",
+            ".",
+            "",
+        ] {
+            assert_eq!(api_host(refused), None, "{refused:?}");
+        }
     }
 
     #[test]

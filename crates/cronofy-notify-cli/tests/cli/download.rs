@@ -285,6 +285,33 @@ fn download_sends_the_key_to_cronofy_hosts_only() {
     );
 }
 
+/// `--api-host` given as a URL (or with a port, or a wildcard) matched no host, so the key was
+/// refused to the very host named, as if the option had not been given: now a usage error,
+/// before anything is sent or stored.
+#[test]
+fn download_refuses_an_api_host_that_is_not_a_host() {
+    let out = tempfile::tempdir().unwrap();
+    let file = write_temp(out.path(), "complete.json", &vectors::seed_body("complete"));
+    let output = run(cli()
+        .args([
+            "download",
+            "--api-key",
+            "k",
+            "--api-host",
+            "https://api.example.com",
+        ])
+        .arg("--out")
+        .arg(out.path().join("recordings"))
+        .arg(&file));
+    assert_eq!(code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("\"https://api.example.com\" cannot be an API host"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("recordings").exists());
+}
+
 #[test]
 fn download_says_when_a_callback_lists_nothing_to_fetch() {
     let out = tempfile::tempdir().unwrap();

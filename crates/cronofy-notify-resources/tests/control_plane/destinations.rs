@@ -256,7 +256,7 @@ async fn the_key_goes_only_to_the_api_hosts_allowed() {
 
     // Allowed, the same body downloads.
     let report = builder(root.path())
-        .api_hosts(["cronofy.com", "127.0.0.1"])
+        .api_hosts(["cronofy.com", " 127.0.0.1 "])
         .download_body(&body)
         .await;
     assert!(report.is_success(), "{report:?}");

@@ -181,3 +181,33 @@ async fn backoff_doubles_between_attempts_on_a_paused_clock() {
     // 100 + 200 + 400 + 400 ms between five attempts.
     assert_eq!(elapsed, Duration::from_millis(1100));
 }
+
+/// An API host that no resource's host could match was kept as given, and every resource then
+/// refused as untrusted, which named the very host the user thought they had allowed: a URL, a
+/// port and a wildcard are now refused when the downloader is built, saying what to give.
+#[test]
+fn an_api_host_that_is_not_a_host_is_refused_at_build_time() {
+    for given in [
+        "https://api.example.com",
+        "api.example.com:443",
+        "*.example.com",
+    ] {
+        let error = Downloader::builder("k")
+            .api_hosts(["cronofy.com", given])
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, BuildError::InvalidApiHost { host } if host == given),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("give a host name alone"),
+            "{error}"
+        );
+    }
+    // Case, dots at either end, blank entries and IPv6 in brackets are all fine.
+    Downloader::builder("k")
+        .api_hosts(["API.Cronofy.com.", " ", "[::1]"])
+        .build()
+        .unwrap();
+}
