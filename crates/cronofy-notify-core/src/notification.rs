@@ -268,8 +268,13 @@ fn summarize(callback: &EventSubscription, f: &mut fmt::Formatter<'_>) -> fmt::R
             .map_or("(no type)", |k| k.as_str());
         write!(f, "{}{}", if i > 0 { "+" } else { "" }, OneLine(kind))?;
     }
-    let agent = callback.agent_sub().unwrap_or("(no meeting agent)");
-    write!(f, " for {}", OneLine(agent))?;
+    // A conferencing callback has no meeting agent: its event is what it is about.
+    let event = callback.event.as_ref().and_then(|e| e.event_id.as_deref());
+    match (callback.agent_sub(), event) {
+        (Some(sub), _) => write!(f, " for {}", OneLine(sub))?,
+        (None, Some(event)) => write!(f, " for event {}", OneLine(event))?,
+        (None, None) => f.write_str(" for (no meeting agent)")?,
+    }
     if let Some(reason) = callback.failure_reason() {
         write!(f, ", failed: {}", OneLine(reason.as_str()))?;
     }

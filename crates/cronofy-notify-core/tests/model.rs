@@ -583,6 +583,16 @@ fn a_notification_displays_as_one_line_for_logs() {
         odd(json!({"notification": {"type": "event_subscription"}})).to_string(),
         "event_subscription for (no meeting agent)"
     );
+    // A conferencing callback is about an event, which names it when no agent does.
+    assert_eq!(
+        odd(
+            json!({"notification": {"type": "event_subscription", "interactions": [
+            {"type": "conferencing_assigned"}]},
+            "event": {"event_id": "evt_1", "summary": "Weekly"}})
+        )
+        .to_string(),
+        "conferencing_assigned for event evt_1"
+    );
     assert_eq!(
         odd(
             json!({"notification": {"type": "event_subscription", "interactions": [
