@@ -66,6 +66,25 @@ pub enum KeyError {
         /// Position of the secret in the list given, from 0.
         index: usize,
     },
+    /// A secret holds a character that cannot be seen, which no client secret does: a
+    /// byte-order mark (U+FEFF), which Windows editors and PowerShell write at the start of a
+    /// UTF-8 file, or a zero-width space or joiner (U+200B to U+200D, U+2060), which a copy from
+    /// a web page or a chat can bring. Taken as it is, it would make every genuine callback fail
+    /// verification, with nothing on screen to show why.
+    #[error(
+        "client secret {} of those given holds a character that cannot be seen (a byte-order mark at the start of its file, or a zero-width space from a copy?): remove it",
+        index + 1
+    )]
+    InvisibleInSecret {
+        /// Position of the secret in the list given, from 0.
+        index: usize,
+    },
+}
+
+/// Whether `c` is one of the invisible characters that get into a secret unseen: a byte-order
+/// mark, a zero-width space or joiner, or a word joiner.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{FEFF}' | '\u{200B}'..='\u{200D}' | '\u{2060}')
 }
 
 /// Why a signature header was refused.
@@ -117,6 +136,9 @@ impl Keys {
                 }
                 if text.contains(char::is_control) {
                     return Err(KeyError::ControlInSecret { index });
+                }
+                if text.contains(is_invisible) {
+                    return Err(KeyError::InvisibleInSecret { index });
                 }
                 Ok(HmacSha256::new_from_slice(text.as_bytes())
                     .expect("HMAC accepts keys of any length"))
@@ -181,7 +203,8 @@ impl Verifier {
     /// # Errors
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
     /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
-    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character.
+    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character,
+    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -259,7 +282,8 @@ impl Signer {
     /// # Errors
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
     /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
-    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character.
+    /// [`KeyError::ControlInSecret`] for one holding a line break or another control character,
+    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -448,6 +472,38 @@ mod tests {
         assert!(
             message.starts_with("client secret 1 of those given holds a line break")
                 && !message.contains("old-secret"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_secret_holding_a_character_that_cannot_be_seen_is_refused() {
+        // A secret file saved with a byte-order mark, or a secret copied with a zero-width
+        // space: it looks right everywhere, and would match no callback.
+        for unseen in [
+            "\u{FEFF}secret",
+            "sec\u{200B}ret",
+            "sec\u{200C}ret",
+            "secret\u{200D}",
+            "sec\u{2060}ret",
+        ] {
+            assert_eq!(
+                Verifier::new(["ok", unseen]).unwrap_err(),
+                KeyError::InvisibleInSecret { index: 1 },
+                "{unseen:?}"
+            );
+            assert_eq!(
+                Signer::new([unseen]).unwrap_err(),
+                KeyError::InvisibleInSecret { index: 0 }
+            );
+        }
+        // Other characters beyond ASCII are the secret's own business.
+        assert!(Verifier::new(["sécret-ß-秘密"]).is_ok());
+        let message = KeyError::InvisibleInSecret { index: 0 }.to_string();
+        assert!(
+            message.starts_with(
+                "client secret 1 of those given holds a character that cannot be seen"
+            ) && message.contains("byte-order mark"),
             "{message}"
         );
     }

@@ -20,10 +20,12 @@ pub enum BuildError {
     /// The API key is empty or only white space (an unset variable, usually).
     #[error("the API key is empty: it is the application's client secret (CRONOFY_CLIENT_SECRET)")]
     EmptyApiKey,
-    /// The API key has white space around it or characters an HTTP header cannot carry (a line
-    /// break, usually, from a file or variable read whole). The key itself is not shown.
+    /// The API key has white space around it, a character an HTTP header cannot carry (a line
+    /// break, usually, from a file or variable read whole), or one beyond ASCII, which no
+    /// bearer token holds (a byte-order mark from the start of a file saved on Windows, or a
+    /// zero-width space from a copy). The key itself is not shown.
     #[error(
-        "the API key cannot be sent as it is: it begins or ends with white space, or has a line break or another control character (from the file or variable it is read from?)"
+        "the API key cannot be sent as it is: it begins or ends with white space, or has a line break, another control character or a character beyond ASCII such as a byte-order mark (from the file or variable it is read from?)"
     )]
     InvalidApiKey,
     /// A concurrency limit was 0.
@@ -273,7 +275,9 @@ impl DownloaderBuilder {
             return Err(BuildError::EmptyApiKey);
         }
         let key = self.api_key.expose_secret();
-        if key.trim() != key {
+        // Bearer tokens are ASCII (RFC 6750); a header would carry other bytes, and Cronofy
+        // would answer each request 401 as for a wrong key.
+        if key.trim() != key || !key.is_ascii() {
             return Err(BuildError::InvalidApiKey);
         }
         let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))

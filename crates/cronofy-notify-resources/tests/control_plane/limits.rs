@@ -92,8 +92,16 @@ fn a_blank_or_unsendable_api_key_zero_concurrency_or_a_zero_timeout_is_refused_a
         .unwrap_err();
     assert!(matches!(error, BuildError::InvalidApiKey), "{error:?}");
     assert!(!format!("{error} {error:?}").contains("CRN_secret"));
-    // White space around it would go out as part of the key: refused alike.
-    for padded in [" CRN_secret", "CRN_secret ", "CRN_\u{7f}secret"] {
+    // White space around it would go out as part of the key: refused alike. So would a
+    // byte-order mark from a file saved on Windows, or a zero-width space from a copy: no
+    // bearer token holds a character beyond ASCII.
+    for padded in [
+        " CRN_secret",
+        "CRN_secret ",
+        "CRN_\u{7f}secret",
+        "\u{FEFF}CRN_secret",
+        "CRN_\u{200B}secret",
+    ] {
         assert!(
             matches!(
                 Downloader::builder(padded).build(),

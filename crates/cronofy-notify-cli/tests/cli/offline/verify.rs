@@ -229,6 +229,41 @@ fn secret_files_that_cannot_hold_one_secret_are_refused() {
     );
 }
 
+/// A secret file saved with a byte-order mark (Windows editors, PowerShell's `Out-File` or
+/// `Set-Content -Encoding UTF8`) looks right in any editor: its secret signed and verified with
+/// the mark inside, so every genuine callback was refused as forged. Refused at start, saying so.
+#[test]
+fn a_secret_file_saved_with_a_byte_order_mark_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    let marked = write_temp(
+        dir.path(),
+        "secret.txt",
+        "\u{FEFF}CRN_secret\r\n".as_bytes(),
+    );
+    for command in [
+        cli()
+            .arg("sign")
+            .arg("--secret-file")
+            .arg(&marked)
+            .arg(&body),
+        cli()
+            .args(["download", "--out"])
+            .arg(dir.path().join("recordings"))
+            .arg("--api-key-file")
+            .arg(&marked)
+            .arg(&body),
+    ] {
+        let output = run(command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{stderr}");
+        assert!(stderr.contains("byte-order mark"), "{stderr}");
+        assert!(!stderr.contains("CRN_secret"), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    assert!(!dir.path().join("recordings").exists());
+}
+
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
 /// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
 /// a usage error that names the file.
