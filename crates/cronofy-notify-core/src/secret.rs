@@ -44,6 +44,21 @@ impl ClientSecret {
     pub fn is_blank(&self) -> bool {
         self.0.trim().is_empty()
     }
+
+    /// Whether the secret is wrapped in a pair of quotes, `"..."` or `'...'`, as an env file
+    /// read by `docker run --env-file` leaves it (a shell and Docker Compose take them away).
+    /// No Cronofy secret is.
+    ///
+    /// ```
+    /// use cronofy_notify_core::ClientSecret;
+    ///
+    /// assert!(ClientSecret::from("\"CRN_example\"").is_quoted());
+    /// assert!(!ClientSecret::from("CRN_example").is_quoted());
+    /// ```
+    pub fn is_quoted(&self) -> bool {
+        let bytes = self.expose_secret().as_bytes();
+        bytes.len() >= 2 && matches!(bytes[0], b'"' | b'\'') && bytes.last() == Some(&bytes[0])
+    }
 }
 
 impl Drop for ClientSecret {

@@ -79,6 +79,18 @@ pub enum KeyError {
         /// Position of the secret in the list given, from 0.
         index: usize,
     },
+    /// A secret is wrapped in quotes (`"..."` or `'...'`), which no client secret is: almost
+    /// always quotes kept from an env file (`docker run --env-file` keeps them, where a shell
+    /// and Docker Compose take them away). Taken as it is, it would make every genuine callback
+    /// fail verification.
+    #[error(
+        "client secret {} of those given is wrapped in quotes (kept from an env file? docker run --env-file keeps them): remove them",
+        index + 1
+    )]
+    QuotedSecret {
+        /// Position of the secret in the list given, from 0.
+        index: usize,
+    },
 }
 
 /// Whether `c` is one of the invisible characters that get into a secret unseen: a byte-order
@@ -139,6 +151,9 @@ impl Keys {
                 }
                 if text.contains(is_invisible) {
                     return Err(KeyError::InvisibleInSecret { index });
+                }
+                if secret.is_quoted() {
+                    return Err(KeyError::QuotedSecret { index });
                 }
                 Ok(HmacSha256::new_from_slice(text.as_bytes())
                     .expect("HMAC accepts keys of any length"))
@@ -204,7 +219,8 @@ impl Verifier {
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
     /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
     /// [`KeyError::ControlInSecret`] for one holding a line break or another control character,
-    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space.
+    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space,
+    /// [`KeyError::QuotedSecret`] for one wrapped in quotes.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -283,7 +299,8 @@ impl Signer {
     /// [`KeyError::NoSecrets`] for an empty list, [`KeyError::EmptySecret`] for a blank secret,
     /// [`KeyError::PaddedSecret`] for one with white space around it (it is not trimmed),
     /// [`KeyError::ControlInSecret`] for one holding a line break or another control character,
-    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space.
+    /// [`KeyError::InvisibleInSecret`] for one holding a byte-order mark or a zero-width space,
+    /// [`KeyError::QuotedSecret`] for one wrapped in quotes.
     pub fn new<I, S>(secrets: I) -> Result<Self, KeyError>
     where
         I: IntoIterator<Item = S>,
@@ -504,6 +521,39 @@ mod tests {
             message.starts_with(
                 "client secret 1 of those given holds a character that cannot be seen"
             ) && message.contains("byte-order mark"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_secret_wrapped_in_quotes_is_refused() {
+        // `CRONOFY_CLIENT_SECRET="CRN_abc"` in a file given to `docker run --env-file`.
+        for quoted in ["\"CRN_abc\"", "'CRN_abc'", "\"\""] {
+            assert_eq!(
+                Verifier::new(["ok", quoted]).unwrap_err(),
+                KeyError::QuotedSecret { index: 1 },
+                "{quoted:?}"
+            );
+            assert_eq!(
+                Signer::new([quoted]).unwrap_err(),
+                KeyError::QuotedSecret { index: 0 }
+            );
+        }
+        // A quote that does not wrap the whole secret is the secret's own business.
+        for kept in [
+            "\"",
+            "'",
+            "\"CRN_abc",
+            "CRN_abc'",
+            "\"CRN_abc'",
+            "CRN\"abc\"x",
+        ] {
+            assert!(Verifier::new([kept]).is_ok(), "{kept:?}");
+        }
+        let message = KeyError::QuotedSecret { index: 0 }.to_string();
+        assert!(
+            message.starts_with("client secret 1 of those given is wrapped in quotes")
+                && message.contains("--env-file"),
             "{message}"
         );
     }

@@ -4,15 +4,18 @@
 //! as players need.
 
 use cronofy_notify_core::{
-    Notification, ParseError, SignatureError, Signer, Transcript, TranscriptError, Verifier,
+    ClientSecret, Notification, ParseError, SignatureError, Signer, Transcript, TranscriptError,
+    Verifier,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 fn secret() -> impl Strategy<Value = String> {
-    // Any secret that is not blank and has no white space around it (both are refused at
-    // construction).
-    "[ -~]{0,80}".prop_filter("not blank, not padded", |s| !s.is_empty() && s.trim() == s)
+    // Any secret that is not blank, has no white space around it and is not wrapped in quotes
+    // (all three are refused at construction).
+    "[ -~]{0,80}".prop_filter("not blank, not padded, not quoted", |s| {
+        !s.is_empty() && s.trim() == s && !ClientSecret::from(s.as_str()).is_quoted()
+    })
 }
 
 proptest! {

@@ -28,6 +28,13 @@ pub enum BuildError {
         "the API key cannot be sent as it is: it begins or ends with white space, or has a line break, another control character or a character beyond ASCII such as a byte-order mark (from the file or variable it is read from?)"
     )]
     InvalidApiKey,
+    /// The API key is wrapped in quotes, which no key is: almost always quotes kept from an env
+    /// file (`docker run --env-file` keeps them). Sent as it is, each request would be refused
+    /// 401, as for a wrong key. The key itself is not shown.
+    #[error(
+        "the API key is wrapped in quotes (kept from an env file? docker run --env-file keeps them): remove them"
+    )]
+    QuotedApiKey,
     /// A concurrency limit was 0.
     #[error("concurrency limits must be at least 1")]
     ZeroConcurrency,
@@ -279,6 +286,9 @@ impl DownloaderBuilder {
         // would answer each request 401 as for a wrong key.
         if key.trim() != key || !key.is_ascii() {
             return Err(BuildError::InvalidApiKey);
+        }
+        if self.api_key.is_quoted() {
+            return Err(BuildError::QuotedApiKey);
         }
         let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
             .map_err(|_| BuildError::InvalidApiKey)?;

@@ -110,6 +110,12 @@ fn a_blank_or_unsendable_api_key_zero_concurrency_or_a_zero_timeout_is_refused_a
             "{padded:?}"
         );
     }
+    // Quotes kept from an env file (`docker run --env-file`) would go out with the key.
+    for quoted in ["\"CRN_secret\"", "'CRN_secret'"] {
+        let error = Downloader::builder(quoted).build().unwrap_err();
+        assert!(matches!(error, BuildError::QuotedApiKey), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("CRN_secret"));
+    }
 }
 
 /// `Duration::MAX` is how a caller says "no limit": as the deadline, the longest backoff or the

@@ -264,6 +264,32 @@ fn a_secret_file_saved_with_a_byte_order_mark_is_refused() {
     assert!(!dir.path().join("recordings").exists());
 }
 
+/// `CRONOFY_CLIENT_SECRET="CRN_secret"` in a file given to `docker run --env-file` arrives with
+/// its quotes, which a shell or Docker Compose would have taken away: refused, saying so, for
+/// signing and for downloading alike.
+#[test]
+fn a_secret_in_quotes_kept_from_an_env_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = write_temp(dir.path(), "b.json", &vectors::seed_body("complete"));
+    for command in [
+        cli().arg("sign").arg(&body),
+        cli()
+            .args(["download", "--out"])
+            .arg(dir.path().join("recordings"))
+            .arg(&body),
+    ] {
+        let output = run(command.env("CRONOFY_CLIENT_SECRET", "\"CRN_secret\""));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{stderr}");
+        assert!(
+            stderr.contains("wrapped in quotes") && stderr.contains("--env-file"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("CRN_secret"), "{stderr}");
+    }
+    assert!(!dir.path().join("recordings").exists());
+}
+
 /// Secrets from files, as systemd credentials and Docker or Kubernetes secrets arrive: the final
 /// line break is not part of the secret, files add to `--secret`, and one that cannot be read is
 /// a usage error that names the file.
