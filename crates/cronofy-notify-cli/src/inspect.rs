@@ -4,7 +4,9 @@ use std::path::Path;
 
 use bytes::Bytes;
 use cronofy_notify_core::samples::Sample;
-use cronofy_notify_core::{Error, SIGNATURE_HEADER, SignatureError, Signer, Transcript, Verifier};
+use cronofy_notify_core::{
+    Error, Notification, SIGNATURE_HEADER, SignatureError, Signer, Transcript, Verifier,
+};
 
 use crate::cli::Format;
 use crate::{exit, fail, input, note, output};
@@ -132,10 +134,19 @@ pub(crate) fn transcript(format: Format, file: Option<&Path>) -> u8 {
                 Format::Srt => transcript.to_srt(),
             };
             if transcript.is_empty() {
-                // Still a valid (empty) rendering, but more often the wrong file.
-                note(format_args!(
-                    "{name} has no sentences to render; is it a transcript (`transcript.paragraphs`)?"
-                ));
+                // Still a valid (empty) rendering, but more often the wrong file: most often
+                // the callback that lists the transcript, which is JSON too.
+                if Notification::from_slice(&json).is_ok() {
+                    note(format_args!(
+                        "{name} is a Cronofy callback, not a transcript: `cronofy-notify \
+                         download` fetches the transcript it lists"
+                    ));
+                } else {
+                    note(format_args!(
+                        "{name} has no sentences to render; is it a transcript \
+                         (`transcript.paragraphs`)?"
+                    ));
+                }
             }
             output::exit_code(output::write(text.as_bytes()), exit::OK)
         }

@@ -36,7 +36,7 @@ fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
     assert!(output.stderr.is_empty(), "{output:?}");
 
     // A callback body is JSON, and every transcript field is optional: it renders as nothing,
-    // and says why on standard error.
+    // and says what it is and where its transcript comes from on standard error.
     let dir = tempfile::tempdir().unwrap();
     let body = write_temp(dir.path(), "body.json", &vectors::seed_body("complete"));
     let output = run(cli().arg("transcript").arg(&body));
@@ -44,7 +44,17 @@ fn transcript_reads_standard_input_and_warns_about_a_file_that_is_not_one() {
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("no sentences") && stderr.contains("body.json"),
+        stderr.contains("body.json is a Cronofy callback, not a transcript")
+            && stderr.contains("cronofy-notify download"),
+        "{stderr}"
+    );
+    // Any other object without sentences: asked whether it is a transcript at all.
+    let other = write_temp(dir.path(), "other.json", br#"{"paragraphs": []}"#);
+    let output = run(cli().arg("transcript").arg(&other));
+    assert_eq!(code(&output), 0);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("other.json has no sentences") && stderr.contains("is it a transcript"),
         "{stderr}"
     );
 
