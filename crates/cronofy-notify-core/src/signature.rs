@@ -444,18 +444,21 @@ mod tests {
         );
     }
 
+    /// Both a verifier (as its second secret) and a signer refuse `secret`, with the `error` for
+    /// its position.
+    fn assert_refused(secret: &str, error: impl Fn(usize) -> KeyError) {
+        assert_eq!(
+            Verifier::new(["ok", secret]).unwrap_err(),
+            error(1),
+            "{secret:?}"
+        );
+        assert_eq!(Signer::new([secret]).unwrap_err(), error(0), "{secret:?}");
+    }
+
     #[test]
     fn a_secret_with_white_space_around_it_is_refused_not_trimmed() {
         for padded in ["secret\n", "secret\r\n", " secret", "\tsecret "] {
-            assert_eq!(
-                Verifier::new(["ok", padded]).unwrap_err(),
-                KeyError::PaddedSecret { index: 1 },
-                "{padded:?}"
-            );
-            assert_eq!(
-                Signer::new([padded]).unwrap_err(),
-                KeyError::PaddedSecret { index: 0 }
-            );
+            assert_refused(padded, |index| KeyError::PaddedSecret { index });
         }
         // A space inside a secret is the secret's own business.
         assert!(Verifier::new(["two words"]).is_ok());
@@ -475,15 +478,7 @@ mod tests {
             "tab\tinside",
             "nul\0",
         ] {
-            assert_eq!(
-                Verifier::new(["ok", joined]).unwrap_err(),
-                KeyError::ControlInSecret { index: 1 },
-                "{joined:?}"
-            );
-            assert_eq!(
-                Signer::new([joined]).unwrap_err(),
-                KeyError::ControlInSecret { index: 0 }
-            );
+            assert_refused(joined, |index| KeyError::ControlInSecret { index });
         }
         let message = KeyError::ControlInSecret { index: 0 }.to_string();
         assert!(
@@ -504,15 +499,7 @@ mod tests {
             "secret\u{200D}",
             "sec\u{2060}ret",
         ] {
-            assert_eq!(
-                Verifier::new(["ok", unseen]).unwrap_err(),
-                KeyError::InvisibleInSecret { index: 1 },
-                "{unseen:?}"
-            );
-            assert_eq!(
-                Signer::new([unseen]).unwrap_err(),
-                KeyError::InvisibleInSecret { index: 0 }
-            );
+            assert_refused(unseen, |index| KeyError::InvisibleInSecret { index });
         }
         // Other characters beyond ASCII are the secret's own business.
         assert!(Verifier::new(["sécret-ß-秘密"]).is_ok());
@@ -529,15 +516,7 @@ mod tests {
     fn a_secret_wrapped_in_quotes_is_refused() {
         // `CRONOFY_CLIENT_SECRET="CRN_abc"` in a file given to `docker run --env-file`.
         for quoted in ["\"CRN_abc\"", "'CRN_abc'", "\"\""] {
-            assert_eq!(
-                Verifier::new(["ok", quoted]).unwrap_err(),
-                KeyError::QuotedSecret { index: 1 },
-                "{quoted:?}"
-            );
-            assert_eq!(
-                Signer::new([quoted]).unwrap_err(),
-                KeyError::QuotedSecret { index: 0 }
-            );
+            assert_refused(quoted, |index| KeyError::QuotedSecret { index });
         }
         // A quote that does not wrap the whole secret is the secret's own business.
         for kept in [

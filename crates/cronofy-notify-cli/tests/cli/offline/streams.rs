@@ -31,7 +31,12 @@ fn with_json_logs_a_failure_and_a_warning_are_json_lines() {
     let stderr = String::from_utf8_lossy(&warned.stderr);
     let event: serde_json::Value = serde_json::from_str(stderr.trim()).expect(&stderr);
     assert_eq!(event["level"], "WARN");
-    assert!(event["message"].as_str().unwrap().contains("not a transcript"));
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a transcript")
+    );
 }
 
 /// A command reading its body from a terminal says so, and how to end it: otherwise it just
