@@ -56,6 +56,17 @@ pub(crate) fn run() -> Result<(), String> {
 
     // Each published crate as crates.io would get it: packaged (no file outside the crate
     // needed, every dependency with a version) and built from the package alone.
+    // cargo verifies a package against the packages it made of the others, as if from a
+    // registry, and takes a registry crate as fixed by its version: a build of
+    // cronofy-notify-core 0.1.0 cached by an earlier run stood in for today's, and a crate using
+    // an API added since failed to compile. This workspace's own builds go first; the rest of the
+    // cache stays.
+    let mut clean = cargo();
+    clean.args(["clean", "--locked"]);
+    for name in PUBLISHED {
+        clean.args(["-p", &format!("cronofy-notify-{name}")]);
+    }
+    exec(clean)?;
     let mut package = cargo();
     package.args(["package", "--locked", "--allow-dirty"]);
     for name in PUBLISHED {
