@@ -57,10 +57,11 @@ pub(crate) fn run() -> Result<(), String> {
     // Each published crate as crates.io would get it: packaged (no file outside the crate
     // needed, every dependency with a version) and built from the package alone.
     // cargo verifies a package against the packages it made of the others, as if from a
-    // registry, and takes a registry crate as fixed by its version: a build of
-    // cronofy-notify-core 0.1.0 cached by an earlier run stood in for today's, and a crate using
-    // an API added since failed to compile. This workspace's own builds go first; the rest of the
-    // cache stays.
+    // registry, and takes a registry crate as fixed by its version: cronofy-notify-core 0.1.0
+    // as unpacked into CARGO_HOME and built by an earlier run stood in for today's, and a crate
+    // using an API added since failed to compile. Both go first: the unpacked sources of this
+    // workspace's crates and their builds; the rest of the cache stays.
+    forget_unpacked_packages()?;
     let mut clean = cargo();
     clean.args(["clean", "--locked"]);
     for name in PUBLISHED {
@@ -81,4 +82,32 @@ pub(crate) fn run() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace", "--all-features", "--locked"]);
     exec(test)
+}
+
+/// Removes this workspace's crates from CARGO_HOME's unpacked registry sources, where `cargo
+/// package` unpacks them once per version and never again.
+fn forget_unpacked_packages() -> Result<(), String> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let Ok(registries) = std::fs::read_dir(cargo_home.join("registry").join("src")) else {
+        return Ok(()); // nothing unpacked yet
+    };
+    for registry in registries.flatten() {
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for unpacked in crates.flatten() {
+            if unpacked
+                .file_name()
+                .to_string_lossy()
+                .starts_with("cronofy-notify-")
+            {
+                std::fs::remove_dir_all(unpacked.path())
+                    .map_err(|e| format!("{}: {e}", unpacked.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
