@@ -56,11 +56,13 @@ pub(crate) fn run() -> Result<(), String> {
 
     // Each published crate as crates.io would get it: packaged (no file outside the crate
     // needed, every dependency with a version) and built from the package alone.
+    //
     // cargo verifies a package against the packages it made of the others, as if from a
     // registry, and takes a registry crate as fixed by its version: cronofy-notify-core 0.1.0
     // as unpacked into CARGO_HOME and built by an earlier run stood in for today's, and a crate
     // using an API added since failed to compile. Both go first: the unpacked sources of this
-    // workspace's crates and their builds; the rest of the cache stays.
+    // workspace's crates and their builds; the rest of the cache stays (our crates are then
+    // rebuilt for the tests, a few minutes on two cores).
     forget_unpacked_packages()?;
     let mut clean = cargo();
     clean.args(["clean", "--locked"]);

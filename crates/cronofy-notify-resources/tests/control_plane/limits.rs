@@ -95,7 +95,7 @@ fn a_blank_or_unsendable_api_key_zero_concurrency_or_a_zero_timeout_is_refused_a
     // White space around it would go out as part of the key: refused alike. So would a
     // byte-order mark from a file saved on Windows, or a zero-width space from a copy: no
     // bearer token holds a character beyond ASCII.
-    for padded in [
+    for unsendable in [
         " CRN_secret",
         "CRN_secret ",
         "CRN_\u{7f}secret",
@@ -104,10 +104,10 @@ fn a_blank_or_unsendable_api_key_zero_concurrency_or_a_zero_timeout_is_refused_a
     ] {
         assert!(
             matches!(
-                Downloader::builder(padded).build(),
+                Downloader::builder(unsendable).build(),
                 Err(BuildError::InvalidApiKey)
             ),
-            "{padded:?}"
+            "{unsendable:?}"
         );
     }
     // Quotes kept from an env file (`docker run --env-file`) would go out with the key.
